@@ -1,0 +1,49 @@
+# Stable commands. `make bench` and `make test` set up .venv on first use.
+PYTHON     ?= python3
+VENV       ?= .venv
+# A CPU build of torch is installed first so that the project's torch range adds no CUDA packages.
+# On a GPU machine, override: make bench TORCH_SPEC='torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128'
+TORCH_SPEC ?= torch==2.13.0
+ARGS       ?=
+RUN        ?= $(shell date +%Y%m%d-%H%M%S)
+RESULTS    ?= results/$(RUN).json
+# `make report` with no RESULTS= reads the newest file in results/.
+REPORT_IN  ?=
+
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.accelbench-installed
+# warm-up before timing; rounds capped so the default matrix stays within a few minutes on 2 cores
+BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=50 --benchmark-min-rounds=15 \
+              --benchmark-max-time=0.5 --benchmark-columns=median,iqr,ops,rounds --benchmark-sort=name
+
+.PHONY: setup bench report smoke test clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet $(TORCH_SPEC)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# Runs the matrix, then the report even when some case failed; exits with pytest's status.
+bench: $(STAMP)
+	@mkdir -p $(dir $(RESULTS))
+	@$(PY) -m pytest benchmarks -p no:cacheprovider $(BENCH_OPTS) --benchmark-json=$(RESULTS) $(ARGS); \
+	status=$$?; \
+	if [ $$status -eq 5 ]; then exit 5; fi; \
+	$(PY) -m reports $(RESULTS) || exit $$?; \
+	exit $$status
+
+report: $(STAMP)
+	@$(PY) -m reports $(REPORT_IN)
+
+# Every case once, untimed: a quick check that the whole matrix runs.
+smoke: $(STAMP)
+	@$(PY) -m pytest benchmarks -p no:cacheprovider --benchmark-disable $(ARGS)
+
+test: $(STAMP)
+	@$(PY) -m pytest $(ARGS)
+
+clean:
+	rm -rf results reports/out .pytest_cache

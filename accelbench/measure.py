@@ -1,0 +1,57 @@
+"""Untimed measurements of a model that every benchmark records: size, parameters, FLOPs, quality."""
+
+from __future__ import annotations
+
+import io
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode, mm_flop, register_flop_formula
+
+# torchao's dynamic int8 linear runs as aten._int_mm, which FlopCounterMode does not count by itself:
+# without this an int8 model would look as if its matmuls had vanished.
+if torch.ops.aten._int_mm not in torch.utils.flop_counter.flop_registry:
+    register_flop_formula(torch.ops.aten._int_mm, get_raw=True)(mm_flop)  # mm_flop is already shape-wrapped
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The eager module behind a torch.compile wrapper (FLOPs are counted in eager mode)."""
+    return getattr(model, "_orig_mod", model)
+
+
+def model_size_bytes(model: nn.Module) -> int:
+    """Bytes of the serialised state dict: what shipping the model costs."""
+    buffer = io.BytesIO()
+    torch.save(unwrap(model).state_dict(), buffer)
+    return buffer.getbuffer().nbytes
+
+
+def param_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in unwrap(model).parameters())
+
+
+def flops_per_call(model: nn.Module, inputs: torch.Tensor) -> int:
+    """FLOPs of one call on `inputs`, by torch.utils.flop_counter (a multiply-add counts 2)."""
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        unwrap(model)(inputs)
+    return counter.get_total_flops()
+
+
+def fixed_batches(x: torch.Tensor, batch_size: int) -> tuple[list[torch.Tensor], int]:
+    """`x` cut into batches of exactly `batch_size` rows, the last one padded by repeating its first row,
+    so a model only ever sees the shape it is benchmarked with (a compiled model is not recompiled).
+    Returns the batches and the number of padding rows to drop from the joined outputs."""
+    pad = (-len(x)) % batch_size
+    if pad:
+        x = torch.cat([x, x[-1:].expand(pad, *x.shape[1:])])
+    return list(x.split(batch_size)), pad
+
+
+def predict(run: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """Outputs of `run` on every row of `x`, called in fixed-size batches."""
+    batches, pad = fixed_batches(x, batch_size)
+    with torch.no_grad():
+        out = torch.cat([run(batch).float().cpu() for batch in batches])
+    return out[: len(out) - pad]

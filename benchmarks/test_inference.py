@@ -1,0 +1,44 @@
+"""Inference latency: device x workload x technique x batch size.
+
+Timed: one forward pass on a fixed batch of test images, waited for by the device. Recorded beside it, untimed:
+quality on the whole test split, model size, parameters, FLOPs, peak memory and the first call (compile time).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+
+from accelbench.measure import flops_per_call, model_size_bytes, param_count, predict
+
+BATCH_SIZES = (1, 64)
+
+
+@pytest.mark.parametrize("batch_size", BATCH_SIZES)
+def test_inference(benchmark, case, batch_size: int) -> None:
+    data = case.workload.data()
+    x = data.test.x[:batch_size].to(case.where)
+    call = case.device.synchronized(lambda: case.model(x))
+
+    with torch.no_grad():
+        start = time.perf_counter()
+        call()  # the first call pays for compilation and one-time kernel set-up
+        first_call_s = time.perf_counter() - start
+        outputs = predict(lambda batch: case.model(batch.to(case.where)), data.test.x, batch_size)
+        benchmark.extra_info.update(
+            device=case.device.name,
+            simulated=case.device.simulated,
+            workload=case.workload.name,
+            technique=case.technique.name,
+            batch_size=batch_size,
+            accuracy=case.workload.score(outputs, data.test.y),
+            metric=case.workload.metric,
+            model_size_bytes=model_size_bytes(case.model),
+            param_count=param_count(case.model),
+            flops_per_batch=flops_per_call(case.model, x),
+            peak_memory_bytes=case.device.peak_memory_bytes(call),
+            first_call_s=first_call_s,
+        )
+        benchmark(call)

@@ -1,0 +1,94 @@
+"""The host CPU, measured for real."""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, ClassVar
+
+import psutil
+import torch
+
+from devices.base import Fact, R
+
+# CPU features that decide which kernels a technique reaches (VNNI/AMX for int8, AVX512-BF16/AMX for bf16).
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_int8", "amx_bf16", "amx_tile")
+
+
+def _cpuinfo() -> tuple[str, set[str] | None]:
+    """CPU model name and feature flags from /proc/cpuinfo; flags are None (unknown) off Linux."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine(), None
+    model, flags = platform.processor() or platform.machine(), set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "model name":
+            model = value.strip()
+        elif key == "flags":
+            flags = set(value.split())
+            break
+    return model, flags
+
+
+def _proc_status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+@dataclass(frozen=True)
+class CpuDevice:
+    """The host CPU with a fixed thread count (None: every core this process may use), recorded with results."""
+
+    threads: int | None = None
+    simulated: ClassVar[bool] = False
+
+    @property
+    def name(self) -> str:
+        return "cpu" if self.threads is None else f"cpu-{self.threads}t"
+
+    @property
+    def thread_count(self) -> int:
+        if self.threads is not None:
+            return self.threads
+        # cores this process may run on (a container or taskset can allow fewer than the machine has)
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+    def open(self) -> torch.device:
+        torch.set_num_threads(self.thread_count)
+        return torch.device("cpu")
+
+    def synchronized(self, fn: Callable[[], R]) -> Callable[[], R]:
+        return fn  # eager CPU kernels have finished when the call returns
+
+    def peak_memory_bytes(self, fn: Callable[[], object]) -> int | None:
+        """Peak resident memory above the level before the call (Linux VmHWM, reset through clear_refs)."""
+        try:
+            Path("/proc/self/clear_refs").write_text("5")  # "5" resets the peak-RSS counter (Linux >= 4.0)
+            before_kib = _proc_status_kib("VmRSS")
+        except OSError:
+            fn()
+            return None
+        fn()
+        return max(0, _proc_status_kib("VmHWM") - before_kib) * 1024
+
+    def facts(self) -> dict[str, Fact]:
+        model, flags = _cpuinfo()
+        facts: dict[str, Fact] = {
+            "cpu_model": model,
+            "cpu_cores_logical": psutil.cpu_count(logical=True),
+            "cpu_cores_physical": psutil.cpu_count(logical=False),
+            "threads": self.thread_count,
+            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "quantized_engine": torch.backends.quantized.engine,
+            "memory_metric": "peak RSS above the pre-call level (VmHWM)",
+        }
+        for flag in SPEED_FLAGS:
+            facts[f"flag_{flag}"] = None if flags is None else flag in flags
+        return facts

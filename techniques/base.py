@@ -1,0 +1,50 @@
+"""The Technique protocol: model -> new model, pure (the input is never mutated)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+from workloads.base import Split
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a technique may use besides the model: where it will run and data it may learn from.
+
+    `calibration` is held out from the test split (the validation split); `train` is for fine-tuning.
+    """
+
+    device: torch.device
+    calibration: Split
+    train: Split
+
+
+@runtime_checkable
+class Technique(Protocol):
+    """Turns a trained fp32 model into an accelerated one.
+
+    `apply` returns a new model on `context.device` taking the same float32 inputs, and never mutates its input
+    (a test over every registered technique holds this). A technique that cannot run on a device raises
+    `NotImplementedError` with the reason; the case is then skipped with that reason.
+    """
+
+    name: str
+
+    def apply(self, model: nn.Module, context: Context) -> nn.Module: ...
+
+
+class CastInputs(nn.Module):
+    """Runs `inner` in another dtype: float inputs are cast to `dtype`, outputs back to float32.
+    The casts are part of what a deployment pays, so they stay inside the timed call."""
+
+    def __init__(self, inner: nn.Module, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.inner = inner
+        self.dtype = dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x.to(self.dtype)).float()

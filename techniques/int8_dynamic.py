@@ -1,0 +1,32 @@
+"""int8-dynamic: int8 weights, activations quantized per call (torchao), compiled."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+
+from techniques.base import Context
+
+
+@dataclass(frozen=True)
+class Int8Dynamic:
+    """torchao's `Int8DynamicActivationInt8WeightConfig` on every nn.Linear, then `torch.compile`.
+
+    Without compile the per-call quantization runs as many small eager ops and is slower than fp32 on CPU
+    (pytorch/ao#3157); compiled, inductor fuses it into the int8 matmul. Convolutions stay fp32.
+    """
+
+    compile: bool = True
+
+    @property
+    def name(self) -> str:
+        return "int8-dynamic" if self.compile else "int8-dynamic-eager"
+
+    def apply(self, model: nn.Module, context: Context) -> nn.Module:
+        quantized = copy.deepcopy(model).eval().to(context.device)
+        quantize_(quantized, Int8DynamicActivationInt8WeightConfig())
+        return torch.compile(quantized) if self.compile else quantized

@@ -1,0 +1,12 @@
+"""Workloads, by registry name. Third parties add theirs through the `accelbench.workloads` entry-point group."""
+
+from accelbench.registry import Registry
+from workloads.base import Dataset, Split, Workload
+from workloads.digits_cnn import DigitsCNN
+from workloads.digits_mlp import DigitsMLP
+
+REGISTRY: Registry[Workload] = Registry("workload", group="accelbench.workloads")
+REGISTRY.add(DigitsMLP())
+REGISTRY.add(DigitsCNN())
+
+__all__ = ["REGISTRY", "Dataset", "Split", "Workload"]

@@ -1,0 +1,26 @@
+"""digits-mlp: a multi-layer perceptron on the 64 pixels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from torch import nn
+
+from workloads.classifier import DigitsClassifier
+
+
+@dataclass(frozen=True)
+class DigitsMLP(DigitsClassifier):
+    hidden: tuple[int, ...] = (256, 128)
+
+    name: ClassVar[str] = "digits-mlp"
+
+    def build(self) -> nn.Module:
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = 64
+        for size in self.hidden:
+            layers += [nn.Linear(width, size), nn.ReLU()]
+            width = size
+        layers.append(nn.Linear(width, 10))
+        return nn.Sequential(*layers)

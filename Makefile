@@ -7,8 +7,6 @@ TORCH_SPEC ?= torch==2.13.0
 ARGS       ?=
 RUN        ?= $(shell date +%Y%m%d-%H%M%S)
 RESULTS    ?= results/$(RUN).json
-# `make report` with no RESULTS= reads the newest file in results/.
-REPORT_IN  ?=
 
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.accelbench-installed
@@ -35,8 +33,9 @@ bench: $(STAMP)
 	$(PY) -m reports $(RESULTS) || exit $$?; \
 	exit $$status
 
+# From saved results, no re-run: RESULTS=path, else the newest file in results/.
 report: $(STAMP)
-	@$(PY) -m reports $(REPORT_IN)
+	@$(PY) -m reports $(if $(filter command line environment,$(origin RESULTS)),$(RESULTS))
 
 # Every case once, untimed: a quick check that the whole matrix runs.
 smoke: $(STAMP)

@@ -56,12 +56,12 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 
     facts = {}
     for device in devices.REGISTRY:
+        found: dict = {"simulated": bool(device.simulated)}
         try:
-            found = device.facts()
+            found.update(device.facts())
         except Exception as exc:  # a third-party device's facts must not lose the run's results
-            found = {"facts_error": f"{type(exc).__name__}: {exc}"}
-        if found:
-            facts[device.name] = found
+            found["facts_error"] = f"{type(exc).__name__}: {exc}"
+        facts[device.name] = found
     machine_info["accelbench"] = {
         "python": platform.python_version(),
         "torch": _version("torch"),

@@ -30,7 +30,9 @@ class DigitsClassifier:
 
     def model(self, cache_dir: Path) -> nn.Module:
         path = Path(cache_dir) / f"{self.name}-{weights_key(self, SPLIT_SEED)}.pt"
-        return load_or_train(self.build, lambda m: train_classifier(m, self.data(), self.recipe), path)
+        return load_or_train(
+            self.build, lambda m: train_classifier(m, self.data(), self.recipe), path, self.recipe.seed
+        )
 
     def score(self, outputs: torch.Tensor, targets: torch.Tensor) -> float:
         return top1_accuracy(outputs, targets)

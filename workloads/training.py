@@ -61,8 +61,11 @@ def weights_key(workload: object, *extra: object) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def load_or_train(build: Callable[[], nn.Module], train: Callable[[nn.Module], nn.Module], path: Path) -> nn.Module:
-    """Loads weights from `path` into `build()`; if they are missing or unreadable, trains and saves them."""
+def load_or_train(
+    build: Callable[[], nn.Module], train: Callable[[nn.Module], nn.Module], path: Path, seed: int
+) -> nn.Module:
+    """Loads weights from `path` into `build()`; if they are missing or unreadable, trains a model initialised
+    from `seed` (the caller's random state is left as it was) and saves its weights atomically."""
     if path.exists():
         model = build()
         try:
@@ -74,7 +77,9 @@ def load_or_train(build: Callable[[], nn.Module], train: Callable[[nn.Module], n
                 CacheRebuiltWarning,
                 stacklevel=2,
             )
-    model = train(build())
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)  # initial weights too, not only the training order
+        model = train(build())
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     torch.save(model.state_dict(), partial)

@@ -1,0 +1,1 @@
+"""Results -> tidy DataFrame -> tables and figures. Never imports torch."""

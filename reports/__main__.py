@@ -1,0 +1,43 @@
+"""`python -m reports [RESULTS.json] [--out DIR]`: the report of one run (default: the newest in results/)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from reports.load import ResultsFileError, load_run
+from reports.render import write_report
+
+RESULTS_DIR = Path("results")
+OUT_ROOT = Path("reports/out")
+
+
+def newest_results(directory: Path) -> Path:
+    runs = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime)
+    if not runs:
+        raise ResultsFileError(directory, "no results (*.json) here; run `make bench` first")
+    return runs[-1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reports", description=__doc__)
+    parser.add_argument("results", nargs="?", type=Path, help="pytest-benchmark JSON (default: newest in results/)")
+    parser.add_argument("--out", type=Path, help="output directory (default: reports/out/<results file stem>)")
+    args = parser.parse_args(argv)
+    try:
+        path = args.results or newest_results(RESULTS_DIR)
+        results = load_run(path)
+    except ResultsFileError as exc:
+        print(f"accelbench report: {exc}", file=sys.stderr)
+        return 2
+    paths = write_report(results, args.out or OUT_ROOT / path.stem)
+    counts = results["status"].value_counts()
+    print(f"accelbench report of {path} ({', '.join(f'{n} {s}' for s, n in counts.items())}):")
+    for path in paths.values():
+        print(f"  {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

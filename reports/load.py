@@ -1,0 +1,81 @@
+"""pytest-benchmark JSON -> tidy DataFrame, one row per case. The only module that knows those field names."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+# Identity of a case, then what was measured. Later columns (device facts, versions) follow these.
+KEY_COLUMNS = ["device", "workload", "technique", "batch_size"]
+STATS = {"median": "latency_median_s", "mean": "latency_mean_s", "min": "latency_min_s",
+         "stddev": "latency_stddev_s", "iqr": "latency_iqr_s", "rounds": "rounds"}  # fmt: skip
+
+
+class ResultsFileError(ValueError):
+    """A results file that is missing, empty, not JSON or not a pytest-benchmark run; the message names it."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+
+
+def read_run(path: str | Path) -> dict:
+    """The parsed JSON of one run, or ResultsFileError saying what is wrong with the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ResultsFileError(path, "no such results file (run `make bench` first, or pass an existing file)")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise ResultsFileError(path, "the file is empty (was the run interrupted before it saved?)")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultsFileError(path, f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("benchmarks"), list):
+        raise ResultsFileError(path, "not a pytest-benchmark JSON file (no 'benchmarks' list)")
+    return raw
+
+
+def _benchmark_row(bench: dict) -> dict:
+    row = {"case": bench["name"], "status": "ok", "message": ""}
+    row.update(bench.get("params") or {})
+    row.update(bench.get("extra_info") or {})
+    stats = bench.get("stats") or {}
+    row.update({column: stats.get(key) for key, column in STATS.items()})
+    return row
+
+
+def _outcome_row(outcome: dict) -> dict:
+    return {"case": outcome["name"], "status": outcome["status"], "message": outcome.get("message", ""),
+            **(outcome.get("params") or {})}  # fmt: skip
+
+
+def load_run(path: str | Path) -> pd.DataFrame:
+    """One row per case of the run at `path`: timed cases (`status` 'ok') and the cases that errored or were
+    skipped, with their message. Device facts and software versions of the run are joined onto every row."""
+    raw = read_run(path)
+    rows = [_benchmark_row(b) for b in raw["benchmarks"]]
+    rows += [_outcome_row(o) for o in raw.get("accelbench_outcomes") or []]
+    if not rows:
+        raise ResultsFileError(Path(path), "the run holds no case (nothing was selected?)")
+    # a case that was timed and then failed (e.g. in teardown) keeps its error row
+    frame = pd.DataFrame(rows).drop_duplicates("case", keep="last").reset_index(drop=True)
+    for column in KEY_COLUMNS + ["accuracy", "latency_median_s"]:
+        if column not in frame:
+            frame[column] = None
+    frame["batch_size"] = pd.to_numeric(frame["batch_size"], errors="coerce").astype("Int64")
+    frame["throughput_per_s"] = frame["batch_size"].astype(float) / frame["latency_median_s"].astype(float)
+
+    info = (raw.get("machine_info") or {}).get("accelbench") or {}
+    facts = pd.DataFrame.from_dict(info.get("devices") or {}, orient="index")
+    if not facts.empty:
+        facts = facts.drop(columns=[c for c in facts.columns if c in frame.columns and c != "simulated"])
+        frame = frame.drop(columns=["simulated"], errors="ignore").join(facts, on="device")
+    frame["simulated"] = frame.get("simulated", pd.Series(False, index=frame.index)).fillna(False).astype(bool)
+    for package in ("torch", "torchao", "python"):
+        frame[f"{package}_version"] = info.get(package)
+    frame["run_datetime"] = raw.get("datetime")
+    frame["run_file"] = str(path)
+    return frame

@@ -1,0 +1,66 @@
+"""Summary tables for people: per workload, technique (and batch) rows x device columns."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from reports.compare import BASELINE
+
+SIMULATED_MARK = "†"  # a column of simulated figures; explained under every table
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds is None or math.isnan(seconds):
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def device_label(device: str, simulated: bool) -> str:
+    return f"{device} {SIMULATED_MARK}" if simulated else device
+
+
+def _cell(row: pd.Series) -> str:
+    if row["status"] != "ok":
+        return row["status"]
+    text = f"{format_seconds(row['latency_median_s'])}"
+    if not math.isnan(row.get("speedup", math.nan)):
+        text += f" · {row['speedup']:.2f}x"
+    if pd.notna(row.get("accuracy")):
+        text += f" · {100 * row['accuracy']:.1f}%"
+        if pd.notna(row.get("accuracy_delta")) and row["technique"] != BASELINE:
+            text += f" ({100 * row['accuracy_delta']:+.1f} pp)"
+    return text
+
+
+def summary_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
+    """Rows 'technique (b=N)', columns devices (simulated ones marked); each cell 'median latency · speedup
+    versus the baseline · accuracy (change in percentage points)', or the case's status. Devices whose every
+    case was skipped are left out (their reason is listed by `notes`)."""
+    frame = results[results["workload"] == workload].copy()
+    shown = frame.groupby("device")["status"].transform(lambda s: (s != "skipped").any())
+    frame = frame[shown]
+    if frame.empty:
+        return pd.DataFrame()
+    frame["row"] = frame["technique"] + " (b=" + frame["batch_size"].astype(str) + ")"
+    frame["column"] = [device_label(d, s) for d, s in zip(frame["device"], frame["simulated"])]
+    frame["cell"] = frame.apply(_cell, axis=1)
+    order = frame.drop_duplicates("row")[["row", "technique", "batch_size"]]
+    order = order.assign(tech_order=pd.Categorical(order["technique"], frame["technique"].unique()))
+    rows = order.sort_values(["tech_order", "batch_size"])["row"]
+    table = frame.pivot_table(index="row", columns="column", values="cell", aggfunc="first")
+    return table.reindex(index=rows, columns=list(dict.fromkeys(frame["column"]))).fillna("-").rename_axis(
+        index="technique", columns=None
+    )
+
+
+def notes(results: pd.DataFrame) -> list[str]:
+    """One line per error, and one per distinct skip reason, so that nothing that did not run goes unexplained."""
+    lines = [f"error in `{r.case}`: {r.message}" for r in results[results["status"] == "error"].itertuples()]
+    skipped = results[results["status"] == "skipped"].groupby("message")["case"].count()
+    lines += [f"skipped {count} case(s): {reason}" for reason, count in skipped.items()]
+    return lines

@@ -1,0 +1,34 @@
+"""Tests of the harness itself: fast, untimed, no network. Trained weights go to one temporary cache per session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGIN_DIR = Path(__file__).resolve().parent / "data" / "plugin"
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Overrides the user cache: tests train their own models once per session."""
+    return tmp_path_factory.mktemp("weights")
+
+
+@pytest.fixture(scope="session")
+def run_python(cache_dir: Path):
+    """Runs `python -m ...` from the project root in a subprocess, as `make` would, and returns the result."""
+
+    def run(*args: str, plugin: bool = False, timeout: float = 600) -> subprocess.CompletedProcess:
+        env = {**os.environ, "ACCELBENCH_CACHE": str(cache_dir), "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+        if plugin:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGIN_DIR), env.get("PYTHONPATH")]))
+        return subprocess.run(
+            [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        )
+
+    return run

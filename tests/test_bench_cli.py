@@ -1,0 +1,50 @@
+"""The benchmark suite and the report, run as `make bench` runs them, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+QUICK = ["--benchmark-max-time=0.01", "--benchmark-min-rounds=2", "--benchmark-warmup=off", "-p", "no:cacheprovider"]
+
+
+def test_an_empty_selection_says_so_and_fails(run_python) -> None:
+    result = run_python("-m", "pytest", "benchmarks", "-k", "nosuchdevice", *QUICK)
+    assert result.returncode == 5, result.stdout[-2000:]
+    assert "no case matched -k 'nosuchdevice'" in result.stdout
+    assert "devices: cpu, cuda" in result.stdout and "techniques: fp32" in result.stdout
+
+
+def test_a_failing_technique_is_an_error_row_and_the_rest_still_run(run_python, tmp_path: Path) -> None:
+    results = tmp_path / "run.json"
+    selection = "digits-mlp and (fp32 or broken or unsupported) and 64 and not cuda"
+    run = run_python("-m", "pytest", "benchmarks", "-k", selection, f"--benchmark-json={results}", *QUICK, plugin=True)
+    assert run.returncode == 1, run.stdout[-3000:]  # errors fail the run, loudly
+    raw = json.loads(results.read_text())
+    timed = {b["name"] for b in raw["benchmarks"]}
+    # the third-party device from the entry point ran beside the built-in CPU
+    assert timed == {"test_inference[cpu-digits-mlp-fp32-64]", "test_inference[plugin-dev-digits-mlp-fp32-64]"}
+    outcomes = {o["name"]: o for o in raw["accelbench_outcomes"]}
+    broken = outcomes["test_inference[cpu-digits-mlp-broken-64]"]
+    assert broken["status"] == "error" and "RuntimeError: boom" in broken["message"]
+    unsupported = outcomes["test_inference[cpu-digits-mlp-unsupported-64]"]
+    assert unsupported["status"] == "skipped" and "no kernel for this on purpose" in unsupported["message"]
+    assert raw["machine_info"]["accelbench"]["devices"]["plugin-dev"]["plugin_facts"] == "demo"
+
+    report = run_python("-m", "reports", str(results), "--out", str(tmp_path / "out"))
+    assert report.returncode == 0, report.stderr
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "boom" in summary and "plugin-dev" in summary
+
+
+def test_a_run_where_nothing_was_timed_still_saves_its_outcomes(run_python, tmp_path: Path) -> None:
+    results = tmp_path / "run.json"
+    run = run_python("-m", "pytest", "benchmarks", "-k", "cuda and digits-mlp and fp32", f"--benchmark-json={results}",
+                     *QUICK)  # fmt: skip
+    if run.returncode == 0 and json.loads(results.read_text())["benchmarks"]:
+        pytest.skip("this machine has a GPU, so the CUDA cases ran")
+    raw = json.loads(results.read_text())
+    assert raw["benchmarks"] == [] and {o["status"] for o in raw["accelbench_outcomes"]} == {"skipped"}

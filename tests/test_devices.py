@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import sys
+
+import pytest
+import torch
+
+import devices
+from devices import CpuDevice, CudaDevice, Device, DeviceUnavailable
+
+
+@pytest.mark.parametrize("name", devices.REGISTRY.names())
+def test_every_device_follows_the_protocol(name: str) -> None:
+    device = devices.REGISTRY.get(name)
+    assert isinstance(device, Device)
+    assert isinstance(device.simulated, bool)
+
+
+def test_cpu_fixes_and_records_its_thread_count() -> None:
+    before = torch.get_num_threads()
+    try:
+        assert CpuDevice(threads=1).open() == torch.device("cpu")
+        assert torch.get_num_threads() == 1
+        assert CpuDevice(threads=1).facts()["threads"] == 1
+        assert CpuDevice(threads=1).name == "cpu-1t"
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_cpu_facts_hold_the_flags_that_decide_technique_speed() -> None:
+    facts = CpuDevice().facts()
+    for flag in ("avx2", "avx512_vnni", "avx512_bf16", "amx_int8", "amx_bf16"):
+        # True/False where the OS says; None (unknown) elsewhere. Never assumed.
+        assert facts[f"flag_{flag}"] in (True, False, None)
+    assert facts["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert facts["quantized_engine"] == torch.backends.quantized.engine
+    assert facts["threads"] >= 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak RSS is read from Linux /proc")
+def test_cpu_peak_memory_sees_a_large_allocation() -> None:
+    size = 64 * 2**20
+
+    def allocate() -> None:
+        block = torch.ones(size // 4, dtype=torch.float32)  # touched, so resident
+        del block
+
+    peak = CpuDevice().peak_memory_bytes(allocate)
+    assert peak is not None and peak >= size // 2
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU; the no-GPU path is not taken")
+def test_cuda_without_a_gpu_is_unavailable_with_a_reason() -> None:
+    with pytest.raises(DeviceUnavailable, match="no CUDA GPU"):
+        CudaDevice().open()
+    assert CudaDevice().facts() == {}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (torch.cuda.is_available() is False)")
+def test_cuda_times_to_completion_and_measures_peak_memory() -> None:
+    device = CudaDevice()
+    where = device.open()
+    x = torch.randn(2048, 2048, device=where)
+    done = device.synchronized(lambda: x @ x)()
+    assert done.shape == (2048, 2048)
+    assert device.peak_memory_bytes(lambda: x @ x) >= 2048 * 2048 * 4
+    facts = device.facts()
+    assert facts["gpu_name"] and facts["memory_metric"] == "torch.cuda.max_memory_allocated"

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reports.__main__ import main as report_main
+from reports.compare import with_baseline_ratios
+from reports.load import ResultsFileError, load_run
+from reports.render import write_report
+from reports.tables import SIMULATED_MARK, summary_table
+
+SAMPLE = Path(__file__).parent / "data" / "sample-run.json"  # a real run, its per-round samples trimmed
+
+
+@pytest.fixture
+def sample() -> pd.DataFrame:
+    return load_run(SAMPLE)
+
+
+def test_loader_gives_one_row_per_case_with_outcomes(sample: pd.DataFrame) -> None:
+    raw = json.loads(SAMPLE.read_text())
+    assert len(sample) == len(raw["benchmarks"]) + len(raw["accelbench_outcomes"])
+    assert sample["case"].is_unique
+    ok = sample[sample["status"] == "ok"].set_index("case")
+    for bench in raw["benchmarks"]:
+        row = ok.loc[bench["name"]]
+        assert row["latency_median_s"] == bench["stats"]["median"]
+        assert row["accuracy"] == bench["extra_info"]["accuracy"]
+        assert row["throughput_per_s"] == pytest.approx(bench["params"]["batch_size"] / bench["stats"]["median"])
+    errors = sample[sample["status"] == "error"]
+    assert len(errors) == 2 and errors["message"].str.contains("boom").all()
+    assert set(errors["technique"]) == {"broken"}
+    skipped = sample[sample["status"] == "skipped"]
+    assert skipped["message"].str.contains("no CUDA GPU|no kernel for this").all()
+
+
+def test_loader_joins_device_facts_and_versions(sample: pd.DataFrame) -> None:
+    cpu = sample[sample["device"] == "cpu"].iloc[0]
+    raw = json.loads(SAMPLE.read_text())["machine_info"]["accelbench"]
+    assert cpu["threads"] == raw["devices"]["cpu"]["threads"]
+    assert cpu["torch_version"] == raw["torch"]
+    assert not sample["simulated"].any()
+    assert sample.loc[sample["device"] == "plugin-dev", "plugin_facts"].eq("demo").all()
+
+
+def test_speedup_is_the_ratio_of_medians_on_the_same_device_and_batch(sample: pd.DataFrame) -> None:
+    frame = sample.copy()
+    fp32 = frame[(frame["technique"] == "fp32") & (frame["status"] == "ok")].iloc[0]
+    candidate = fp32.copy()
+    candidate["case"], candidate["technique"] = "made-up-candidate", "faster"
+    candidate["latency_median_s"] = fp32["latency_median_s"] / 3
+    candidate["accuracy"] = fp32["accuracy"] - 0.01
+    frame = pd.concat([frame, candidate.to_frame().T], ignore_index=True)
+    out = with_baseline_ratios(frame).set_index("case")
+    assert out.loc["made-up-candidate", "speedup"] == pytest.approx(3.0)
+    assert out.loc["made-up-candidate", "accuracy_delta"] == pytest.approx(-0.01)
+    assert out.loc[fp32["case"], "speedup"] == pytest.approx(1.0)
+    assert out.loc[out["status"] != "ok", "speedup"].isna().all()
+
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (None, "no such results file"),
+        ("", "empty"),
+        ('{"benchmarks": [{"name": ', "not valid JSON"),
+        ("[1, 2, 3]", "not a pytest-benchmark JSON file"),
+        ('{"benchmarks": []}', "holds no case"),
+    ],
+    ids=["missing", "empty", "corrupt", "not-pytest-benchmark", "no-case"],
+)
+def test_bad_results_files_are_named_with_the_problem(tmp_path: Path, content, problem: str, capsys) -> None:
+    path = tmp_path / "run.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ResultsFileError, match=problem) as caught:
+        load_run(path)
+    assert str(path) in str(caught.value)
+    assert report_main([str(path), "--out", str(tmp_path / "out")]) == 2
+    assert problem in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_report_writes_every_output_and_explains_what_did_not_run(sample: pd.DataFrame, tmp_path: Path) -> None:
+    paths = write_report(sample, tmp_path)
+    assert {p.name for p in paths.values()} == {"results.csv", "summary.md", "speedup.png", "index.html"}
+    summary = paths["md"].read_text()
+    assert "## digits-mlp" in summary and "boom" in summary and "no CUDA GPU" in summary
+    assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = paths["html"].read_text()
+    assert "data:image/png;base64," in html and "boom" in html
+    assert len(pd.read_csv(paths["csv"])) == len(sample)
+
+
+def test_simulated_devices_are_marked(sample: pd.DataFrame) -> None:
+    simulated = sample[sample["device"] == "cpu"].assign(device="sim-demo", simulated=True)
+    simulated["case"] = simulated["case"] + "-sim"
+    table = summary_table(with_baseline_ratios(pd.concat([sample, simulated])), "digits-mlp")
+    assert f"sim-demo {SIMULATED_MARK}" in table.columns and "cpu" in table.columns
+
+
+def test_reports_never_import_torch() -> None:
+    code = "import sys, reports.__main__, reports.render, reports.load; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

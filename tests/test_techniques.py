@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import techniques
+from techniques import Context
+from workloads.digits_cnn import DigitsCNN
+from workloads.digits_mlp import DigitsMLP
+
+
+def snapshot(model: nn.Module) -> dict:
+    return {"training": model.training, "state": {k: v.clone() for k, v in model.state_dict().items()}}
+
+
+def assert_pure(technique, model: nn.Module, context: Context) -> nn.Module:
+    """Applies `technique` and fails if the input model changed in any way, or came back as the result."""
+    before = snapshot(model)
+    result = technique.apply(model, context)
+    assert result is not model, f"{technique.name} returned its input"
+    after = snapshot(model)
+    assert after["training"] == before["training"], f"{technique.name} changed the input's mode"
+    assert after["state"].keys() == before["state"].keys(), f"{technique.name} changed the input's structure"
+    for key, value in before["state"].items():
+        same = type(after["state"][key]) is type(value) and torch.equal(after["state"][key], value)
+        assert same, f"{technique.name} mutated {key} of its input"
+    return result
+
+
+@pytest.fixture(scope="module")
+def context() -> Context:
+    data = DigitsMLP().data()
+    return Context(device=torch.device("cpu"), calibration=data.val, train=data.train)
+
+
+@pytest.mark.parametrize("workload", [DigitsMLP(), DigitsCNN()], ids=lambda w: w.name)
+@pytest.mark.parametrize("name", techniques.REGISTRY.names())
+def test_every_technique_is_pure(name: str, workload, context: Context, cache_dir: Path) -> None:
+    model = workload.model(cache_dir)
+    assert_pure(techniques.REGISTRY.get(name), model, context)
+
+
+@pytest.mark.parametrize("name", techniques.REGISTRY.names())
+def test_every_technique_keeps_the_input_contract(name: str, context: Context, cache_dir: Path) -> None:
+    model = DigitsMLP().model(cache_dir)
+    result = techniques.REGISTRY.get(name).apply(model, context)
+    x = context.calibration.x[:8]
+    with torch.no_grad():
+        out, expected = result(x), model(x)
+    assert out.shape == expected.shape and out.dtype == torch.float32
+    # every first-set technique keeps the model's decisions on these easy inputs
+    assert (out.argmax(1) == expected.argmax(1)).float().mean() >= 0.75
+
+
+def test_the_purity_check_catches_a_mutating_technique(context: Context, cache_dir: Path) -> None:
+    @dataclass(frozen=True)
+    class Mutating:
+        name: str = "mutating"
+
+        def apply(self, model: nn.Module, context: Context) -> nn.Module:
+            with torch.no_grad():
+                model[1].weight.mul_(0.5)
+            return copy.deepcopy(model)
+
+    with pytest.raises(AssertionError, match="mutated 1.weight"):
+        assert_pure(Mutating(), DigitsMLP().model(cache_dir), context)
+
+
+def test_bf16_runs_in_bfloat16(context: Context, cache_dir: Path) -> None:
+    model = techniques.REGISTRY.get("bf16").apply(DigitsMLP().model(cache_dir), context)
+    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+
+
+def test_int8_dynamic_quantizes_the_linear_weights(context: Context, cache_dir: Path) -> None:
+    model = techniques.REGISTRY.get("int8-dynamic").apply(DigitsMLP().model(cache_dir), context)
+    eager = getattr(model, "_orig_mod", model)
+    weights = [m.weight for m in eager.modules() if isinstance(m, nn.Linear)]
+    assert weights
+    assert all("Int8" in type(w).__name__ for w in weights), [type(w).__name__ for w in weights]

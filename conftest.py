@@ -6,6 +6,7 @@ never a pass with no data.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,8 @@ class Case:
     technique: Technique
     model: nn.Module
     where: torch.device
+    model_setup_s: float  # workload.model(): training on first use, else loading cached weights
+    apply_s: float  # technique.apply(): quantization, fine-tuning... (compilation happens at the first call)
 
 
 @pytest.fixture(params=devices.REGISTRY.names())
@@ -57,16 +60,20 @@ def case(device: Device, workload: Workload, technique: Technique, cache_dir: Pa
         pytest.skip(f"device {device.name} unavailable: {exc}")
     data = workload.data()
     context = Context(device=where, calibration=data.val, train=data.train)
+    start = time.perf_counter()
+    base = workload.model(cache_dir).to(where)
+    model_setup_s = time.perf_counter() - start
     try:
-        model = technique.apply(workload.model(cache_dir).to(where), context)
+        model = technique.apply(base, context)
     except NotImplementedError as exc:
         pytest.skip(f"{technique.name} cannot run on {device.name}: {exc}")
-    return Case(device, workload, technique, model, where)
+    return Case(device, workload, technique, model, where, model_setup_s, time.perf_counter() - start - model_setup_s)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Warnings are errors in the harness's own tests, but a library's new warning must not cost a user the
-    # result of a benchmark case: there they are shown, not raised.
+    # result of a benchmark case: there it is shown, not raised. The known ones stay filtered (later args win).
+    known = [spec for spec in config.getini("filterwarnings") if spec.strip() != "error"]
     for item in items:
         if "benchmark" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.filterwarnings("default"))
+            item.add_marker(pytest.mark.filterwarnings("default", *known))

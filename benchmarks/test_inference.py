@@ -40,5 +40,7 @@ def test_inference(benchmark, case, batch_size: int) -> None:
             flops_per_batch=flops_per_call(case.model, x),
             peak_memory_bytes=case.device.peak_memory_bytes(call),
             first_call_s=first_call_s,
+            model_setup_s=case.model_setup_s,
+            apply_s=case.apply_s,
         )
         benchmark(call)

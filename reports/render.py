@@ -12,7 +12,7 @@ import pandas as pd
 
 from reports.compare import BASELINE, with_baseline_ratios
 from reports.plots import speedup_figure
-from reports.tables import SIMULATED_MARK, notes, summary_table
+from reports.tables import SIMULATED_MARK, format_seconds, notes, one_time_costs, summary_table
 
 LEGEND = (
     f"Each cell: median latency · speedup versus `{BASELINE}` on the same device and batch size (above 1 is "
@@ -46,6 +46,17 @@ def summary_markdown(results: pd.DataFrame) -> str:
         if not metric.empty:
             lines.append(f"Accuracy: {metric.iloc[0]}.\n")
         lines.append(table.to_markdown() if not table.empty else "No case of this workload ran.")
+    lines.append("\n## One-time costs\n")
+    lines.append("Not in the latencies above: the first call (compilation, kernel set-up) and applying the technique.")
+    for workload in results["workload"].dropna().unique():
+        table = one_time_costs(results, workload)
+        if not table.empty:
+            lines.append(f"\n### {workload}\n")
+            if "model_setup_s" in results:
+                setup = results.loc[results["workload"] == workload, "model_setup_s"].astype(float).max()
+                lines.append(f"Model set-up (training on first use, else loading cached weights): up to "
+                             f"{format_seconds(setup)}.\n")
+            lines.append(table.to_markdown())
     extra = notes(results)
     if extra:
         lines.append("\n## Not measured\n")

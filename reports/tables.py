@@ -64,3 +64,21 @@ def notes(results: pd.DataFrame) -> list[str]:
     skipped = results[results["status"] == "skipped"].groupby("message")["case"].count()
     lines += [f"skipped {count} case(s): {reason}" for reason, count in skipped.items()]
     return lines
+
+
+def one_time_costs(results: pd.DataFrame, workload: str) -> pd.DataFrame:
+    """Rows 'technique (b=N)', device columns: the first call (which holds compilation) and the technique's
+    apply time, costs that steady-state latency hides."""
+    frame = results[(results["workload"] == workload) & (results["status"] == "ok")].copy()
+    if frame.empty or "first_call_s" not in frame:
+        return pd.DataFrame()
+    frame["row"] = frame["technique"] + " (b=" + frame["batch_size"].astype(str) + ")"
+    frame["column"] = [device_label(d, s) for d, s in zip(frame["device"], frame["simulated"])]
+    frame["cell"] = [
+        f"first call {format_seconds(first)} · apply {format_seconds(apply)}"
+        for first, apply in zip(frame["first_call_s"].astype(float), frame.get("apply_s", math.nan).astype(float))
+    ]
+    table = frame.pivot_table(index="row", columns="column", values="cell", aggfunc="first")
+    return table.reindex(index=frame["row"].unique(), columns=frame["column"].unique()).fillna("-").rename_axis(
+        index="technique", columns=None
+    )

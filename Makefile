@@ -5,14 +5,15 @@ VENV       ?= .venv
 # On a GPU machine, override: make bench TORCH_SPEC='torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128'
 TORCH_SPEC ?= torch==2.13.0
 ARGS       ?=
-RUN        ?= $(shell date +%Y%m%d-%H%M%S)
+# `:=` evaluates the date once, so the benchmark and its report use the same file
+RUN        := $(or $(RUN),$(shell date +%Y%m%d-%H%M%S))
 RESULTS    ?= results/$(RUN).json
 
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.accelbench-installed
 # warm-up before timing; rounds capped so the default matrix stays within a few minutes on 2 cores
 BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=50 --benchmark-min-rounds=15 \
-              --benchmark-max-time=0.5 --benchmark-columns=median,iqr,ops,rounds --benchmark-sort=name
+              --benchmark-max-time=0.5 --benchmark-columns=median,iqr,rounds --benchmark-sort=name
 
 .PHONY: setup bench report smoke test clean
 

@@ -52,12 +52,31 @@ def technique(request: pytest.FixtureRequest) -> Technique:
     return techniques.REGISTRY.get(request.param)
 
 
+@pytest.fixture(scope="session")
+def applied() -> dict:
+    """Technique results shared by the batch sizes of one device x workload x technique: fine-tuning and
+    distillation run once, and a compiled model compiles each new batch shape at its own first call."""
+    return {}
+
+
 @pytest.fixture
-def case(device: Device, workload: Workload, technique: Technique, cache_dir: Path) -> Case:
+def case(device: Device, workload: Workload, technique: Technique, cache_dir: Path, applied: dict) -> Case:
     try:
         where = device.open()
     except DeviceUnavailable as exc:
         pytest.skip(f"device {device.name} unavailable: {exc}")
+    key = (device.name, workload.name, technique.name)
+    if key not in applied:
+        applied[key] = _apply(technique, workload, where, cache_dir)
+    outcome = applied[key]
+    if isinstance(outcome, str):
+        pytest.skip(f"{technique.name} cannot run on {device.name}: {outcome}")
+    model, model_setup_s, apply_s = outcome
+    return Case(device, workload, technique, model, where, model_setup_s, apply_s)
+
+
+def _apply(technique: Technique, workload: Workload, where: torch.device, cache_dir: Path):
+    """(model, model set-up seconds, apply seconds), or the reason the technique cannot run here."""
     data = workload.data()
     context = Context(device=where, calibration=data.val, train=data.train)
     start = time.perf_counter()
@@ -66,8 +85,8 @@ def case(device: Device, workload: Workload, technique: Technique, cache_dir: Pa
     try:
         model = technique.apply(base, context)
     except NotImplementedError as exc:
-        pytest.skip(f"{technique.name} cannot run on {device.name}: {exc}")
-    return Case(device, workload, technique, model, where, model_setup_s, time.perf_counter() - start - model_setup_s)
+        return str(exc)
+    return model, model_setup_s, time.perf_counter() - start - model_setup_s
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

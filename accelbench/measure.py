@@ -28,15 +28,49 @@ def model_size_bytes(model: nn.Module) -> int:
 
 
 def param_count(model: nn.Module) -> int:
-    return sum(p.numel() for p in unwrap(model).parameters())
+    """Parameters, counted as weights whatever their storage (torch.ao's quantized modules keep theirs packed)."""
+    count = sum(p.numel() for p in unwrap(model).parameters())
+    for module in unwrap(model).modules():
+        if type(module).__module__.startswith("torch.ao.nn.quantized") and callable(getattr(module, "weight", None)):
+            count += module.weight().numel() + (module.bias().numel() if module.bias() is not None else 0)
+    return count
 
 
-def flops_per_call(model: nn.Module, inputs: torch.Tensor) -> int:
-    """FLOPs of one call on `inputs`, by torch.utils.flop_counter (a multiply-add counts 2)."""
+def flops_per_call(model: nn.Module, inputs: torch.Tensor) -> int | None:
+    """FLOPs of one call on `inputs`, by torch.utils.flop_counter (a multiply-add counts 2); None where the model's
+    matmuls run in operators the counter does not know (torch.ao's packed quantized ops), rather than a false 0."""
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
         unwrap(model)(inputs)
-    return counter.get_total_flops()
+    total = counter.get_total_flops()
+    return None if total == 0 and param_count(model) > 0 else total
+
+
+def _plain_weights(model: nn.Module) -> list[torch.Tensor]:
+    """Float weight matrices and kernels stored as ordinary dense tensors (quantized storage is left out)."""
+    return [
+        p.detach() for p in unwrap(model).parameters()
+        if p.dim() >= 2 and p.is_floating_point() and type(p.data) is torch.Tensor
+    ]  # fmt: skip
+
+
+def weight_sparsity(model: nn.Module) -> float | None:
+    """Fraction of exact zeros among the dense float weights; None if the model has none (all quantized)."""
+    weights = _plain_weights(model)
+    total = sum(w.numel() for w in weights)
+    return sum(int((w == 0).sum()) for w in weights) / total if total else None
+
+
+def compressed_size_bytes(model: nn.Module) -> int:
+    """Serialised size with each dense float weight stored as a sparse format would: its non-zeros plus a
+    one-bit-per-element mask, where that is smaller than dense (Han et al.'s bitmask; CSR is larger for 8-bit
+    indices on these shapes). Equal to `model_size_bytes` for a model without zeros."""
+    saved = 0
+    for w in _plain_weights(model):
+        dense = w.numel() * w.element_size()
+        bitmask = int((w != 0).sum()) * w.element_size() + (w.numel() + 7) // 8
+        saved += max(0, dense - bitmask)
+    return model_size_bytes(model) - saved
 
 
 def fixed_batches(x: torch.Tensor, batch_size: int) -> tuple[list[torch.Tensor], int]:

@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 from typing import Generic, Iterator, TypeVar
 
 T = TypeVar("T")
-NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
+NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:[-.+][a-z0-9]+)*$")  # "+" joins composed techniques
 
 
 class UnknownNameError(LookupError):

@@ -24,6 +24,8 @@ class ResultsFileError(ValueError):
 def read_run(path: str | Path) -> dict:
     """The parsed JSON of one run, or ResultsFileError saying what is wrong with the file."""
     path = Path(path)
+    if path.is_dir():
+        raise ResultsFileError(path, "is a directory; pass a results file (results/<run>.json)")
     if not path.is_file():
         raise ResultsFileError(path, "no such results file (run `make bench` first, or pass an existing file)")
     text = path.read_text(encoding="utf-8", errors="replace")

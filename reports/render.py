@@ -1,10 +1,14 @@
-"""Writes a run's report: results.csv, summary.md, speedup.png and a self-contained index.html."""
+"""Writes a run's report: results.csv, summary.md, speedup.png and a self-contained index.html.
+
+Both documents are rendered from the same list of sections, so the page and the Markdown never disagree.
+"""
 
 from __future__ import annotations
 
 import base64
 import html
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -12,19 +16,25 @@ import pandas as pd
 
 from reports.compare import BASELINE, with_baseline_ratios
 from reports.plots import speedup_figure
-from reports.tables import SIMULATED_MARK, format_seconds, notes, one_time_costs, summary_table
+from reports.tables import NOISY_MARK, SIMULATED_MARK, format_seconds, notes, one_time_costs, summary_table
 
 LEGEND = (
-    f"Each cell: median latency · speedup versus `{BASELINE}` on the same device and batch size (above 1 is "
-    f"faster) · accuracy (change versus `{BASELINE}` in percentage points). {SIMULATED_MARK} marks a simulated "
-    "device: its figures come from a cost model, not a clock."
+    f"Each cell: median latency · speedup versus {BASELINE} on the same device and batch size (above 1 is "
+    f"faster) · accuracy (change versus {BASELINE} in percentage points). {SIMULATED_MARK} marks a simulated "
+    f"device: its figures come from a cost model, not a clock. {NOISY_MARK} after a latency: its timing rounds "
+    "spread widely (see Not measured)."
 )
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    partial = path.with_name(f".{path.name}.tmp")
-    partial.write_bytes(data)
-    os.replace(partial, path)
+@dataclass
+class Section:
+    """A heading, paragraphs, an optional table and an optional bullet list."""
+
+    title: str
+    level: int = 2
+    paragraphs: list[str] = field(default_factory=list)
+    table: pd.DataFrame | None = None
+    bullets: list[str] = field(default_factory=list)
 
 
 def _machine_line(results: pd.DataFrame) -> str:
@@ -37,31 +47,71 @@ def _machine_line(results: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
-def summary_markdown(results: pd.DataFrame) -> str:
-    lines = [f"# accelbench summary\n", f"Run {results['run_datetime'].iloc[0]} · {_machine_line(results)}\n", LEGEND]
-    for workload in results["workload"].dropna().unique():
+def sections(results: pd.DataFrame) -> list[Section]:
+    """The report's content, in order, from results that already carry baseline ratios."""
+    out = [Section("accelbench report", 1, [f"Run {results['run_datetime'].iloc[0]} · {_machine_line(results)}", LEGEND])]
+    workloads = list(results["workload"].dropna().unique())
+    for workload in workloads:
+        metric = results.loc[results["workload"] == workload].get("metric", pd.Series(dtype=object)).dropna()
         table = summary_table(results, workload)
-        metric = results.loc[results["workload"] == workload, "metric"].dropna()
-        lines.append(f"\n## {workload}\n")
-        if not metric.empty:
-            lines.append(f"Accuracy: {metric.iloc[0]}.\n")
-        lines.append(table.to_markdown() if not table.empty else "No case of this workload ran.")
-    lines.append("\n## One-time costs\n")
-    lines.append("Not in the latencies above: the first call (compilation, kernel set-up) and applying the technique.")
-    for workload in results["workload"].dropna().unique():
-        table = one_time_costs(results, workload)
-        if not table.empty:
-            lines.append(f"\n### {workload}\n")
-            if "model_setup_s" in results:
-                setup = results.loc[results["workload"] == workload, "model_setup_s"].astype(float).max()
-                lines.append(f"Model set-up (training on first use, else loading cached weights): up to "
-                             f"{format_seconds(setup)}.\n")
-            lines.append(table.to_markdown())
+        out.append(Section(
+            workload,
+            paragraphs=[f"Accuracy: {metric.iloc[0]}." if not metric.empty else ""]
+            + ([] if not table.empty else ["No case of this workload was measured."]),
+            table=table if not table.empty else None,
+        ))  # fmt: skip
+    costs = [(w, one_time_costs(results, w)) for w in workloads]
+    if any(not table.empty for _, table in costs):
+        out.append(Section("One-time costs", paragraphs=[
+            "Not in the latencies above: the first call at each batch size (compilation, kernel set-up) and "
+            "applying the technique (quantization, fine-tuning)."
+        ]))  # fmt: skip
+        for workload, table in costs:
+            if table.empty:
+                continue
+            setup = results.loc[results["workload"] == workload].get("model_setup_s", pd.Series(dtype=float))
+            line = f"Model set-up (training on first use, else loading cached weights): up to {format_seconds(setup.astype(float).max())}."
+            out.append(Section(workload, 3, [line] if setup.notna().any() else [], table))
     extra = notes(results)
     if extra:
-        lines.append("\n## Not measured\n")
-        lines += [f"- {line}" for line in extra]
-    return "\n".join(lines) + "\n"
+        out.append(Section("Not measured", bullets=extra))
+    return out
+
+
+def to_markdown(parts: list[Section]) -> str:
+    lines: list[str] = []
+    for part in parts:
+        lines.append(f"{'#' * part.level} {part.title}\n")
+        lines += [f"{p}\n" for p in part.paragraphs if p]
+        if part.table is not None:
+            lines.append(part.table.to_markdown() + "\n")
+        lines += [f"- {b}" for b in part.bullets]
+        if part.bullets:
+            lines.append("")
+    return "\n".join(lines)
+
+
+def to_html(parts: list[Section], png: bytes) -> str:
+    body = []
+    for index, part in enumerate(parts):
+        body.append(f"<h{part.level}>{html.escape(part.title)}</h{part.level}>")
+        body += [f"<p>{html.escape(p)}</p>" for p in part.paragraphs if p]
+        if index == 0:
+            body.append(f'<img alt="speedup versus {BASELINE}" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
+        if part.table is not None:
+            body.append(part.table.rename_axis(index=None).to_html(border=0))
+        if part.bullets:
+            body.append("<ul>" + "".join(f"<li>{html.escape(b)}</li>" for b in part.bullets) + "</ul>")
+    style = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:4px 10px;" \
+            "border-bottom:1px solid #ddd;text-align:right}"  # fmt: skip
+    return (f'<!doctype html><html><head><meta charset="utf-8"><title>accelbench report</title><style>{style}</style>'
+            f"</head><body>{''.join(body)}</body></html>")  # fmt: skip
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    partial = path.with_name(f".{path.name}.tmp")
+    partial.write_bytes(data)
+    os.replace(partial, path)
 
 
 def write_report(results: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
@@ -71,22 +121,10 @@ def write_report(results: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
     paths = {kind: out_dir / name for kind, name in
              (("csv", "results.csv"), ("md", "summary.md"), ("png", "speedup.png"), ("html", "index.html"))}  # fmt: skip
     _atomic_write(paths["csv"], results.to_csv(index=False).encode())
-    markdown = summary_markdown(results)
-    _atomic_write(paths["md"], markdown.encode())
+    parts = sections(results)
+    _atomic_write(paths["md"], to_markdown(parts).encode())
     figure = speedup_figure(results)
     figure.savefig(paths["png"], dpi=110)
     plt.close(figure)
-    image = base64.b64encode(paths["png"].read_bytes()).decode()
-    tables = "".join(
-        f"<h2>{html.escape(w)}</h2>{summary_table(results, w).to_html(border=0)}"
-        for w in results["workload"].dropna().unique()
-    )
-    notes_html = "".join(f"<li>{html.escape(line)}</li>" for line in notes(results))
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>accelbench report</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{padding:4px 10px;
-border-bottom:1px solid #ddd;text-align:right}}</style></head><body>
-<h1>accelbench report</h1><p>{html.escape(_machine_line(results))}</p><p>{html.escape(LEGEND)}</p>
-<img alt="speedup versus {BASELINE}" src="data:image/png;base64,{image}">{tables}
-{f"<h2>Not measured</h2><ul>{notes_html}</ul>" if notes_html else ""}</body></html>"""
-    _atomic_write(paths["html"], page.encode())
+    _atomic_write(paths["html"], to_html(parts, paths["png"].read_bytes()).encode())
     return paths

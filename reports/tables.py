@@ -9,6 +9,14 @@ import pandas as pd
 from reports.compare import BASELINE
 
 SIMULATED_MARK = "†"  # a column of simulated figures; explained under every table
+NOISY_MARK = "~"  # a latency whose rounds spread widely; explained in the legend
+NOISY_IQR_FRACTION = 0.25  # interquartile range above this fraction of the median: the machine was not quiet
+
+
+def is_noisy(results: pd.DataFrame) -> pd.Series:
+    """Cases whose timing rounds spread too widely to trust two decimals of a speedup."""
+    iqr = results.get("latency_iqr_s", pd.Series(float("nan"), index=results.index)).astype(float)
+    return (iqr / results["latency_median_s"].astype(float)) > NOISY_IQR_FRACTION
 
 
 def format_seconds(seconds: float) -> str:
@@ -27,7 +35,7 @@ def device_label(device: str, simulated: bool) -> str:
 def _cell(row: pd.Series) -> str:
     if row["status"] != "ok":
         return row["status"]
-    text = f"{format_seconds(row['latency_median_s'])}"
+    text = f"{format_seconds(row['latency_median_s'])}{NOISY_MARK if row.get('noisy') else ''}"
     if not math.isnan(row.get("speedup", math.nan)):
         text += f" · {row['speedup']:.2f}x"
     if pd.notna(row.get("accuracy")):
@@ -48,6 +56,7 @@ def summary_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
         return pd.DataFrame()
     frame["row"] = frame["technique"] + " (b=" + frame["batch_size"].astype(str) + ")"
     frame["column"] = [device_label(d, s) for d, s in zip(frame["device"], frame["simulated"])]
+    frame["noisy"] = is_noisy(frame)
     frame["cell"] = frame.apply(_cell, axis=1)
     order = frame.drop_duplicates("row")[["row", "technique", "batch_size"]]
     order = order.assign(tech_order=pd.Categorical(order["technique"], frame["technique"].unique()))
@@ -63,6 +72,12 @@ def notes(results: pd.DataFrame) -> list[str]:
     lines = [f"error in `{r.case}`: {r.message}" for r in results[results["status"] == "error"].itertuples()]
     skipped = results[results["status"] == "skipped"].groupby("message")["case"].count()
     lines += [f"skipped {count} case(s): {reason}" for reason, count in skipped.items()]
+    noisy = results[(results["status"] == "ok") & is_noisy(results)]
+    if len(noisy):
+        lines.append(
+            f"{len(noisy)} case(s) timed with an interquartile range above {NOISY_IQR_FRACTION:.0%} of the median "
+            f"(marked {NOISY_MARK}): the machine was busy; rerun them on a quiet machine before trusting the speedup"
+        )
     return lines
 
 
@@ -76,7 +91,9 @@ def one_time_costs(results: pd.DataFrame, workload: str) -> pd.DataFrame:
     frame["column"] = [device_label(d, s) for d, s in zip(frame["device"], frame["simulated"])]
     frame["cell"] = [
         f"first call {format_seconds(first)} · apply {format_seconds(apply)}"
-        for first, apply in zip(frame["first_call_s"].astype(float), frame.get("apply_s", math.nan).astype(float))
+        for first, apply in zip(
+            frame["first_call_s"].astype(float), frame.get("apply_s", pd.Series(math.nan, index=frame.index)).astype(float)
+        )
     ]
     table = frame.pivot_table(index="row", columns="column", values="cell", aggfunc="first")
     return table.reindex(index=frame["row"].unique(), columns=frame["column"].unique()).fillna("-").rename_axis(

@@ -48,3 +48,18 @@ class CastInputs(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.inner(x.to(self.dtype)).float()
+
+
+FACTS_ATTRIBUTE = "accelbench_facts"
+
+
+def annotate(model: nn.Module, **facts: object) -> nn.Module:
+    """Attaches facts about how a technique was applied (flat scalars: `finetune_s`, `sparse_kernel`...) to the
+    model it returns; the benchmark records them beside the case's figures. Returns `model`."""
+    merged = {**facts_of(model), **facts}
+    object.__setattr__(model, FACTS_ATTRIBUTE, merged)  # a plain attribute, not a submodule or buffer
+    return model
+
+
+def facts_of(model: nn.Module) -> dict[str, object]:
+    return dict(getattr(model, FACTS_ATTRIBUTE, {}))

@@ -23,10 +23,14 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_python(cache_dir: Path):
     """Runs `python -m ...` from the project root in a subprocess, as `make` would, and returns the result."""
 
-    def run(*args: str, plugin: bool = False, timeout: float = 600) -> subprocess.CompletedProcess:
-        env = {**os.environ, "ACCELBENCH_CACHE": str(cache_dir), "PYTHONWARNINGS": "ignore::DeprecationWarning"}
-        if plugin:
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGIN_DIR), env.get("PYTHONPATH")]))
+    def run(
+        *args: str, plugin: bool = False, extra_path: Path | None = None, timeout: float = 600
+    ) -> subprocess.CompletedProcess:
+        env = {**os.environ, "ACCELBENCH_CACHE": str(cache_dir)}
+        paths = [str(PLUGIN_DIR)] if plugin else []
+        paths += [str(extra_path)] if extra_path else []
+        if paths:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [*paths, env.get("PYTHONPATH")]))
         return subprocess.run(
             [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
         )

@@ -48,3 +48,16 @@ def test_a_run_where_nothing_was_timed_still_saves_its_outcomes(run_python, tmp_
         pytest.skip("this machine has a GPU, so the CUDA cases ran")
     raw = json.loads(results.read_text())
     assert raw["benchmarks"] == [] and {o["status"] for o in raw["accelbench_outcomes"]} == {"skipped"}
+    report = run_python("-m", "reports", str(results), "--out", str(tmp_path / "out"))
+    assert report.returncode == 0, report.stderr
+    assert "no CUDA GPU" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_a_broken_plugin_is_reported_and_the_rest_still_runs(run_python, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "broken_plugin-0.1.dist-info").mkdir(parents=True)
+    (site / "broken_plugin-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
+    (site / "broken_plugin-0.1.dist-info" / "entry_points.txt").write_text("[accelbench.devices]\nnpu = no_such_module:Npu\n")
+    run = run_python("-m", "pytest", "benchmarks", "-k", "cpu and digits-mlp and fp32 and 64", *QUICK, extra_path=site)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "1 passed" in run.stdout and "'npu'" in run.stdout and "no_such_module" in run.stdout

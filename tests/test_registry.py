@@ -72,3 +72,17 @@ def test_entry_points_are_loaded_and_a_broken_one_does_not_hide_the_others(monke
         names = reg.names()
     assert names == ["builtin", "good-one"]
     assert isinstance(reg.get("good-one"), Good)
+
+
+def test_reports_and_techniques_agree_on_the_baseline() -> None:
+    from reports.compare import BASELINE
+
+    assert BASELINE == techniques.BASELINE
+
+
+def test_techniques_compose_by_name_left_to_right() -> None:
+    composed = techniques.resolve("prune-l1-50+int8-dynamic")
+    assert composed.name == "prune-l1-50+int8-dynamic"
+    assert [p.name for p in composed.parts] == ["prune-l1-50", "int8-dynamic"]
+    with pytest.raises(UnknownNameError, match="unknown technique 'int9'"):
+        techniques.resolve("prune-l1-50+int9")

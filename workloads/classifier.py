@@ -31,7 +31,7 @@ class DigitsClassifier:
     def model(self, cache_dir: Path) -> nn.Module:
         path = Path(cache_dir) / f"{self.name}-{weights_key(self, SPLIT_SEED)}.pt"
         return load_or_train(
-            self.build, lambda m: train_classifier(m, self.data(), self.recipe), path, self.recipe.seed
+            self.build, lambda m: train_classifier(m, self.data().train, self.recipe), path, self.recipe.seed
         )
 
     def score(self, outputs: torch.Tensor, targets: torch.Tensor) -> float:

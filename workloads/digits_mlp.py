@@ -12,6 +12,8 @@ from workloads.classifier import DigitsClassifier
 
 @dataclass(frozen=True)
 class DigitsMLP(DigitsClassifier):
+    """Flatten, then Linear+ReLU layers of `hidden` widths, then 10 logits. About 50k parameters."""
+
     hidden: tuple[int, ...] = (256, 128)
 
     name: ClassVar[str] = "digits-mlp"

@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from workloads.base import Dataset
+from workloads.base import Split
 
 
 class CacheRebuiltWarning(UserWarning):
@@ -32,20 +32,34 @@ class TrainingRecipe:
     seed: int = 0
 
 
-def train_classifier(model: nn.Module, data: Dataset, recipe: TrainingRecipe) -> nn.Module:
-    """Trains `model` in place on `data.train` and returns it in eval mode."""
+def train_classifier(
+    model: nn.Module,
+    train: Split,
+    recipe: TrainingRecipe,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    after_step: Callable[[nn.Module], None] | None = None,
+) -> nn.Module:
+    """Trains `model` in place on `train` and returns it in eval mode. `loss_fn(logits, labels, inputs)` defaults
+    to cross-entropy; `after_step(model)` runs after every optimizer step (e.g. to re-apply a sparsity mask)."""
     torch.manual_seed(recipe.seed)
     order = torch.Generator().manual_seed(recipe.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    loss_fn = nn.CrossEntropyLoss()
-    x, y = data.train.x, data.train.y
+    loss_fn = loss_fn or (lambda logits, labels, inputs: nn.functional.cross_entropy(logits, labels))
+    x, y = train.x.to(_device_of(model)), train.y.to(_device_of(model))
     model.train()
     for _ in range(recipe.epochs):
         for batch in torch.randperm(len(y), generator=order).split(recipe.batch_size):
             optimizer.zero_grad(set_to_none=True)
-            loss_fn(model(x[batch]), y[batch]).backward()
+            loss_fn(model(x[batch]), y[batch], x[batch]).backward()
             optimizer.step()
-    return model.eval()
+            if after_step is not None:
+                after_step(model)
+    model.eval()  # not `return model.eval()`: an exported graph's eval() returns None
+    return model
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    return next((p.device for p in model.parameters()), torch.device("cpu"))
 
 
 def weights_key(workload: object, *extra: object) -> str:

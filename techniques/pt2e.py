@@ -1,0 +1,102 @@
+"""int8-static and int8-qat: PT2E quantization (torchao.quantization.pt2e) with the X86 inductor quantizer,
+lowered by `torch.compile` with inductor freezing to oneDNN int8 kernels."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch._dynamo.utils import counters
+
+from techniques.base import Context, annotate
+from techniques.finetune import fine_tune
+from workloads.training import TrainingRecipe
+
+MAX_BATCH = 4096  # the exported graph accepts any batch size from 1 to this
+
+
+def _quantizer(is_qat: bool):
+    try:
+        import torchao.quantization.pt2e.quantizer.x86_inductor_quantizer as xiq
+    except ImportError as exc:
+        raise NotImplementedError(f"needs torchao's PT2E X86InductorQuantizer ({exc})") from None
+    quantizer = xiq.X86InductorQuantizer()
+    quantizer.set_global(xiq.get_default_x86_inductor_quantization_config(is_qat=is_qat))
+    return quantizer
+
+
+def _export(model: nn.Module, example: torch.Tensor) -> torch.fx.GraphModule:
+    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
+    return torch.export.export(model, (example,), dynamic_shapes=({0: batch},)).module()
+
+
+def _int8_kernels() -> int:
+    """oneDNN int8 conv/linear lowerings inductor has made so far in this process."""
+    return sum(v for k, v in counters["inductor"].items() if k.startswith(("qconv", "qlinear")) and "lower" in k)
+
+
+class FrozenCompiled(nn.Module):
+    """`torch.compile` of a quantized graph with inductor freezing, which folds the weights and lets the oneDNN
+    int8 patterns match; without it the int8 graph runs slower than fp32. Freezing is switched on only while a
+    new input shape compiles (a global flag would leak into other cases), and shapes compile statically
+    (freezing with dynamic shapes fails in torch 2.13's qconv lowering). Records whether int8 kernels were made."""
+
+    def __init__(self, quantized: nn.Module) -> None:
+        super().__init__()
+        self.compiled = torch.compile(quantized, dynamic=False)
+        self.compiled_shapes: set[torch.Size] = set()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape in self.compiled_shapes:
+            return self.compiled(x)
+        before = _int8_kernels()
+        with torch._inductor.config.patch(freezing=True):
+            out = self.compiled(x)
+        self.compiled_shapes.add(x.shape)
+        annotate(self, int8_kernels=_int8_kernels() - before, fast_path=_int8_kernels() > before)
+        return out
+
+
+@dataclass(frozen=True)
+class Int8Static:
+    """Post-training static int8: export, insert observers, calibrate on the held-out calibration split, convert,
+    compile with freezing. Activations use scales fixed at calibration, so no per-call quantization work."""
+
+    calibration_batches: int = 8  # of 64 images: 512 images at most, from the validation split (never the test)
+    name: str = "int8-static"
+
+    def apply(self, model: nn.Module, context: Context) -> nn.Module:
+        if context.device.type != "cpu":
+            raise NotImplementedError("the X86 inductor quantizer lowers to oneDNN CPU kernels only")
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+        quantizer = _quantizer(is_qat=False)
+        prepared = prepare_pt2e(_export(copy.deepcopy(model).eval(), context.calibration.x[:2]), quantizer)
+        with torch.no_grad():
+            for batch in context.calibration.x.split(64)[: self.calibration_batches]:
+                prepared(batch)
+        return FrozenCompiled(convert_pt2e(prepared))
+
+
+@dataclass(frozen=True)
+class Int8Qat:
+    """Quantization-aware training: fake-quantize during a short fine-tune so the weights adapt to int8, then
+    convert and compile as int8-static does."""
+
+    finetune: TrainingRecipe = TrainingRecipe(epochs=4, lr=1e-4, weight_decay=0.0, seed=0)
+    name: str = "int8-qat"
+
+    def apply(self, model: nn.Module, context: Context) -> nn.Module:
+        if context.device.type != "cpu":
+            raise NotImplementedError("the X86 inductor quantizer lowers to oneDNN CPU kernels only")
+        import torchao.quantization.pt2e as pt2e
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_qat_pt2e
+
+        quantizer = _quantizer(is_qat=True)
+        prepared = prepare_qat_pt2e(_export(copy.deepcopy(model).train(), context.train.x[:2]), quantizer)
+        # exported graphs refuse .train()/.eval(); this maps them to PT2E's switch of batch norm and observers
+        pt2e.allow_exported_model_train_eval(prepared)
+        prepared, seconds = fine_tune(prepared, context.train, self.finetune)
+        return annotate(FrozenCompiled(convert_pt2e(prepared)), finetune_s=seconds)

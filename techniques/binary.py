@@ -14,14 +14,25 @@ from techniques.finetune import fine_tune
 from workloads.training import TrainingRecipe
 
 
+class _SignWithScale(torch.autograd.Function):
+    """Forward: exactly ±mean(|W|) per output channel. Backward: the straight-through estimator passes the
+    gradient to the latent float weights unchanged, so fine-tuning can move them across zero."""
+
+    @staticmethod
+    def forward(ctx, weight: torch.Tensor) -> torch.Tensor:
+        scale = weight.abs().flatten(1).mean(dim=1).view(-1, *([1] * (weight.dim() - 1)))
+        return torch.where(weight >= 0, scale, -scale)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return grad
+
+
 class Binarize(nn.Module):
-    """W -> sign(W) * mean(|W|) per output channel. The straight-through estimator passes the gradient to the
-    latent float weights unchanged, so fine-tuning can move them across zero."""
+    """W -> sign(W) * mean(|W|) per output channel (XNOR-Net's binary-weight network), as a parametrization."""
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
-        scale = weight.abs().flatten(1).mean(dim=1).view(-1, *([1] * (weight.dim() - 1)))
-        binary = torch.where(weight >= 0, scale, -scale)
-        return weight + (binary - weight).detach()
+        return _SignWithScale.apply(weight)
 
 
 @dataclass(frozen=True)

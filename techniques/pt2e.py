@@ -39,22 +39,25 @@ def _int8_kernels() -> int:
 
 class FrozenCompiled(nn.Module):
     """`torch.compile` of a quantized graph with inductor freezing, which folds the weights and lets the oneDNN
-    int8 patterns match; without it the int8 graph runs slower than fp32. Freezing is switched on only while a
-    new input shape compiles (a global flag would leak into other cases), and shapes compile statically
-    (freezing with dynamic shapes fails in torch 2.13's qconv lowering). Records whether int8 kernels were made."""
+    int8 patterns match; without it the int8 graph runs slower than fp32. Each input shape gets its own compiled
+    copy, compiled with freezing switched on only then (a global flag would leak into other cases): the exported
+    graph's batch size is symbolic, and a single compiled graph would serve every batch size with generic code
+    (and freezing with dynamic shapes fails in torch 2.13's qconv lowering). Records whether int8 kernels were made."""
 
     def __init__(self, quantized: nn.Module) -> None:
         super().__init__()
-        self.compiled = torch.compile(quantized, dynamic=False)
-        self.compiled_shapes: set[torch.Size] = set()
+        self.quantized = quantized
+        self.by_shape: dict[torch.Size, nn.Module] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape in self.compiled_shapes:
-            return self.compiled(x)
+        compiled = self.by_shape.get(x.shape)
+        if compiled is not None:
+            return compiled(x)
         before = _int8_kernels()
+        compiled = torch.compile(self.quantized, dynamic=False)
         with torch._inductor.config.patch(freezing=True):
-            out = self.compiled(x)
-        self.compiled_shapes.add(x.shape)
+            out = compiled(x)
+        self.by_shape[x.shape] = compiled
         annotate(self, int8_kernels=_int8_kernels() - before, fast_path=_int8_kernels() > before)
         return out
 

@@ -16,8 +16,13 @@ if torch.ops.aten._int_mm not in torch.utils.flop_counter.flop_registry:
 
 
 def unwrap(model: nn.Module) -> nn.Module:
-    """The eager module behind a torch.compile wrapper (FLOPs are counted in eager mode)."""
-    return getattr(model, "_orig_mod", model)
+    """The eager module behind a compiling wrapper: torch.compile's `_orig_mod`, or `eager_module` for wrappers of
+    the project's own. FLOPs are counted in eager mode: a dispatch mode around compiled code would recompile it."""
+    for attribute in ("_orig_mod", "eager_module"):
+        inner = getattr(model, attribute, None)
+        if isinstance(inner, nn.Module):
+            return unwrap(inner)
+    return model
 
 
 def model_size_bytes(model: nn.Module) -> int:

@@ -49,12 +49,19 @@ class FrozenCompiled(nn.Module):
         self.quantized = quantized
         self.by_shape: dict[torch.Size, nn.Module] = {}
 
+    @property
+    def eager_module(self) -> nn.Module:
+        """The uncompiled quantized graph (FLOPs are counted on it)."""
+        return self.quantized
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         compiled = self.by_shape.get(x.shape)
         if compiled is not None:
             return compiled(x)
         before = _int8_kernels()
-        compiled = torch.compile(self.quantized, dynamic=False)
+        # a copy is a new graph class with its own code object, so dynamo's cache of earlier shapes (and the
+        # automatic-dynamic step it takes on a second shape) does not reach it
+        compiled = torch.compile(copy.deepcopy(self.quantized), dynamic=False)
         with torch._inductor.config.patch(freezing=True):
             out = compiled(x)
         self.by_shape[x.shape] = compiled

@@ -5,6 +5,9 @@ VENV       ?= .venv
 # On a GPU machine, override: make bench TORCH_SPEC='torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128'
 TORCH_SPEC ?= torch==2.13.0
 ARGS       ?=
+# default: the quick matrix; full: also the cases marked `full` (large models, max-autotune)
+PROFILE    ?= default
+PROFILE_ARGS := $(if $(filter full,$(PROFILE)),,-m "not full")
 # `:=` evaluates the date once, so the benchmark and its report use the same file
 RUN        := $(or $(RUN),$(shell date +%Y%m%d-%H%M%S))
 RESULTS    ?= results/$(RUN).json
@@ -28,7 +31,7 @@ $(STAMP): pyproject.toml
 # Runs the matrix, then the report even when some case failed; exits with pytest's status.
 bench: $(STAMP)
 	@mkdir -p $(dir $(RESULTS))
-	@$(PY) -m pytest benchmarks -p no:cacheprovider $(BENCH_OPTS) --benchmark-json=$(RESULTS) $(ARGS); \
+	@$(PY) -m pytest benchmarks -p no:cacheprovider $(PROFILE_ARGS) $(BENCH_OPTS) --benchmark-json=$(RESULTS) $(ARGS); \
 	status=$$?; \
 	if [ $$status -eq 5 ]; then exit 5; fi; \
 	$(PY) -m reports $(RESULTS) || exit $$?; \
@@ -40,7 +43,7 @@ report: $(STAMP)
 
 # Every case once, untimed: a quick check that the whole matrix runs.
 smoke: $(STAMP)
-	@$(PY) -m pytest benchmarks -p no:cacheprovider --benchmark-disable $(ARGS)
+	@$(PY) -m pytest benchmarks -p no:cacheprovider $(PROFILE_ARGS) --benchmark-disable $(ARGS)
 
 test: $(STAMP)
 	@$(PY) -m pytest $(ARGS)

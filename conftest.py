@@ -37,17 +37,26 @@ class Case:
     apply_s: float  # technique.apply(): quantization, fine-tuning... (compilation happens at the first call)
 
 
-@pytest.fixture(params=devices.REGISTRY.names())
+def params(registry) -> list:
+    """Registry names as fixture params; a plug-in whose `profile` is "full" (minutes of compilation, large
+    models) is marked `full`, which the default `make bench` deselects with `-m "not full"`."""
+    return [
+        pytest.param(p.name, marks=pytest.mark.full) if getattr(p, "profile", "default") == "full" else p.name
+        for p in registry
+    ]
+
+
+@pytest.fixture(params=params(devices.REGISTRY))
 def device(request: pytest.FixtureRequest) -> Device:
     return devices.REGISTRY.get(request.param)
 
 
-@pytest.fixture(params=workloads.REGISTRY.names())
+@pytest.fixture(params=params(workloads.REGISTRY))
 def workload(request: pytest.FixtureRequest) -> Workload:
     return workloads.REGISTRY.get(request.param)
 
 
-@pytest.fixture(params=techniques.REGISTRY.names())
+@pytest.fixture(params=params(techniques.REGISTRY))
 def technique(request: pytest.FixtureRequest) -> Technique:
     return techniques.REGISTRY.get(request.param)
 

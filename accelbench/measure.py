@@ -3,16 +3,41 @@
 from __future__ import annotations
 
 import io
+import math
 from typing import Callable
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode, mm_flop, register_flop_formula
 
-# torchao's dynamic int8 linear runs as aten._int_mm, which FlopCounterMode does not count by itself:
-# without this an int8 model would look as if its matmuls had vanished.
-if torch.ops.aten._int_mm not in torch.utils.flop_counter.flop_registry:
-    register_flop_formula(torch.ops.aten._int_mm, get_raw=True)(mm_flop)  # mm_flop is already shape-wrapped
+
+
+def _linear_flop(x_shape, *args, out_shape=None, **kwargs) -> int:
+    """2 * rows * in_features * out_features, for matmul kernels whose weight is packed (its shape hidden)."""
+    return 2 * math.prod(x_shape[:-1]) * x_shape[-1] * out_shape[-1]
+
+
+def _rnn_layer_flop(x_shape, w_ih_shape, w_hh_shape, *args, out_shape=None, **kwargs) -> int:
+    """One recurrent layer over all steps: input and hidden projections of every gate (elementwise gate math is
+    not counted, as the counter counts no elementwise op)."""
+    return 2 * math.prod(x_shape[:-1]) * w_ih_shape[0] * (w_ih_shape[1] + w_hh_shape[1])
+
+
+# Matmuls that FlopCounterMode does not count by itself: without these an int8 or int4 model would look as if
+# its matmuls had vanished. torchao's dynamic int8 linear runs as aten._int_mm, its CPU int4 path as
+# aten._weight_int4pack_mm_for_cpu (CUDA: aten._weight_int4pack_mm), torch.ao's as quantized.linear_dynamic,
+# and a CPU LSTM as one fused aten.mkldnn_rnn_layer per layer.
+_EXTRA_FORMULAS = {
+    "_int_mm": (torch.ops.aten, mm_flop),  # already shape-wrapped
+    "_weight_int4pack_mm_for_cpu": (torch.ops.aten, _linear_flop),
+    "_weight_int4pack_mm": (torch.ops.aten, _linear_flop),
+    "linear_dynamic": (torch.ops.quantized, _linear_flop),
+    "mkldnn_rnn_layer": (torch.ops.aten, _rnn_layer_flop),  # CPU nn.LSTM
+}
+for _name, (_namespace, _formula) in _EXTRA_FORMULAS.items():
+    _op = getattr(_namespace, _name, None)
+    if _op is not None and _op not in torch.utils.flop_counter.flop_registry:
+        register_flop_formula(_op, get_raw=_formula is mm_flop)(_formula)
 
 
 def unwrap(model: nn.Module) -> nn.Module:

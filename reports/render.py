@@ -20,7 +20,7 @@ from reports.tables import NOISY_MARK, SIMULATED_MARK, format_seconds, notes, on
 
 LEGEND = (
     f"Each cell: median latency · speedup versus {BASELINE} on the same device and batch size (above 1 is "
-    f"faster) · accuracy (change versus {BASELINE} in percentage points). {SIMULATED_MARK} marks a simulated "
+    f"faster) · accuracy (change versus {BASELINE} in percentage points) · FLOPs versus {BASELINE}, where they differ. {SIMULATED_MARK} marks a simulated "
     f"device: its figures come from a cost model, not a clock. {NOISY_MARK} after a latency: its timing rounds "
     "spread widely (see Not measured)."
 )

@@ -42,6 +42,9 @@ def _cell(row: pd.Series) -> str:
         text += f" · {100 * row['accuracy']:.1f}%"
         if pd.notna(row.get("accuracy_delta")) and row["technique"] != BASELINE:
             text += f" ({100 * row['accuracy_delta']:+.1f} pp)"
+    ratio = row.get("flops_ratio", math.nan)
+    if pd.notna(ratio) and abs(ratio - 1) > 0.01:
+        text += f" · FLOPs {ratio:.2f}x"
     return text
 
 

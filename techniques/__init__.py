@@ -4,14 +4,18 @@
 from accelbench.registry import Registry
 from techniques.base import CastInputs, Context, Technique, annotate, facts_of
 from techniques.bf16 import Bf16
+from techniques.bn_fold import BnFold
+from techniques.channels_last import ChannelsLast
 from techniques.binary import BinaryWeights
 from techniques.channel_pruning import ChannelPruning
 from techniques.compile import Compile
 from techniques.compose import Composed
+from techniques.depthwise import DepthwiseSeparable
 from techniques.distill import Distillation
 from techniques.fp32 import Fp32
 from techniques.int8_dynamic import Int8Dynamic
 from techniques.int8_dynamic_legacy import Int8DynamicLegacy
+from techniques.precision import Half, MixedPrecision
 from techniques.pruning import MagnitudePruning
 from techniques.pt2e import Int8Qat, Int8Static
 from techniques.sparse24 import SemiStructured24
@@ -25,6 +29,8 @@ for technique in (
     MagnitudePruning(0.5), MagnitudePruning(0.9), ChannelPruning(0.5), SemiStructured24(),
     Int8DynamicLegacy(), Int8Static(), WeightOnly(bits=8), WeightOnly(bits=4), Int8Qat(), BinaryWeights(),
     Distillation(),
+    Half(), MixedPrecision("bf16"), MixedPrecision("fp16"), BnFold(), ChannelsLast(), DepthwiseSeparable(),
+    Compile(freezing=True), Compile(mode="max-autotune", profile="full"),
 ):  # fmt: skip
     REGISTRY.add(technique)
 

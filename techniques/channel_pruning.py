@@ -32,13 +32,15 @@ class ChannelPruning:
             raise NotImplementedError(f"needs the torch-pruning package ({exc})") from None
         model = copy.deepcopy(model).to(context.device).eval()
         classifier = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]  # its outputs are the classes
-        pruner = tp.pruner.MetaPruner(
-            model,
-            context.calibration.x[:1].to(context.device),
-            importance=tp.importance.GroupMagnitudeImportance(p=1),
-            pruning_ratio=self.ratio,
-            ignored_layers=[classifier],
-        )
-        pruner.step()
+        try:
+            tp.pruner.MetaPruner(
+                model,
+                context.calibration.x[:1].to(context.device),
+                importance=tp.importance.GroupMagnitudeImportance(p=1),
+                pruning_ratio=self.ratio,
+                ignored_layers=[classifier],
+            ).step()
+        except Exception as exc:  # its dependency graph does not cover every layer type (LSTMs, for one)
+            raise NotImplementedError(f"Torch-Pruning cannot prune this architecture ({type(exc).__name__}: {exc})")
         model, seconds = fine_tune(model, context.train, self.finetune)
         return annotate(model, finetune_s=seconds)

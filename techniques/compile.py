@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from techniques.base import Context
+from techniques.frozen import FrozenCompiled
 
 
 @dataclass(frozen=True)
@@ -17,10 +18,15 @@ class Compile:
     records separately (`first_call_s`) from the steady-state latency."""
 
     mode: str | None = None  # None: inductor's default mode; "max-autotune", "reduce-overhead", ...
+    freezing: bool = False  # inductor freezing: weights become constants folded into the graph (inference only)
+    profile: str = "default"  # "full": only in `make bench PROFILE=full` (max-autotune compiles for minutes)
 
     @property
     def name(self) -> str:
-        return "compile" if self.mode is None else f"compile-{self.mode}"
+        return "-".join(["compile", *([self.mode] if self.mode else []), *(["freezing"] if self.freezing else [])])
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
-        return torch.compile(copy.deepcopy(model).eval().to(context.device), mode=self.mode)
+        model = copy.deepcopy(model).eval().to(context.device)
+        if not self.freezing:
+            return torch.compile(model, mode=self.mode)
+        return FrozenCompiled(model, mode=self.mode)

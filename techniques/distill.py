@@ -23,10 +23,13 @@ def student_of(teacher: nn.Module, example: torch.Tensor, width: float) -> nn.Mo
 
     student = copy.deepcopy(teacher).eval()
     classifier = [m for m in student.modules() if isinstance(m, nn.Linear)][-1]
-    tp.pruner.MetaPruner(
-        student, example, importance=tp.importance.RandomImportance(), pruning_ratio=1 - width,
-        ignored_layers=[classifier],
-    ).step()  # fmt: skip
+    try:
+        tp.pruner.MetaPruner(
+            student, example, importance=tp.importance.RandomImportance(), pruning_ratio=1 - width,
+            ignored_layers=[classifier],
+        ).step()  # fmt: skip
+    except Exception as exc:  # its dependency graph does not cover every layer type (LSTMs, for one)
+        raise NotImplementedError(f"Torch-Pruning cannot shape a student of this architecture ({exc})") from exc
     for module in student.modules():
         if hasattr(module, "reset_parameters"):
             module.reset_parameters()

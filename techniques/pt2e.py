@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch._dynamo.utils import counters
 
 from techniques.base import Context, annotate
+from techniques.frozen import FrozenCompiled
 from techniques.finetune import fine_tune
 from workloads.training import TrainingRecipe
 
@@ -32,43 +32,6 @@ def _export(model: nn.Module, example: torch.Tensor) -> torch.fx.GraphModule:
     return torch.export.export(model, (example,), dynamic_shapes=({0: batch},)).module()
 
 
-def _int8_kernels() -> int:
-    """oneDNN int8 conv/linear lowerings inductor has made so far in this process."""
-    return sum(v for k, v in counters["inductor"].items() if k.startswith(("qconv", "qlinear")) and "lower" in k)
-
-
-class FrozenCompiled(nn.Module):
-    """`torch.compile` of a quantized graph with inductor freezing, which folds the weights and lets the oneDNN
-    int8 patterns match; without it the int8 graph runs slower than fp32. Each input shape gets its own compiled
-    copy, compiled with freezing switched on only then (a global flag would leak into other cases): the exported
-    graph's batch size is symbolic, and a single compiled graph would serve every batch size with generic code
-    (and freezing with dynamic shapes fails in torch 2.13's qconv lowering). Records whether int8 kernels were made."""
-
-    def __init__(self, quantized: nn.Module) -> None:
-        super().__init__()
-        self.quantized = quantized
-        self.by_shape: dict[torch.Size, nn.Module] = {}
-
-    @property
-    def eager_module(self) -> nn.Module:
-        """The uncompiled quantized graph (FLOPs are counted on it)."""
-        return self.quantized
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        compiled = self.by_shape.get(x.shape)
-        if compiled is not None:
-            return compiled(x)
-        before = _int8_kernels()
-        # a copy is a new graph class with its own code object, so dynamo's cache of earlier shapes (and the
-        # automatic-dynamic step it takes on a second shape) does not reach it
-        compiled = torch.compile(copy.deepcopy(self.quantized), dynamic=False)
-        with torch._inductor.config.patch(freezing=True):
-            out = compiled(x)
-        self.by_shape[x.shape] = compiled
-        annotate(self, int8_kernels=_int8_kernels() - before, fast_path=_int8_kernels() > before)
-        return out
-
-
 @dataclass(frozen=True)
 class Int8Static:
     """Post-training static int8: export, insert observers, calibrate on the held-out calibration split, convert,
@@ -87,7 +50,7 @@ class Int8Static:
         with torch.no_grad():
             for batch in context.calibration.x.split(64)[: self.calibration_batches]:
                 prepared(batch)
-        return FrozenCompiled(convert_pt2e(prepared))
+        return FrozenCompiled(convert_pt2e(prepared), expect_int8=True)
 
 
 @dataclass(frozen=True)
@@ -109,4 +72,4 @@ class Int8Qat:
         # exported graphs refuse .train()/.eval(); this maps them to PT2E's switch of batch norm and observers
         pt2e.allow_exported_model_train_eval(prepared)
         prepared, seconds = fine_tune(prepared, context.train, self.finetune)
-        return annotate(FrozenCompiled(convert_pt2e(prepared)), finetune_s=seconds)
+        return annotate(FrozenCompiled(convert_pt2e(prepared), expect_int8=True), finetune_s=seconds)

@@ -3,10 +3,14 @@
 from accelbench.registry import Registry
 from workloads.base import Dataset, Split, Workload
 from workloads.digits_cnn import DigitsCNN
+from workloads.digits_dscnn import DigitsDSCNN
+from workloads.digits_lstm import DigitsLSTM
 from workloads.digits_mlp import DigitsMLP
 
 REGISTRY: Registry[Workload] = Registry("workload", group="accelbench.workloads")
 REGISTRY.add(DigitsMLP())
 REGISTRY.add(DigitsCNN())
+REGISTRY.add(DigitsDSCNN())
+REGISTRY.add(DigitsLSTM())
 
 __all__ = ["REGISTRY", "Dataset", "Split", "Workload"]

@@ -1,0 +1,91 @@
+"""Precision, graph and architecture optimizations keep their promises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import techniques
+from accelbench.measure import flops_per_call
+from techniques import Context, facts_of
+from workloads.digits_cnn import DigitsCNN
+from workloads.digits_lstm import DigitsLSTM
+from workloads.digits_mlp import DigitsMLP
+
+
+def context_for(workload) -> Context:
+    data = workload.data()
+    return Context(device=torch.device("cpu"), calibration=data.val, train=data.train)
+
+
+def test_bn_fold_matches_fp32_to_1e_5(cache_dir: Path) -> None:
+    workload = DigitsCNN()
+    model = workload.model(cache_dir)
+    folded = techniques.resolve("bn-fold").apply(model, context_for(workload))
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+    assert facts_of(folded)["batchnorms_folded"] == 2
+    x = workload.data().test.x
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), model(x), rtol=0, atol=1e-5)
+
+
+def test_bn_fold_skips_a_model_without_batchnorm(cache_dir: Path) -> None:
+    with pytest.raises(NotImplementedError, match="no BatchNorm"):
+        techniques.resolve("bn-fold").apply(DigitsMLP().model(cache_dir), context_for(DigitsMLP()))
+
+
+@pytest.mark.parametrize("name", ["fp16", "amp-bf16", "amp-fp16", "channels-last"])
+def test_precision_and_layout_keep_the_interface(name: str, cache_dir: Path) -> None:
+    workload = DigitsCNN()
+    model = techniques.resolve(name).apply(workload.model(cache_dir), context_for(workload))
+    with torch.no_grad():
+        out = model(workload.data().test.x[:5])
+    assert out.shape == (5, 10) and out.dtype == torch.float32
+
+
+def test_autocast_runs_matmuls_in_the_lower_dtype(cache_dir: Path) -> None:
+    workload = DigitsMLP()
+    model = techniques.resolve("amp-bf16").apply(workload.model(cache_dir), context_for(workload))
+    seen = []
+    hook = model.inner[1].register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    with torch.no_grad():
+        model(workload.data().test.x[:2])
+    hook.remove()
+    assert seen == [torch.bfloat16]
+    assert next(model.parameters()).dtype == torch.float32  # autocast leaves the weights alone
+
+
+def test_a_missing_low_precision_kernel_is_a_skip_not_an_error(cache_dir: Path) -> None:
+    # oneDNN has no float16 LSTM under autocast on CPU; the technique must say so up front
+    workload = DigitsLSTM()
+    try:
+        techniques.resolve("amp-fp16").apply(workload.model(cache_dir), context_for(workload))
+    except NotImplementedError as exc:
+        assert "has no kernel here" in str(exc)
+
+
+def test_depthwise_separable_cuts_flops_and_keeps_the_stem(cache_dir: Path) -> None:
+    workload = DigitsCNN()
+    base = workload.model(cache_dir)
+    model = techniques.resolve("depthwise-separable").apply(base, context_for(workload))
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert convs[0].groups == 1 and convs[0].in_channels == 1  # the 1-channel stem stays ordinary
+    assert any(c.groups == c.in_channels > 1 for c in convs)
+    x = workload.data().test.x[:64]
+    assert flops_per_call(model, x) < 0.5 * flops_per_call(base, x)
+    data = workload.data()
+    with torch.no_grad():
+        accuracy = workload.score(model(data.test.x), data.test.y)
+    assert accuracy > 0.9  # retrained, not just swapped
+
+
+def test_compile_freezing_matches_eager(cache_dir: Path) -> None:
+    workload = DigitsCNN()
+    base = workload.model(cache_dir)
+    frozen = techniques.resolve("compile-freezing").apply(base, context_for(workload))
+    x = workload.data().test.x[:16]
+    with torch.no_grad():
+        torch.testing.assert_close(frozen(x), base(x), rtol=1e-4, atol=1e-4)

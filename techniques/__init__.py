@@ -15,6 +15,7 @@ from techniques.distill import Distillation
 from techniques.fp32 import Fp32
 from techniques.int8_dynamic import Int8Dynamic
 from techniques.int8_dynamic_legacy import Int8DynamicLegacy
+from techniques.onnx_runtime import OnnxRuntime
 from techniques.precision import Half, MixedPrecision
 from techniques.pruning import MagnitudePruning
 from techniques.pt2e import Int8Qat, Int8Static
@@ -30,7 +31,7 @@ for technique in (
     Int8DynamicLegacy(), Int8Static(), WeightOnly(bits=8), WeightOnly(bits=4), Int8Qat(), BinaryWeights(),
     Distillation(),
     Half(), MixedPrecision("bf16"), MixedPrecision("fp16"), BnFold(), ChannelsLast(), DepthwiseSeparable(),
-    Compile(freezing=True), Compile(mode="max-autotune", profile="full"),
+    Compile(freezing=True), Compile(mode="max-autotune", profile="full"), OnnxRuntime(), OnnxRuntime(int8=True),
 ):  # fmt: skip
     REGISTRY.add(technique)
 

@@ -89,3 +89,23 @@ def test_compile_freezing_matches_eager(cache_dir: Path) -> None:
     x = workload.data().test.x[:16]
     with torch.no_grad():
         torch.testing.assert_close(frozen(x), base(x), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("workload", [DigitsCNN(), DigitsLSTM()], ids=lambda w: w.name)
+def test_onnxruntime_matches_fp32_to_1e_4(workload, cache_dir: Path) -> None:
+    model = workload.model(cache_dir)
+    ort = techniques.resolve("onnxruntime").apply(model, context_for(workload))
+    x = workload.data().test.x
+    with torch.no_grad():
+        torch.testing.assert_close(ort(x), model(x), rtol=0, atol=1e-4)  # one batch of 360: the batch is dynamic
+    assert ort.onnx_model.dtype == torch.uint8 and ort.onnx_model.numel() > 1000  # the deployed file is its state
+
+
+def test_onnxruntime_int8_quantizes_the_graph(cache_dir: Path) -> None:
+    from accelbench.measure import model_size_bytes
+
+    workload = DigitsMLP()
+    model = workload.model(cache_dir)
+    fp32 = techniques.resolve("onnxruntime").apply(model, context_for(workload))
+    int8 = techniques.resolve("onnxruntime-int8").apply(model, context_for(workload))
+    assert model_size_bytes(int8) < 0.4 * model_size_bytes(fp32)

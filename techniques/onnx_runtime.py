@@ -1,0 +1,93 @@
+"""onnxruntime and onnxruntime-int8: the model exported to ONNX and run by ONNX Runtime, the deployment runtime
+users compare PyTorch against."""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from techniques.base import Context, annotate
+
+MAX_BATCH = 4096
+
+
+class OrtModule(nn.Module):
+    """An ONNX Runtime session behind the nn.Module interface. The ONNX bytes are its only state (so the model's
+    size is the deployed file's); the torch model it came from is kept aside for FLOPs and parameter counts."""
+
+    def __init__(self, onnx_bytes: bytes, eager: nn.Module, device: torch.device, threads: int) -> None:
+        super().__init__()
+        import onnxruntime as ort
+
+        self.register_buffer("onnx_model", torch.frombuffer(bytearray(onnx_bytes), dtype=torch.uint8))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads  # the thread count the device fixed, for a fair comparison
+        options.inter_op_num_threads = 1
+        providers = ["CUDAExecutionProvider"] if device.type == "cuda" else ["CPUExecutionProvider"]
+        self.session = ort.InferenceSession(onnx_bytes, options, providers=providers)
+        self.input_name = self.session.get_inputs()[0].name
+        self.device = device
+        self._eager = (eager,)  # a tuple, so it is not registered as a submodule (not part of the state)
+
+    @property
+    def eager_module(self) -> nn.Module:
+        return self._eager[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (out,) = self.session.run(None, {self.input_name: x.detach().cpu().numpy()})
+        return torch.from_numpy(out).to(self.device)
+
+
+@dataclass(frozen=True)
+class OnnxRuntime:
+    """`torch.onnx.export(..., dynamo=True)` with a dynamic batch dimension, then an `onnxruntime.InferenceSession`
+    (CPUExecutionProvider; CUDAExecutionProvider on CUDA). With `int8`, ONNX Runtime's own dynamic int8
+    quantization (`onnxruntime.quantization.quantize_dynamic`) of the exported graph."""
+
+    int8: bool = False
+
+    @property
+    def name(self) -> str:
+        return "onnxruntime-int8" if self.int8 else "onnxruntime"
+
+    def apply(self, model: nn.Module, context: Context) -> nn.Module:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise NotImplementedError(f"needs the onnxruntime package ({exc})") from None
+        if context.device.type == "cuda" and "CUDAExecutionProvider" not in ort.get_available_providers():
+            raise NotImplementedError("this onnxruntime build has no CUDAExecutionProvider (install onnxruntime-gpu)")
+        if context.device.type not in ("cpu", "cuda"):
+            raise NotImplementedError(f"no ONNX Runtime execution provider chosen for {context.device.type}")
+        eager = copy.deepcopy(model).eval().to(context.device)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "model.onnx"
+            try:
+                _export(eager, context.calibration.x[:2].to(context.device), path)
+            except Exception as exc:  # an operator without an ONNX translation, for one
+                raise NotImplementedError(f"torch.onnx.export could not export the model ({type(exc).__name__}: "
+                                          f"{str(exc).splitlines()[0][:200]})") from exc  # fmt: skip
+            if self.int8:
+                from onnxruntime.quantization import QuantType, quantize_dynamic
+
+                quantized = Path(tmp) / "model.int8.onnx"
+                quantize_dynamic(path, quantized, weight_type=QuantType.QInt8)
+                path = quantized
+            module = OrtModule(path.read_bytes(), eager, context.device, torch.get_num_threads())
+        return annotate(module, onnxruntime_version=ort.__version__)
+
+
+def _export(model: nn.Module, example: torch.Tensor, path: Path) -> None:
+    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
+    # The exporter's own tracing raises deprecation and internal warnings (an nn.LSTM becomes a traced while loop)
+    # that no user of the exported model can act on; the export's success or failure is what counts.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(model, (example,), dynamo=True, dynamic_shapes=({0: batch},), verbose=False)
+    program.save(str(path))

@@ -46,7 +46,11 @@ def context() -> Context:
     return Context(device=torch.device("cpu"), calibration=data.val, train=data.train)
 
 
-@pytest.mark.parametrize("workload", list(workloads.REGISTRY), ids=lambda w: w.name)
+# the default profile's workloads (the `full` ones are large: seconds per technique)
+QUICK_WORKLOADS = [w for w in workloads.REGISTRY if getattr(w, "profile", "default") != "full"]
+
+
+@pytest.mark.parametrize("workload", QUICK_WORKLOADS, ids=lambda w: w.name)
 @pytest.mark.parametrize("name", techniques.REGISTRY.names())
 def test_every_technique_is_pure(name: str, workload, context: Context, cache_dir: Path) -> None:
     model = workload.model(cache_dir)

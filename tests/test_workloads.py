@@ -64,3 +64,17 @@ def test_the_cache_key_follows_what_determines_the_weights() -> None:
     assert weights_key(base, 0) != weights_key(replace(base, hidden=(64,)), 0)
     assert weights_key(base, 0) != weights_key(replace(base, recipe=TrainingRecipe(seed=1)), 0)
     assert weights_key(base, 0) != weights_key(base, 1)  # the data split seed
+
+
+def test_resnet_mini_is_seeded_labelled_by_its_own_predictions_and_in_the_full_profile(cache_dir: Path) -> None:
+    from workloads.resnet_mini import ResNetMini
+
+    workload = ResNetMini(samples=64)
+    model, data = workload.model(cache_dir), workload.data()
+    assert data.test.x.shape == (64, 3, 32, 32)
+    with torch.no_grad():
+        assert workload.score(model(data.test.x), data.test.y) == 1.0  # fp32 agrees with itself
+    assert len(torch.bincount(data.test.y)) > 3  # predictions are spread, so agreement can fall
+    assert workload.profile == "full" and "agreement" in workload.metric
+    again = ResNetMini(samples=64, seed=0)
+    assert torch.equal(again.data().test.x, data.test.x)

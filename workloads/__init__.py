@@ -6,11 +6,13 @@ from workloads.digits_cnn import DigitsCNN
 from workloads.digits_dscnn import DigitsDSCNN
 from workloads.digits_lstm import DigitsLSTM
 from workloads.digits_mlp import DigitsMLP
+from workloads.resnet_mini import ResNetMini
 
 REGISTRY: Registry[Workload] = Registry("workload", group="accelbench.workloads")
 REGISTRY.add(DigitsMLP())
 REGISTRY.add(DigitsCNN())
 REGISTRY.add(DigitsDSCNN())
 REGISTRY.add(DigitsLSTM())
+REGISTRY.add(ResNetMini())
 
 __all__ = ["REGISTRY", "Dataset", "Split", "Workload"]

@@ -14,8 +14,8 @@ RESULTS    ?= results/$(RUN).json
 
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.accelbench-installed
-# warm-up before timing (up to 2000 calls or max-time), rounds capped: the default matrix stays within 5 minutes on 2 cores
-BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=2000 --benchmark-min-rounds=15 \
+# warm-up before timing (up to 500 calls or max-time), rounds capped: the default matrix stays within 5 minutes on 2 cores
+BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=500 --benchmark-min-rounds=15 \
               --benchmark-max-time=0.25 --benchmark-columns=median,iqr,rounds --benchmark-sort=name
 
 .PHONY: setup bench report smoke test clean

@@ -65,9 +65,10 @@ class CudaDevice:
     def peak_memory_bytes(self, fn: Callable[[], object]) -> int | None:
         torch.cuda.synchronize(self.index)
         torch.cuda.reset_peak_memory_stats(self.index)
+        before = torch.cuda.memory_allocated(self.index)  # weights and other cases' models already resident
         fn()
         torch.cuda.synchronize(self.index)
-        return torch.cuda.max_memory_allocated(self.index)
+        return torch.cuda.max_memory_allocated(self.index) - before
 
     def facts(self) -> dict[str, Fact]:
         if not torch.cuda.is_available() or self.index >= torch.cuda.device_count():
@@ -78,6 +79,6 @@ class CudaDevice:
             "gpu_compute_capability": f"{props.major}.{props.minor}",
             "gpu_memory_bytes": props.total_memory,
             "cuda_version": torch.version.cuda,
-            "memory_metric": "torch.cuda.max_memory_allocated",
+            "memory_metric": "torch.cuda.max_memory_allocated above the pre-call allocation",
             **_nvml_facts(self.index),
         }

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from techniques.base import CastInputs, Context
+from techniques.precision import probed
 
 
 @dataclass(frozen=True)
@@ -20,4 +21,4 @@ class Bf16:
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         inner = copy.deepcopy(model).eval().to(context.device, torch.bfloat16)
-        return CastInputs(inner, torch.bfloat16)
+        return probed(CastInputs(inner, torch.bfloat16), context, "bfloat16")

@@ -9,13 +9,13 @@ import torch
 from torch import nn
 
 from techniques.base import Context
-from techniques.frozen import FrozenCompiled
+from techniques.compiled import FREEZING, CompiledPerShape
 
 
 @dataclass(frozen=True)
 class Compile:
-    """`torch.compile` of the fp32 model. Compilation happens on the first call, which the benchmark
-    records separately (`first_call_s`) from the steady-state latency."""
+    """`torch.compile` of the fp32 model, one static graph per batch size (`CompiledPerShape`). Compilation happens
+    on the first call at each batch size, which the benchmark records separately (`first_call_s`)."""
 
     mode: str | None = None  # None: inductor's default mode; "max-autotune", "reduce-overhead", ...
     freezing: bool = False  # inductor freezing: weights become constants folded into the graph (inference only)
@@ -27,6 +27,4 @@ class Compile:
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         model = copy.deepcopy(model).eval().to(context.device)
-        if not self.freezing:
-            return torch.compile(model, mode=self.mode)
-        return FrozenCompiled(model, mode=self.mode)
+        return CompiledPerShape(model, mode=self.mode, inductor_config=FREEZING if self.freezing else None)

@@ -23,7 +23,7 @@ def separable(conv: nn.Conv2d) -> nn.Sequential:
     depthwise = nn.Conv2d(conv.in_channels, conv.in_channels, conv.kernel_size, conv.stride, conv.padding,
                           conv.dilation, groups=conv.in_channels, bias=False)  # fmt: skip
     pointwise = nn.Conv2d(conv.in_channels, conv.out_channels, 1, bias=conv.bias is not None)
-    return nn.Sequential(depthwise, pointwise)
+    return nn.Sequential(depthwise, pointwise).to(conv.weight.device, conv.weight.dtype)
 
 
 def _replace(module: nn.Module) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import statistics
 from dataclasses import dataclass
 
@@ -58,9 +59,10 @@ class Distillation:
         example = context.calibration.x[:1].to(context.device)
         kd, scratch, students = [], [], []
         for seed in range(self.seeds):
-            torch.manual_seed(seed)
-            student = student_of(teacher, example, self.width)
-            recipe = TrainingRecipe(**{**self.recipe.__dict__, "seed": seed})
+            with torch.random.fork_rng():  # seeded students, and the caller's random state left as it was
+                torch.manual_seed(seed)
+                student = student_of(teacher, example, self.width)
+            recipe = dataclasses.replace(self.recipe, seed=seed)
             fresh = copy.deepcopy(student)
             students.append(fine_tune(student, context.train, recipe, loss_fn=self._loss(teacher))[0])
             kd.append(self._accuracy(students[-1], context))

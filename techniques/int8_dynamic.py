@@ -10,6 +10,7 @@ from torch import nn
 from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
 
 from techniques.base import Context
+from techniques.compiled import QUANTIZED_INDUCTOR_CONFIG, CompiledPerShape
 
 
 @dataclass(frozen=True)
@@ -28,5 +29,8 @@ class Int8Dynamic:
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         quantized = copy.deepcopy(model).eval().to(context.device)
-        quantize_(quantized, Int8DynamicActivationInt8WeightConfig())
-        return torch.compile(quantized) if self.compile else quantized
+        # set_inductor_config=False: torchao would set its inductor settings for the whole process
+        quantize_(quantized, Int8DynamicActivationInt8WeightConfig(set_inductor_config=False))
+        if not self.compile:
+            return quantized
+        return CompiledPerShape(quantized, inductor_config=QUANTIZED_INDUCTOR_CONFIG)

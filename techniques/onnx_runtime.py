@@ -85,9 +85,11 @@ class OnnxRuntime:
 
 def _export(model: nn.Module, example: torch.Tensor, path: Path) -> None:
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
-    # The exporter's own tracing raises deprecation and internal warnings (an nn.LSTM becomes a traced while loop)
+    # The exporter's own tracing raises deprecation warnings, and an nn.LSTM (traced as a while loop) a .grad one,
     # that no user of the exported model can act on; the export's success or failure is what counts.
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message="The .grad attribute of a Tensor that is not a leaf Tensor")
         program = torch.onnx.export(model, (example,), dynamo=True, dynamic_shapes=({0: batch},), verbose=False)
     program.save(str(path))

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from techniques.base import Context, annotate
-from techniques.frozen import FrozenCompiled
+from techniques.compiled import FREEZING, CompiledPerShape
 from techniques.finetune import fine_tune
 from workloads.training import TrainingRecipe
 
@@ -50,7 +50,7 @@ class Int8Static:
         with torch.no_grad():
             for batch in context.calibration.x.split(64)[: self.calibration_batches]:
                 prepared(batch)
-        return FrozenCompiled(convert_pt2e(prepared), expect_int8=True)
+        return CompiledPerShape(convert_pt2e(prepared), inductor_config=FREEZING, expect_int8=True)
 
 
 @dataclass(frozen=True)
@@ -72,4 +72,4 @@ class Int8Qat:
         # exported graphs refuse .train()/.eval(); this maps them to PT2E's switch of batch norm and observers
         pt2e.allow_exported_model_train_eval(prepared)
         prepared, seconds = fine_tune(prepared, context.train, self.finetune)
-        return annotate(FrozenCompiled(convert_pt2e(prepared), expect_int8=True), finetune_s=seconds)
+        return annotate(CompiledPerShape(convert_pt2e(prepared), inductor_config=FREEZING, expect_int8=True), finetune_s=seconds)

@@ -9,22 +9,23 @@ import torch
 from torch import nn
 
 from techniques.base import CastInputs, Context, annotate
+from techniques.compiled import QUANTIZED_INDUCTOR_CONFIG, CompiledPerShape
 
 
 def _config(bits: int, device: torch.device, group_size: int):
     if bits == 8:
         from torchao.quantization import Int8WeightOnlyConfig
 
-        return Int8WeightOnlyConfig()
+        return Int8WeightOnlyConfig(set_inductor_config=False)  # its settings are applied per compilation
     if device.type == "cuda":
         from torchao.quantization import Int4WeightOnlyConfig
 
-        return Int4WeightOnlyConfig(group_size=group_size)
+        return Int4WeightOnlyConfig(group_size=group_size, set_inductor_config=False)
     try:  # the CPU int4 path lives in torchao's prototype namespace
         from torchao.prototype.quantization.int4 import PrototypeInt4WeightOnlyConfig
     except ImportError as exc:
         raise NotImplementedError(f"no CPU int4 path in this torchao ({exc})") from None
-    return PrototypeInt4WeightOnlyConfig(group_size=group_size)
+    return PrototypeInt4WeightOnlyConfig(group_size=group_size, set_inductor_config=False)
 
 
 @dataclass(frozen=True)
@@ -57,4 +58,9 @@ class WeightOnly:
             raise NotImplementedError(f"no Linear layer of input size divisible by {self.group_size} and output by 16")
         if self.bits == 4:
             model = CastInputs(model, torch.bfloat16)
-        return annotate(torch.compile(model), quantized_layers=quantized)
+        return annotate(
+            CompiledPerShape(model, inductor_config=QUANTIZED_INDUCTOR_CONFIG),
+            quantized_layers=quantized,
+            # torchao's int4 kernels take bfloat16 activations, so the whole int4 model runs in bfloat16
+            activation_dtype="bfloat16" if self.bits == 4 else "float32",
+        )

@@ -25,12 +25,11 @@ def context_for(workload) -> Context:
     return Context(device=torch.device("cpu"), calibration=data.val, train=data.train)
 
 
-def test_accuracy(workload, model: nn.Module) -> float:
+def split_accuracy(workload, model: nn.Module) -> float:
     data = workload.data()
     return workload.score(predict(model, data.test.x, 64), data.test.y)
 
 
-test_accuracy.__test__ = False  # a helper, not a test
 
 
 @pytest.mark.slow
@@ -38,8 +37,8 @@ test_accuracy.__test__ = False  # a helper, not a test
 @pytest.mark.parametrize("name", BOUNDED)
 def test_accuracy_stays_within_bound_of_fp32(name: str, workload, cache_dir: Path) -> None:
     base = workload.model(cache_dir)
-    reference = test_accuracy(workload, base)
-    accuracy = test_accuracy(workload, techniques.resolve(name).apply(base, context_for(workload)))
+    reference = split_accuracy(workload, base)
+    accuracy = split_accuracy(workload, techniques.resolve(name).apply(base, context_for(workload)))
     assert accuracy >= reference - MAX_DROP, f"{name} on {workload.name}: {accuracy:.4f} vs fp32 {reference:.4f}"
 
 
@@ -100,7 +99,7 @@ def test_distillation_records_the_scratch_baseline_beside_the_student(cache_dir:
     assert param_count(student) == pytest.approx(facts["student_param_fraction"] * param_count(base))
     for key in ("kd_val_accuracy_mean", "scratch_val_accuracy_mean"):
         assert 0.5 < facts[key] <= 1.0
-    assert facts["kd_val_accuracy_std"] >= 0 and facts["scratch_val_accuracy_std"] >= 0
+    assert facts["kd_val_accuracy_std"] < 0.1 and facts["scratch_val_accuracy_std"] < 0.1  # seeds, not chaos
 
 
 def test_static_int8_takes_the_int8_kernel_path(cache_dir: Path) -> None:

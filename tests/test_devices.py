@@ -73,6 +73,6 @@ def test_cuda_times_to_completion_and_measures_peak_memory() -> None:
     x = torch.randn(2048, 2048, device=where)
     done = device.synchronized(lambda: x @ x)()
     assert done.shape == (2048, 2048)
-    assert device.peak_memory_bytes(lambda: x @ x) >= 2048 * 2048 * 4
+    assert device.peak_memory_bytes(lambda: x @ x) >= 2048 * 2048 * 4  # the product, not the resident input
     facts = device.facts()
-    assert facts["gpu_name"] and facts["memory_metric"] == "torch.cuda.max_memory_allocated"
+    assert facts["gpu_name"] and facts["memory_metric"].startswith("torch.cuda.max_memory_allocated")

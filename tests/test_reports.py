@@ -25,7 +25,6 @@ def sample() -> pd.DataFrame:
 def test_loader_gives_one_row_per_case_with_outcomes(sample: pd.DataFrame) -> None:
     raw = json.loads(SAMPLE.read_text())
     assert len(sample) == len(raw["benchmarks"]) + len(raw["accelbench_outcomes"])
-    assert sample["case"].is_unique
     ok = sample[sample["status"] == "ok"].set_index("case")
     for bench in raw["benchmarks"]:
         row = ok.loc[bench["name"]]

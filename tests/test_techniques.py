@@ -94,3 +94,15 @@ def test_int8_dynamic_quantizes_the_linear_weights(context: Context, cache_dir: 
     weights = [m.weight for m in eager.modules() if isinstance(m, nn.Linear)]
     assert weights
     assert all("Int8" in type(w).__name__ for w in weights), [type(w).__name__ for w in weights]
+
+
+def test_techniques_leave_global_compiler_settings_alone(context: Context, cache_dir: Path) -> None:
+    import torch._inductor.config as inductor
+
+    watched = ("freezing", "force_fuse_int_mm_with_mul", "coordinate_descent_tuning")
+    before = {name: getattr(inductor, name) for name in watched}
+    model = DigitsMLP().model(cache_dir)
+    for name in ("int8-dynamic", "int8-weight-only", "int8-static", "compile-freezing"):
+        with torch.no_grad():
+            techniques.resolve(name).apply(model, context)(context.calibration.x[:2])  # compiles
+    assert {name: getattr(inductor, name) for name in watched} == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -59,7 +60,7 @@ class ResNetMini:
     profile: ClassVar[str] = "full"  # 32x32 convolutions: seconds per case at batch 64 on 2 cores
 
     def model(self, cache_dir: Path) -> nn.Module:
-        return _seeded_model(self)
+        return copy.deepcopy(_seeded_model(self))  # callers may move it; the cached one labels the data
 
     def data(self) -> Dataset:
         return _synthetic_data(self)

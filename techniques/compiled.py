@@ -1,0 +1,70 @@
+"""torch.compile of one static graph per input shape, with inductor settings applied to that compilation only."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from torch._dynamo.utils import counters
+
+from techniques.base import annotate
+
+
+def int8_kernels_made() -> int:
+    """oneDNN int8 conv/linear lowerings inductor has made so far in this process (replayed on a cache hit)."""
+    return sum(v for k, v in counters["inductor"].items() if k.startswith(("qconv", "qlinear")) and "lower" in k)
+
+
+# torchao's recommended settings for quantized models (torchao.quantization.utils.recommended_inductor_config_setter
+# sets them for the whole process and never restores them; here they apply to one compilation).
+QUANTIZED_INDUCTOR_CONFIG = {
+    "coordinate_descent_tuning": True,
+    "coordinate_descent_check_all_directions": True,
+    "force_fuse_int_mm_with_mul": True,
+}
+FREEZING = {"freezing": True}  # weights become constants folded into the graph (inference only)
+
+
+class CompiledPerShape(nn.Module):
+    """`torch.compile` with one static graph per input shape, each compiled under `inductor_config` only.
+
+    - Per shape: a model benchmarked at batch 1 then 64 would otherwise get a dynamic-shape graph the second time,
+      so its latency would depend on which cases ran before; an exported graph's batch size is symbolic, so one
+      compiled graph would serve every batch size with generic code.
+    - Settings patched around the compilation (freezing, torchao's quantized-model settings), never set globally:
+      a global flag would leak into every later case. Freezing is what lets the oneDNN int8 patterns of a
+      PT2E-quantized graph match (without it such a graph runs slower than fp32); with dynamic shapes it fails in
+      torch 2.13's qconv lowering, another reason for static shapes.
+    With `expect_int8`, records `int8_kernels` and `fast_path` (whether any int8 kernel was made) per compile."""
+
+    def __init__(
+        self, module: nn.Module, mode: str | None = None, inductor_config: dict | None = None, expect_int8: bool = False
+    ) -> None:
+        super().__init__()
+        self.module = module
+        self.mode = mode
+        self.inductor_config = dict(inductor_config or {})
+        self.expect_int8 = expect_int8
+        self.by_shape: dict[torch.Size, nn.Module] = {}
+
+    @property
+    def eager_module(self) -> nn.Module:
+        """The uncompiled module (FLOPs are counted on it)."""
+        return self.module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        compiled = self.by_shape.get(x.shape)
+        if compiled is not None:
+            return compiled(x)
+        before = int8_kernels_made()
+        # a copy is a new graph class with its own code object, so dynamo's cache of earlier shapes (and the
+        # automatic-dynamic step it takes on a second shape) does not reach it
+        compiled = torch.compile(copy.deepcopy(self.module), mode=self.mode, dynamic=False)
+        with torch._inductor.config.patch(self.inductor_config):
+            out = compiled(x)
+        self.by_shape[x.shape] = compiled
+        if self.expect_int8:
+            made = int8_kernels_made() - before
+            annotate(self, int8_kernels=made, fast_path=made > 0)
+        return out

@@ -50,6 +50,14 @@ class CastInputs(nn.Module):
         return self.inner(x.to(self.dtype)).float()
 
 
+MAX_BATCH = 4096  # exported graphs accept any batch size from 1 to this
+
+
+def dynamic_batch() -> tuple[dict, ...]:
+    """`dynamic_shapes` for exporting a one-input model whose first dimension is the batch."""
+    return ({0: torch.export.Dim("batch", min=1, max=MAX_BATCH)},)
+
+
 FACTS_ATTRIBUTE = "accelbench_facts"
 
 

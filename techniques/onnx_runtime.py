@@ -12,9 +12,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from techniques.base import Context, annotate
+from techniques.base import Context, annotate, dynamic_batch
 
-MAX_BATCH = 4096
 
 
 class OrtModule(nn.Module):
@@ -84,12 +83,11 @@ class OnnxRuntime:
 
 
 def _export(model: nn.Module, example: torch.Tensor, path: Path) -> None:
-    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     # The exporter's own tracing raises deprecation warnings, and an nn.LSTM (traced as a while loop) a .grad one,
     # that no user of the exported model can act on; the export's success or failure is what counts.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message="The .grad attribute of a Tensor that is not a leaf Tensor")
-        program = torch.onnx.export(model, (example,), dynamo=True, dynamic_shapes=({0: batch},), verbose=False)
+        program = torch.onnx.export(model, (example,), dynamo=True, dynamic_shapes=dynamic_batch(), verbose=False)
     program.save(str(path))

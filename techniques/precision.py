@@ -51,7 +51,7 @@ class Autocast(nn.Module):
 
 @dataclass(frozen=True)
 class MixedPrecision:
-    """Automatic mixed precision (`torch.autocast`, not the deprecated torch.cpu.amp / torch.cuda.amp) with float32
+    """Automatic mixed precision (`torch.autocast`, not the deprecated per-device amp modules) with float32
     weights. bf16 is fast only on CPUs with AVX512-BF16 or AMX (see the flags recorded with the run)."""
 
     dtype: str = "bf16"

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from techniques.base import Context, annotate
+from techniques.base import Context, annotate, dynamic_batch
 from techniques.compiled import FREEZING, CompiledPerShape
 from techniques.finetune import fine_tune
 from workloads.training import TrainingRecipe
 
-MAX_BATCH = 4096  # the exported graph accepts any batch size from 1 to this
 
 
 def _quantizer(is_qat: bool):
@@ -28,8 +27,7 @@ def _quantizer(is_qat: bool):
 
 
 def _export(model: nn.Module, example: torch.Tensor) -> torch.fx.GraphModule:
-    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
-    return torch.export.export(model, (example,), dynamic_shapes=({0: batch},)).module()
+    return torch.export.export(model, (example,), dynamic_shapes=dynamic_batch()).module()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from torch import nn
 import techniques
 import workloads
 from techniques import Context
-from workloads.digits_cnn import DigitsCNN
 from workloads.digits_mlp import DigitsMLP
 
 

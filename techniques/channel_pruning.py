@@ -5,11 +5,29 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from techniques.base import Context, annotate
 from techniques.finetune import DEFAULT_FINETUNE, fine_tune
 from workloads.training import TrainingRecipe
+
+
+def shrink_channels(model: nn.Module, example: torch.Tensor, ratio: float, importance: str = "l1") -> nn.Module:
+    """Removes `ratio` of the channels of every layer but the classifier (the last Linear: its outputs are the
+    classes), in place, with Torch-Pruning's dependency graph keeping shapes consistent. `importance` ranks them:
+    "l1" (group L1 norm) or "random". A missing package or an unsupported architecture is a NotImplementedError."""
+    try:
+        import torch_pruning as tp
+    except ImportError as exc:
+        raise NotImplementedError(f"needs the torch-pruning package ({exc})") from None
+    classifier = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    rank = tp.importance.GroupMagnitudeImportance(p=1) if importance == "l1" else tp.importance.RandomImportance()
+    try:
+        tp.pruner.MetaPruner(model, example, importance=rank, pruning_ratio=ratio, ignored_layers=[classifier]).step()
+    except Exception as exc:  # its dependency graph does not cover every layer type (LSTMs, for one)
+        raise NotImplementedError(f"Torch-Pruning cannot prune this architecture ({type(exc).__name__}: {exc})")
+    return model
 
 
 @dataclass(frozen=True)
@@ -26,21 +44,7 @@ class ChannelPruning:
         return f"prune-channels-{round(self.ratio * 100)}"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
-        try:
-            import torch_pruning as tp
-        except ImportError as exc:
-            raise NotImplementedError(f"needs the torch-pruning package ({exc})") from None
         model = copy.deepcopy(model).to(context.device).eval()
-        classifier = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]  # its outputs are the classes
-        try:
-            tp.pruner.MetaPruner(
-                model,
-                context.calibration.x[:1].to(context.device),
-                importance=tp.importance.GroupMagnitudeImportance(p=1),
-                pruning_ratio=self.ratio,
-                ignored_layers=[classifier],
-            ).step()
-        except Exception as exc:  # its dependency graph does not cover every layer type (LSTMs, for one)
-            raise NotImplementedError(f"Torch-Pruning cannot prune this architecture ({type(exc).__name__}: {exc})")
+        shrink_channels(model, context.calibration.x[:1].to(context.device), self.ratio)
         model, seconds = fine_tune(model, context.train, self.finetune)
         return annotate(model, finetune_s=seconds)

@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from techniques.base import Context, annotate
+from techniques.channel_pruning import shrink_channels
 from techniques.finetune import fine_tune
 from workloads.base import top1_accuracy
 from workloads.training import TrainingRecipe
@@ -20,17 +21,7 @@ from workloads.training import TrainingRecipe
 def student_of(teacher: nn.Module, example: torch.Tensor, width: float) -> nn.Module:
     """The teacher's architecture with `width` of its channels in every layer but the classifier (Torch-Pruning
     keeps the shapes consistent), weights re-initialised: halving widths leaves about a quarter of the weights."""
-    import torch_pruning as tp
-
-    student = copy.deepcopy(teacher).eval()
-    classifier = [m for m in student.modules() if isinstance(m, nn.Linear)][-1]
-    try:
-        tp.pruner.MetaPruner(
-            student, example, importance=tp.importance.RandomImportance(), pruning_ratio=1 - width,
-            ignored_layers=[classifier],
-        ).step()  # fmt: skip
-    except Exception as exc:  # its dependency graph does not cover every layer type (LSTMs, for one)
-        raise NotImplementedError(f"Torch-Pruning cannot shape a student of this architecture ({exc})") from exc
+    student = shrink_channels(copy.deepcopy(teacher).eval(), example, 1 - width, importance="random")
     for module in student.modules():
         if hasattr(module, "reset_parameters"):
             module.reset_parameters()
@@ -51,10 +42,6 @@ class Distillation:
     name: str = "distill"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
-        try:
-            import torch_pruning  # noqa: F401
-        except ImportError as exc:
-            raise NotImplementedError(f"needs the torch-pruning package to shape the student ({exc})") from None
         teacher = copy.deepcopy(model).eval().to(context.device)
         example = context.calibration.x[:1].to(context.device)
         kd, scratch, students = [], [], []

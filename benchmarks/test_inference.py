@@ -45,6 +45,7 @@ def test_inference(benchmark, case, batch_size: int) -> None:
             batch_size=batch_size,
             accuracy=case.workload.score(outputs, data.test.y),
             metric=case.workload.metric,
+            **(case.workload.quality(outputs, data.test.y) if hasattr(case.workload, "quality") else {}),
             model_size_bytes=size,
             compressed_size_bytes=compressed_size_bytes(case.model),
             param_count=param_count(case.model),

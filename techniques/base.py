@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Callable, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -15,12 +15,14 @@ from workloads.base import Split
 class Context:
     """What a technique may use besides the model: where it will run and data it may learn from.
 
-    `calibration` is held out from the test split (the validation split); `train` is for fine-tuning.
+    `calibration` is held out from the test split (the validation split); `train` is for fine-tuning, with
+    `loss(outputs, targets)` the workload's objective (None: cross-entropy on class labels).
     """
 
     device: torch.device
     calibration: Split
     train: Split
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
 
 @runtime_checkable
@@ -38,8 +40,9 @@ class Technique(Protocol):
 
 
 class CastInputs(nn.Module):
-    """Runs `inner` in another dtype: float inputs are cast to `dtype`, outputs back to float32.
-    The casts are part of what a deployment pays, so they stay inside the timed call."""
+    """Runs `inner` in another dtype: float inputs are cast to `dtype` (integer inputs, such as token ids, are
+    passed as they are), outputs back to float32. The casts are part of what a deployment pays, so they stay
+    inside the timed call."""
 
     def __init__(self, inner: nn.Module, dtype: torch.dtype) -> None:
         super().__init__()
@@ -47,7 +50,7 @@ class CastInputs(nn.Module):
         self.dtype = dtype
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.inner(x.to(self.dtype)).float()
+        return self.inner(x.to(self.dtype) if x.is_floating_point() else x).float()
 
 
 MAX_BATCH = 4096  # exported graphs accept any batch size from 1 to this

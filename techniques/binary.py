@@ -51,7 +51,7 @@ class BinaryWeights:
             raise NotImplementedError("fewer than three weight layers: nothing between the first and last to binarize")
         for module in inner:
             parametrize.register_parametrization(module, "weight", Binarize())
-        model, seconds = fine_tune(model, context.train, self.finetune)
+        model, seconds = fine_tune(model, context, self.finetune)
         for module in inner:
             parametrize.remove_parametrizations(module, "weight", leave_parametrized=True)
         binary_params = sum(m.weight.numel() for m in inner)

@@ -46,5 +46,5 @@ class ChannelPruning:
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         model = copy.deepcopy(model).to(context.device).eval()
         shrink_channels(model, context.calibration.x[:1].to(context.device), self.ratio)
-        model, seconds = fine_tune(model, context.train, self.finetune)
+        model, seconds = fine_tune(model, context, self.finetune)
         return annotate(model, finetune_s=seconds)

@@ -53,5 +53,5 @@ class DepthwiseSeparable:
         replaced = _replace(model)
         if replaced == 0:
             raise NotImplementedError(f"no ordinary k x k convolution with {MIN_IN_CHANNELS}+ input channels to separate")
-        model, seconds = fine_tune(model, context.train, self.recipe)
+        model, seconds = fine_tune(model, context, self.recipe)
         return annotate(model, finetune_s=seconds, convs_separated=replaced)

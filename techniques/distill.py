@@ -42,6 +42,9 @@ class Distillation:
     name: str = "distill"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
+        if context.loss is not None:
+            raise NotImplementedError("distillation here trains a smaller classifier on class labels and soft "
+                                      "logits; this workload's targets are reference outputs, not classes")  # fmt: skip
         teacher = copy.deepcopy(model).eval().to(context.device)
         example = context.calibration.x[:1].to(context.device)
         kd, scratch, students = [], [], []
@@ -51,9 +54,9 @@ class Distillation:
                 student = student_of(teacher, example, self.width)
             recipe = dataclasses.replace(self.recipe, seed=seed)
             fresh = copy.deepcopy(student)
-            students.append(fine_tune(student, context.train, recipe, loss_fn=self._loss(teacher))[0])
+            students.append(fine_tune(student, context, recipe, loss_fn=self._loss(teacher))[0])
             kd.append(self._accuracy(students[-1], context))
-            scratch.append(self._accuracy(fine_tune(fresh, context.train, recipe)[0], context))
+            scratch.append(self._accuracy(fine_tune(fresh, context, recipe)[0], context))
         return annotate(
             students[0],
             kd_val_accuracy_mean=statistics.mean(kd),

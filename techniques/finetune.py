@@ -8,7 +8,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from workloads.base import Split
+from techniques.base import Context
 from workloads.training import TrainingRecipe, train_classifier
 
 # A few epochs at a tenth of the training rate: enough to recover on digits, seconds on 2 cores.
@@ -17,15 +17,19 @@ DEFAULT_FINETUNE = TrainingRecipe(epochs=8, lr=3e-4, weight_decay=0.0, seed=0)
 
 def fine_tune(
     model: nn.Module,
-    train: Split,
+    context: Context,
     recipe: TrainingRecipe = DEFAULT_FINETUNE,
     loss_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     after_step: Callable[[nn.Module], None] | None = None,
 ) -> tuple[nn.Module, float]:
-    """Trains `model` in place (callers pass their own copy) and returns it in eval mode with the seconds spent.
-    An `epochs=0` recipe is a no-op, so fine-tuning can be switched off per technique."""
+    """Trains `model` in place (callers pass their own copy) on `context.train` and returns it in eval mode with
+    the seconds spent. The loss is `loss_fn(outputs, targets, inputs)`, else the workload's `context.loss`, else
+    cross-entropy. An `epochs=0` recipe is a no-op, so fine-tuning can be switched off per technique."""
     start = time.perf_counter()
+    if loss_fn is None and context.loss is not None:
+        workload_loss = context.loss
+        loss_fn = lambda outputs, targets, inputs: workload_loss(outputs, targets)  # noqa: E731
     if recipe.epochs > 0:
-        train_classifier(model, train, recipe, loss_fn=loss_fn, after_step=after_step)
+        train_classifier(model, context.train, recipe, loss_fn=loss_fn, after_step=after_step)
     model.eval()  # not `return model.eval()`: an exported graph's eval() returns None
     return model, time.perf_counter() - start

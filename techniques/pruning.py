@@ -35,7 +35,7 @@ class MagnitudePruning:
         model = copy.deepcopy(model).to(context.device)
         params = prunable(model)
         prune.global_unstructured(params, pruning_method=prune.L1Unstructured, amount=self.amount)
-        model, seconds = fine_tune(model, context.train, self.finetune)  # the mask's hook keeps zeros at zero
+        model, seconds = fine_tune(model, context, self.finetune)  # the mask's hook keeps zeros at zero
         for module, name in params:
             prune.remove(module, name)
         return annotate(model, finetune_s=seconds, sparse_kernel="none: dense kernels compute the zeros")

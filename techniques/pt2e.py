@@ -79,5 +79,5 @@ class Int8Qat:
         prepared = prepare_qat_pt2e(_export(copy.deepcopy(model).train(), context.train.x[:2]), quantizer)
         # exported graphs refuse .train()/.eval(); this maps them to PT2E's switch of batch norm and observers
         pt2e.allow_exported_model_train_eval(prepared)
-        prepared, seconds = fine_tune(prepared, context.train, self.finetune)
+        prepared, seconds = fine_tune(prepared, context, self.finetune)
         return annotate(_lowered(prepared), finetune_s=seconds)

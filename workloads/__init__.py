@@ -1,11 +1,12 @@
 """Workloads, by registry name. Third parties add theirs through the `accelbench.workloads` entry-point group."""
 
 from accelbench.registry import Registry
-from workloads.base import Dataset, Split, Workload
+from workloads.base import Dataset, Split, Workload, WorkloadUnavailable
 from workloads.digits_cnn import DigitsCNN
 from workloads.digits_dscnn import DigitsDSCNN
 from workloads.digits_lstm import DigitsLSTM
 from workloads.digits_mlp import DigitsMLP
+from workloads.minilm import MiniLM
 from workloads.resnet_mini import ResNetMini
 
 REGISTRY: Registry[Workload] = Registry("workload", group="accelbench.workloads")
@@ -14,5 +15,7 @@ REGISTRY.add(DigitsCNN())
 REGISTRY.add(DigitsDSCNN())
 REGISTRY.add(DigitsLSTM())
 REGISTRY.add(ResNetMini())
+REGISTRY.add(MiniLM(seq_len=128))
+REGISTRY.add(MiniLM(seq_len=32))
 
-__all__ = ["REGISTRY", "Dataset", "Split", "Workload"]
+__all__ = ["REGISTRY", "Dataset", "Split", "Workload", "WorkloadUnavailable"]

@@ -10,9 +10,14 @@ import torch
 from torch import nn
 
 
+class WorkloadUnavailable(RuntimeError):
+    """This machine cannot run the workload (an optional package is missing); the message says how to get it."""
+
+
 @dataclass(frozen=True)
 class Split:
-    """Inputs `x` (float32) and integer class labels `y` of one split."""
+    """Inputs `x` (float32 features, or int64 token ids) and targets `y` of one split: integer class labels, or
+    reference outputs for a workload scored by fidelity to its fp32 model."""
 
     x: torch.Tensor
     y: torch.Tensor
@@ -37,6 +42,11 @@ class Workload(Protocol):
     `model(cache_dir)` returns the trained fp32 model in eval mode; it may train it on first use and cache the
     weights under `cache_dir`. `score(outputs, targets)` turns the model's outputs on the whole test split into
     one number where higher is better (its meaning is `metric`).
+
+    Optional: `profile = "full"` (heavy: left out of the default `make bench`); `quality(outputs, targets)`, a dict
+    of further figures recorded beside the score; `loss(outputs, targets)`, the objective techniques fine-tune
+    with when the targets are not class labels (default: cross-entropy). `data()` or `model()` raise
+    `WorkloadUnavailable` when an optional package is missing.
     """
 
     name: str

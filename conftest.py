@@ -62,6 +62,13 @@ def technique(request: pytest.FixtureRequest) -> Technique:
 
 
 @pytest.fixture(scope="session")
+def host_figures() -> dict:
+    """Figures measured on the host once per (host device, workload, technique, batch size) and shared by the
+    simulated devices: quality, sizes, FLOPs and the captured operator graph."""
+    return {}
+
+
+@pytest.fixture(scope="session")
 def applied() -> dict:
     """Technique results shared by the batch sizes of one device x workload x technique: fine-tuning and
     distillation run once, and a compiled model compiles each new batch shape at its own first call."""
@@ -74,30 +81,30 @@ def case(device: Device, workload: Workload, technique: Technique, cache_dir: Pa
         where = device.open()
     except DeviceUnavailable as exc:
         pytest.skip(f"device {device.name} unavailable: {exc}")
-    key = (device.name, workload.name, technique.name)
+    key = (str(where), workload.name, technique.name)  # simulated devices share the host's models
     if key not in applied:
         try:
-            applied[key] = _apply(technique, workload, device, where, cache_dir)
-        except WorkloadUnavailable as exc:
-            applied[key] = f"workload {workload.name} unavailable: {exc}"
+            applied[key] = _apply(technique, workload, where, cache_dir)
+        except (WorkloadUnavailable, NotImplementedError) as exc:
+            applied[key] = exc
     outcome = applied[key]
-    if isinstance(outcome, str):
-        pytest.skip(outcome)
+    if isinstance(outcome, WorkloadUnavailable):
+        pytest.skip(f"workload {workload.name} unavailable: {outcome}")
+    if isinstance(outcome, NotImplementedError):
+        host = f" (its host, {where.type})" if device.simulated else ""
+        pytest.skip(f"{technique.name} cannot run on {device.name}{host}: {outcome}")
     model, model_setup_s, apply_s = outcome
     return Case(device, workload, technique, model, where, model_setup_s, apply_s)
 
 
-def _apply(technique: Technique, workload: Workload, device: Device, where: torch.device, cache_dir: Path):
-    """(model, model set-up seconds, apply seconds), or the reason the technique cannot run here."""
+def _apply(technique: Technique, workload: Workload, where: torch.device, cache_dir: Path):
+    """(model, model set-up seconds, apply seconds); raises NotImplementedError where the technique cannot run."""
     data = workload.data()
     context = Context(device=where, calibration=data.val, train=data.train, loss=getattr(workload, "loss", None))
     start = time.perf_counter()
     base = workload.model(cache_dir).to(where)
     model_setup_s = time.perf_counter() - start
-    try:
-        model = technique.apply(base, context)
-    except NotImplementedError as exc:
-        return f"{technique.name} cannot run on {device.name}: {exc}"
+    model = technique.apply(base, context)
     return model, model_setup_s, time.perf_counter() - start - model_setup_s
 
 

@@ -1,0 +1,198 @@
+"""The analytical cost model: a captured operator graph on a device profile -> latency, energy and what bounds it.
+
+Per operator: time = max(compute, memory) + overhead, and the model's time is the sum in graph order.
+- Matrix operators: systolic arrays by SCALE-Sim's fold model (`systolic.gemm_cycles`), FPGA DPUs by their
+  PP/ICP/OCP efficiency, GPUs and CPUs by peak throughput with tile and wave quantization. Each dtype runs at its
+  peak relative to the array's native rate.
+- Vector operators: FLOPs over the vector unit's rate.
+- Memory: weights from on-chip memory when the profile keeps them resident and they all fit, else from the last
+  (DRAM/HBM) level; activations from the first level their working set fits in.
+- Compiled graphs (the technique compiled, or the profile's toolchain always does) fuse each elementwise chain into
+  its producer: one overhead, no round trip to memory for the intermediate results.
+- A dtype the device lacks is up-cast to the next wider supported one (fallback "upcast"), or runs on the host
+  with its activations sent over the host link: that operator alone ("host", as Vitis AI partitions a graph into
+  DPU and CPU subgraphs) or it and everything after it ("host-tail", as the Edge TPU compiler does).
+- Sparsity: unstructured zeros help only where the profile says so; 2:4 weights halve the matrix work (at most 2x)
+  on profiles that support it, for GEMMs whose every dimension reaches the profile's minimum.
+- Energy = idle power x time + energy per op x ops + energy per byte x bytes. If the average power would exceed
+  the TDP, the time stretches until it does not, and the result is flagged power-limited.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from devices.simulated.graph import BITS, Gemm, Graph, Op
+from devices.simulated.profile import DTYPES, Profile
+from devices.simulated.systolic import dpu_efficiency, gemm_cycles
+
+BOUNDS = ("compute", "memory", "overhead", "host")
+WIDER = {"int4": "int8", "int8": "bf16", "fp16": "fp32", "bf16": "fp32"}  # the up-cast path
+
+
+@dataclass(frozen=True)
+class OpCost:
+    index: int  # first op of its (fused) group
+    name: str
+    dtype: str
+    where: str  # "device" or "host"
+    flops: int
+    bytes: int
+    compute_s: float
+    memory_s: float
+    overhead_s: float
+    time_s: float
+    bound: str
+    fused: int  # ops folded into this one
+
+
+@dataclass(frozen=True)
+class Prediction:
+    latency_s: float
+    energy_j: float
+    bound: str  # the bound holding most of the time
+    power_limited: bool
+    ops: tuple[OpCost, ...]
+    time_by_bound: dict[str, float]
+    flops: int
+    bytes: int
+    host_ops: int
+    upcast_ops: int
+
+    @property
+    def average_power_w(self) -> float:
+        return self.energy_j / self.latency_s if self.latency_s > 0 else 0.0
+
+
+def run_dtype(profile: Profile, dtype: str, kind: str) -> str | None:
+    """The dtype the device runs `dtype` in: itself, an up-cast one, or None (the host must run it)."""
+    supported = profile.peak if kind == "matrix" else {d: 1.0 if d in profile.vector_dtypes else None for d in DTYPES}
+    current: str | None = dtype
+    while current is not None:
+        if supported.get(current) is not None:
+            return current
+        if profile.fallback != "upcast":
+            return None
+        current = WIDER.get(current)
+    return None
+
+
+def matrix_time(profile: Profile, gemm: Gemm, dtype: str, flops: float) -> float:
+    """Seconds of one GEMM batch on the matrix units, dense."""
+    m = profile.matrix
+    peak = profile.peak[dtype]
+    if m["kind"] == "systolic":
+        rows, cols, count = m["rows"], m["cols"], m["count"]
+        native = 2 * rows * cols * count * profile.clock  # FLOP/s with every PE busy, at the array's base rate
+        cycles = gemm_cycles(rows, cols, m["dataflow"], gemm.m, gemm.n, gemm.k, m["overlap"], count, gemm.batch)
+        return cycles / profile.clock * native / peak / m["efficiency"]
+    if m["kind"] == "dpu":
+        cin, cout, width = (gemm.k, gemm.n, gemm.width or gemm.m)
+        efficiency = dpu_efficiency(cin, cout, width, m["pp"], m["icp"], m["ocp"])
+        if gemm.depthwise:  # PG338: depthwise convolution runs at half the pixel parallelism
+            efficiency = dpu_efficiency(1, 1, width, m["pp"], 1, 1) * 0.5 * min(1.0, gemm.batch / m["ocp"])
+        return flops / (peak * m["efficiency"] * max(efficiency, 1e-6))
+    tile, units = m["tile"], m["units"]
+    tiles = gemm.batch * math.ceil(gemm.m / tile) * math.ceil(gemm.n / tile)
+    waves = math.ceil(tiles / units)
+    useful = gemm.batch * gemm.m * gemm.n / (waves * units * tile * tile)
+    return flops / (peak * m["efficiency"] * useful)
+
+
+def _energy_pj(profile: Profile, dtype: str) -> float:
+    current: str | None = dtype
+    while current is not None:
+        if current in profile.op_energy_pj:
+            return profile.op_energy_pj[current]
+        current = WIDER.get(current)
+    return max(profile.op_energy_pj.values())
+
+
+def _groups(graph: Graph, fuse: bool) -> list[list[Op]]:
+    """Each op alone, or (fused) each vector op joined to the group that produced one of its inputs, as long as
+    that group is the one just before it (a chain, as inductor and XLA fuse them)."""
+    groups: list[list[Op]] = []
+    for op in graph.ops:
+        if fuse and groups and op.kind == "vector" and any(i in {g.index for g in groups[-1]} for i in op.inputs):
+            groups[-1].append(op)
+        else:
+            groups.append([op])
+    return groups
+
+
+def predict(graph: Graph, profile: Profile, compiled: bool = False) -> Prediction:
+    fuse = compiled or profile.graph_compiler
+    memory = profile.memory
+    resident = profile.weights_resident and graph.weight_bytes <= memory[0].capacity
+    weight_level = memory[0] if resident else memory[-1]
+    costs: list[OpCost] = []
+    on_host = False
+    dynamic_pj = 0.0
+    upcast = 0
+    for group in _groups(graph, fuse):
+        head = group[0]
+        run_as = [run_dtype(profile, op.dtype, op.kind) for op in group]
+        if profile.fallback == "host-tail" and (on_host or any(d is None for d in run_as)):
+            on_host = True  # the Edge TPU compiler's partitioning: from the first unsupported op on, the host
+        upcast += sum(1 for op, d in zip(group, run_as) if d is not None and d != op.dtype)
+        flops = sum(op.flops for op in group)
+        # fused: only the group's first reads and last writes touch memory (plus every weight)
+        act_bytes = (head.bytes_read + group[-1].bytes_written) if fuse else sum(op.bytes_read + op.bytes_written for op in group)
+        weight_bytes = sum(op.weight_bytes for op in group)
+        if on_host or any(d is None for d in run_as):
+            transfer = head.bytes_read / profile.link_bandwidth + profile.link_latency if not costs or costs[-1].where == "device" else 0.0
+            compute = flops / profile.host_rate
+            total = compute + transfer
+            costs.append(OpCost(head.index, head.name, head.dtype, "host", flops, act_bytes + weight_bytes,
+                                compute, transfer, 0.0, total, "host", len(group) - 1))  # fmt: skip
+            continue
+        compute = 0.0
+        for op, dtype in zip(group, run_as):
+            if op.kind == "matrix" and op.gemms:
+                per_flop = op.flops / max(sum(2 * g.batch * g.m * g.n * g.k for g in op.gemms), 1)
+                seconds = sum(matrix_time(profile, g, dtype, 2 * g.batch * g.m * g.n * g.k * per_flop) for g in op.gemms)
+                if op.weight_2of4 and profile.sparsity == "2:4" and all(
+                    min(g.m, g.n, g.k) >= profile.sparse_min_dim for g in op.gemms
+                ):
+                    seconds /= 2  # at most 2x, and only on hardware with 2:4 units
+                elif profile.unstructured_sparsity and op.weight_sparsity > 0:
+                    seconds *= 1 - op.weight_sparsity
+                compute += seconds
+            elif op.kind == "matrix":  # a matrix op whose GEMM shape is unknown: peak rate
+                compute += op.flops / profile.peak[dtype]
+            else:
+                compute += op.flops / profile.vector_rate
+            dynamic_pj += op.flops * _energy_pj(profile, dtype)
+        working = act_bytes
+        level = next((lv for lv in memory if working <= lv.capacity), memory[-1])
+        memory_s = act_bytes / level.bandwidth + weight_bytes / weight_level.bandwidth
+        dynamic_pj += act_bytes * level.energy_pj_per_byte + weight_bytes * weight_level.energy_pj_per_byte
+        overhead = profile.op_overhead
+        total = max(compute, memory_s) + overhead
+        bound = max((("compute", compute), ("memory", memory_s), ("overhead", overhead)), key=lambda kv: kv[1])[0]
+        costs.append(OpCost(head.index, head.name, run_as[0] or head.dtype, "device", flops,
+                            act_bytes + weight_bytes, compute, memory_s, overhead, total, bound, len(group) - 1))  # fmt: skip
+    latency = profile.call_overhead + sum(c.time_s for c in costs)
+    dynamic = dynamic_pj * 1e-12
+    power_limited = latency > 0 and dynamic / latency + profile.idle_power > profile.tdp
+    if power_limited:
+        latency = dynamic / (profile.tdp - profile.idle_power)
+    by_bound = {b: sum(c.time_s for c in costs if c.bound == b) for b in BOUNDS}
+    by_bound["overhead"] += profile.call_overhead
+    return Prediction(
+        latency_s=latency,
+        energy_j=profile.idle_power * latency + dynamic,
+        bound=max(by_bound, key=by_bound.get),
+        power_limited=power_limited,
+        ops=tuple(costs),
+        time_by_bound=by_bound,
+        flops=sum(c.flops for c in costs),
+        bytes=sum(c.bytes for c in costs),
+        host_ops=sum(1 for c in costs if c.where == "host"),
+        upcast_ops=upcast,
+    )
+
+
+def bits(dtype: str) -> int:
+    return BITS[dtype]

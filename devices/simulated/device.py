@@ -1,0 +1,63 @@
+"""A simulated device: a profile plus the cost model. The host runs the model (for accuracy and for the graph);
+latency, energy and the bound come from the model, never from a clock, and are labelled simulated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, TypeVar
+
+import torch
+from torch import nn
+
+from accelbench.measure import unwrap
+from devices.base import Fact
+from devices.cpu import CpuDevice
+from devices.simulated.cost import Prediction, predict
+from devices.simulated.graph import Graph
+from devices.simulated.profile import Profile
+
+R = TypeVar("R")
+
+
+def is_compiled(model: nn.Module) -> bool:
+    """A compiled wrapper (torch.compile, the project's per-shape compilers, ONNX Runtime) around an eager
+    module: its elementwise chains run fused."""
+    return unwrap(model) is not model
+
+
+@dataclass(frozen=True)
+class SimulatedDevice:
+    profile: Profile
+    simulated: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    def open(self) -> torch.device:
+        return CpuDevice().open()  # the host runs the model: the same threads as the real CPU cases
+
+    def synchronized(self, fn: Callable[[], R]) -> Callable[[], R]:
+        return fn
+
+    def peak_memory_bytes(self, fn: Callable[[], object]) -> int | None:
+        return None  # the host's memory says nothing about the device's
+
+    def predict(self, graph: Graph, compiled: bool) -> Prediction:
+        return predict(graph, self.profile, compiled=compiled)
+
+    def facts(self) -> dict[str, Fact]:
+        p = self.profile
+        tags = [f.confidence for f in p.figures.values()]
+        return {
+            "simulated": True,
+            "profile": p.name,
+            "profile_version": p.version,
+            "profile_path": str(p.path),
+            "description": p.description,
+            "figures_vendor": tags.count("vendor"),
+            "figures_secondary": tags.count("secondary"),
+            "figures_derived": tags.count("derived"),
+            "figures_assumed": tags.count("assumed"),
+            "price_per_hour_usd": p.price_per_hour,
+        }

@@ -1,0 +1,317 @@
+"""Operator graph capture: run a model once on the host under a TorchDispatchMode and record every aten operator
+with its shapes, dtypes, weights, FLOPs and bytes, in the arithmetic the model really does.
+
+- Views and metadata operators (view, t, expand, detach...) move no data and are not recorded.
+- Quantize / dequantize operators (PT2E's reference graph) are not recorded either: deployed, they fuse into the
+  neighbouring kernels. What they leave behind is the *effective dtype*: a tensor that came out of a dequantize is
+  int8 data, and an operator whose float inputs are all such tensors computes in int8. So a PT2E int8 linear shows
+  as an int8 matmul reading int8 weights, and a bf16 model shows as bf16.
+- A weight is any tensor the model holds (parameters, buffers, constant attributes, the inner tensors of
+  torchao's quantized tensor subclasses), or anything derived from one by views or dequantization.
+"""
+
+from __future__ import annotations
+
+import math
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+from torch.utils.flop_counter import flop_registry
+from torch.utils.weak import WeakIdKeyDictionary
+
+from accelbench.measure import unwrap  # registers the extra FLOP formulas (int8/int4 matmuls, LSTM layers)
+
+DTYPE_NAMES = {
+    torch.float32: "fp32", torch.float64: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16",
+    torch.int8: "int8", torch.uint8: "int8", torch.quint8: "int8", torch.qint8: "int8",
+}  # fmt: skip
+BITS = {"fp32": 32, "bf16": 16, "fp16": 16, "int8": 8, "int4": 4}
+
+# operators that run on matrix units, with how to read their GEMMs
+MATRIX_OPS = {
+    "mm", "addmm", "bmm", "baddbmm", "_int_mm", "convolution", "_weight_int4pack_mm_for_cpu",
+    "_weight_int4pack_mm", "linear_dynamic", "mkldnn_rnn_layer", "_scaled_dot_product_flash_attention_for_cpu",
+    "_scaled_dot_product_flash_attention", "_scaled_dot_product_efficient_attention",
+    "_scaled_dot_product_cudnn_attention",
+}  # fmt: skip
+QUANT_OPS = {
+    "quantize_per_tensor", "dequantize_per_tensor", "quantize_per_channel", "dequantize_per_channel",
+    "choose_qparams", "quantize_affine", "dequantize_affine",
+}  # fmt: skip
+DEQUANT_OPS = {"dequantize_per_tensor", "dequantize_per_channel", "dequantize_affine"}
+NO_DATA_OPS = {"detach", "lift_fresh", "_to_copy_view", "alias", "empty", "zeros", "ones", "full", "scalar_tensor",
+               "arange", "empty_strided", "new_empty", "new_zeros", "new_ones", "zeros_like", "empty_like", "_local_scalar_dense",
+               "sym_size", "sym_stride", "sym_numel", "is_same_size", "_has_compatible_shallow_copy_type"}  # fmt: skip
+# vector operators doing more than one operation per output element (approximate counts)
+OPS_PER_ELEMENT = {"_softmax": 5, "softmax": 5, "_log_softmax": 5, "native_layer_norm": 8, "layer_norm": 8,
+                   "gelu": 8, "tanh": 4, "sigmoid": 4, "exp": 2, "erf": 4, "native_batch_norm": 4,
+                   "_native_batch_norm_legit_no_training": 4, "mean": 1, "sum": 1, "norm": 2,
+                   "linalg_vector_norm": 2, "avg_pool2d": 9, "max_pool2d_with_indices": 9, "max_pool2d": 9}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Gemm:
+    """`batch` independent (m x k)(k x n) products (convolutions as im2col GEMMs, one per group)."""
+
+    batch: int
+    m: int
+    n: int
+    k: int
+    depthwise: bool = False  # a depthwise convolution: each group is one channel
+    width: int = 0  # output columns of a convolution (FPGA DPUs parallelise over them); 0 = not a convolution
+
+
+@dataclass(frozen=True)
+class Op:
+    index: int
+    name: str  # aten.addmm.default
+    kind: str  # "matrix" or "vector"
+    dtype: str  # the dtype it computes in
+    flops: int
+    bytes_read: int  # activations
+    weight_bytes: int
+    bytes_written: int
+    gemms: tuple[Gemm, ...] = ()
+    weight_sparsity: float = 0.0  # fraction of zeros among its weight operands
+    weight_2of4: bool = False  # every group of 4 along the reduction has at least 2 zeros
+    inputs: tuple[int, ...] = ()  # indices of the ops that produced its inputs (-1: the graph's input)
+    input_shapes: tuple[tuple[int, ...], ...] = ()
+    output_shapes: tuple[tuple[int, ...], ...] = ()
+
+    @property
+    def bytes(self) -> int:
+        return self.bytes_read + self.weight_bytes + self.bytes_written
+
+
+@dataclass(frozen=True)
+class Graph:
+    ops: tuple[Op, ...]
+    weight_bytes: int  # of the whole model, as stored
+    input_bytes: int
+    output_bytes: int
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def flops(self) -> int:
+        return sum(op.flops for op in self.ops)
+
+
+@dataclass
+class _Info:
+    producer: int  # op index; -1 = graph input; -2 = a weight
+    dtype: str  # effective dtype
+    weight: bool
+    source: torch.Tensor | None = None  # for weights: the stored tensor (sparsity)
+    via_quant: bool = False  # the int8 copy a quantize made of the producer's output
+
+
+def _name(func) -> str:
+    return func._overloadpacket.__name__ if hasattr(func, "_overloadpacket") else str(func)
+
+
+def _nbytes(t: torch.Tensor, dtype: str) -> int:
+    return math.ceil(t.numel() * BITS.get(dtype, 8 * t.element_size()) / 8)
+
+
+def _held_tensors(model: nn.Module) -> list[torch.Tensor]:
+    """Every tensor the model holds, including the inner tensors of tensor subclasses (torchao)."""
+    found: list[torch.Tensor] = []
+
+    def add(t: torch.Tensor) -> None:
+        found.append(t)
+        if hasattr(t, "__tensor_flatten__") and type(t) is not torch.Tensor and not isinstance(t, nn.Parameter):
+            names, _ = t.__tensor_flatten__()
+            for inner in names:
+                add(getattr(t, inner))
+        elif isinstance(t, nn.Parameter) and type(t.data) is not torch.Tensor:
+            add(t.data)
+
+    for module in model.modules():
+        for t in list(module.parameters(recurse=False)) + list(module.buffers(recurse=False)):
+            add(t)
+        for value in vars(module).values():
+            if isinstance(value, torch.Tensor):
+                add(value)
+    return found
+
+
+def _storage_key(t: torch.Tensor) -> int | None:
+    try:
+        return t.untyped_storage().data_ptr()
+    except (RuntimeError, NotImplementedError, TypeError):
+        return None
+
+
+def _gemms(name: str, args: tuple, out) -> tuple[Gemm, ...]:
+    shape = lambda t: tuple(t.shape)  # noqa: E731
+    if name in ("mm", "_int_mm"):
+        (m, k), n = shape(args[0]), shape(args[1])[1]
+        return (Gemm(1, m, n, k),)
+    if name == "addmm":
+        (m, k), n = shape(args[1]), shape(args[2])[1]
+        return (Gemm(1, m, n, k),)
+    if name in ("bmm", "baddbmm"):
+        a, b = (args[0], args[1]) if name == "bmm" else (args[1], args[2])
+        return (Gemm(a.shape[0], a.shape[1], b.shape[2], a.shape[2]),)
+    if name in ("_weight_int4pack_mm_for_cpu", "_weight_int4pack_mm", "linear_dynamic"):
+        x = args[0]
+        return (Gemm(1, math.prod(x.shape[:-1]), out.shape[-1], x.shape[-1]),)
+    if name == "convolution":
+        x, w, groups = args[0], args[1], args[8]
+        spatial = math.prod(out.shape[2:])
+        return (Gemm(groups, x.shape[0] * spatial, w.shape[0] // groups, math.prod(w.shape[1:]),
+                     depthwise=groups > 1 and w.shape[1] == 1, width=out.shape[-1]),)  # fmt: skip
+    if name == "mkldnn_rnn_layer":  # (input [T, B, I] or batch-first, w_ih [4H, I], w_hh [4H, H], ...): T steps
+        x, w_ih, w_hh = args[0], args[1], args[2]
+        batch_first = bool(args[13]) if len(args) > 13 and isinstance(args[13], bool) else False
+        steps, rows = (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
+        return (Gemm(steps, rows, w_ih.shape[0], w_ih.shape[1] + w_hh.shape[1]),)
+    if "scaled_dot_product" in name:  # q [B, H, L, E], k [B, H, S, E], v [B, H, S, Ev]
+        q, k, v = args[0], args[1], args[2]
+        heads = math.prod(q.shape[:-2])
+        return (Gemm(heads, q.shape[-2], k.shape[-2], q.shape[-1]), Gemm(heads, q.shape[-2], v.shape[-1], k.shape[-2]))
+    return ()
+
+
+def _is_2of4(t: torch.Tensor) -> bool:
+    if t.dim() < 2 or t.shape[-1] % 4 or not t.is_floating_point():
+        return False
+    groups = (t.detach().reshape(-1, 4) == 0).sum(-1)
+    return bool((groups >= 2).all())
+
+
+class _Recorder(TorchDispatchMode):
+    def __init__(self, held: list[torch.Tensor]) -> None:
+        super().__init__()
+        self.info = WeakIdKeyDictionary()  # by identity: freed temporaries drop out
+        plain = [t for t in held if type(t) is torch.Tensor or (type(t) is nn.Parameter and type(t.data) is torch.Tensor)]
+        self.weights = {key: t for t in plain if (key := _storage_key(t)) is not None and key != 0}
+        self.ops: list[Op] = []
+        self.consumers: dict[int, list[str]] = {}
+
+    def describe(self, t: torch.Tensor) -> _Info:
+        known = self.info.get(t)
+        if known is not None:
+            return known
+        key = _storage_key(t)
+        dtype = DTYPE_NAMES.get(t.dtype, "fp32")
+        if key is not None and key in self.weights:
+            stored = self.weights[key]
+            return _Info(-2, DTYPE_NAMES.get(stored.dtype, dtype), True, stored)
+        return _Info(-1, dtype, False)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        name = _name(func)
+        ins = [a for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor)]
+        outs = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
+        infos = [self.describe(t) for t in ins]
+        schema = getattr(func, "_schema", None)
+        aliases = schema is not None and any(r.alias_info is not None for r in schema.returns)
+        if aliases or name in NO_DATA_OPS or not outs or name.startswith("sym_"):
+            if infos and outs:  # a view keeps what its base was
+                for o in outs:
+                    self.info.setdefault(o, infos[0])
+            return out
+        if name in QUANT_OPS:
+            base = infos[0] if infos else _Info(-1, "fp32", False)
+            dtype = "int8" if name in DEQUANT_OPS or name.startswith("quantize") else base.dtype
+            for o in outs:
+                self.info[o] = _Info(base.producer, dtype, base.weight, base.source, via_quant=True)
+            for info in infos[:1] if name.startswith("quantize") else ():  # a dequantize reads the int8 copy
+                if info.producer >= 0:
+                    self.consumers.setdefault(info.producer, []).append(name)
+            return out
+        index = len(self.ops)
+        kind = "matrix" if name in MATRIX_OPS else "vector"
+        acts = [(t, i) for t, i in zip(ins, infos) if not i.weight]
+        weights = [(t, i) for t, i in zip(ins, infos) if i.weight]
+        actual = DTYPE_NAMES.get(outs[0].dtype, "fp32")
+        if kind == "vector" and infos and not acts:
+            # weight preparation (dequantizing, transposing a copy): part of the consuming kernel, not an operator
+            source = min(infos, key=lambda i: BITS[i.dtype])
+            for o in outs:
+                self.info[o] = _Info(-2, source.dtype, True, source.source)
+            return out
+        widest = lambda dtypes: max(dtypes, key=lambda d: BITS[d])  # noqa: E731
+        if name == "linear_dynamic":  # torch.ao's packed int8 weight is opaque: int8 math on an (n x k) int8 matrix
+            gemm = _gemms(name, args, outs[0])[0]
+            weights = [(torch.empty(gemm.n, gemm.k, dtype=torch.int8), _Info(-2, "int8", True))]
+            acts = [(t, _Info(i.producer, "int8", False)) for t, i in acts]
+        if kind == "matrix":
+            # int8 only when every operand is; weight-only quantization computes in the activations' dtype
+            operand = [i.dtype for _, i in acts] or [i.dtype for _, i in weights]
+            dtype = widest(operand) if operand else "fp32"
+            if all(i.dtype == "int8" for _, i in acts + weights):
+                dtype = "int8"
+            out_dtype = actual
+        else:
+            floats = [i.dtype for t, i in acts if t.numel() > 1]
+            if floats and all(d == "int8" for d in floats) and outs[0].is_floating_point():
+                dtype = out_dtype = "int8"  # float math on dequantized int8 data: fused into int8 kernels
+            else:
+                dtype, out_dtype = (widest(floats) if floats else actual), actual
+        try:
+            flops = int(flop_registry[func._overloadpacket](*args, **kwargs, out_val=out)) if kind == "matrix" else 0
+        except (KeyError, AttributeError, TypeError):
+            flops = 0
+        gemms = _gemms(name, args, outs[0]) if kind == "matrix" else ()
+        if kind == "matrix" and not flops:
+            flops = sum(2 * g.batch * g.m * g.n * g.k for g in gemms)
+        if kind == "vector":
+            flops = sum(o.numel() for o in outs) * OPS_PER_ELEMENT.get(name, 1)
+        sources = [i.source for _, i in weights if i.source is not None and i.source.is_floating_point()]
+        numel = sum(s.numel() for s in sources)
+        zeros = sum(int((s == 0).sum()) for s in sources)
+        self.ops.append(Op(
+            index=index, name=str(func), kind=kind, dtype=dtype, flops=flops,
+            bytes_read=sum(_nbytes(t, i.dtype) for t, i in acts),
+            weight_bytes=sum(_nbytes(i.source if i.source is not None else t, i.dtype) for t, i in weights),
+            bytes_written=sum(_nbytes(o, out_dtype) for o in outs),
+            gemms=gemms,
+            weight_sparsity=zeros / numel if numel else 0.0,
+            weight_2of4=bool(sources) and all(_is_2of4(s) for s in sources if s.dim() >= 2),
+            inputs=tuple(sorted({i.producer for _, i in acts})),
+            input_shapes=tuple(tuple(t.shape) for t in ins),
+            output_shapes=tuple(tuple(o.shape) for o in outs),
+        ))  # fmt: skip
+        for info in infos:
+            if info.producer >= 0 and not info.via_quant:
+                self.consumers.setdefault(info.producer, []).append(name)
+        for o in outs:
+            self.info[o] = _Info(index, out_dtype, False)
+        return out
+
+
+def capture(model: nn.Module, inputs: torch.Tensor) -> Graph:
+    """The operator graph of one eager call of `model` (compiled wrappers are unwrapped: the eager module does the
+    same arithmetic, and a dispatch mode around compiled code would recompile it)."""
+    eager = unwrap(model)
+    recorder = _Recorder(_held_tensors(eager))
+    with torch.no_grad(), recorder:
+        out = eager(inputs)
+    ops = list(recorder.ops)
+    # an output that only feeds quantize ops is stored as int8 (the quantize fuses into its producer)
+    for i, op in enumerate(ops):
+        users = recorder.consumers.get(op.index, [])
+        if users and all(u.startswith("quantize") for u in users) and op.dtype != "int8":
+            written = sum(math.prod(s) for s in op.output_shapes)
+            ops[i] = _replace(op, bytes_written=written, dtype="int8" if op.kind == "vector" else op.dtype)
+    outs = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
+    return Graph(
+        ops=tuple(ops),
+        weight_bytes=sum(_nbytes(t, DTYPE_NAMES.get(t.dtype, "fp32")) for t in recorder.weights.values()),
+        input_bytes=inputs.numel() * inputs.element_size(),
+        output_bytes=sum(o.numel() * o.element_size() for o in outs),
+    )
+
+
+def _replace(op: Op, **changes) -> Op:
+    from dataclasses import replace
+
+    return replace(op, **changes)

@@ -1,0 +1,272 @@
+"""Device profiles: one TOML file per simulated device. Every number is a *figure*, an inline table
+`{ value = ..., unit = "...", source = "...", confidence = "vendor" | "secondary" | "derived" | "assumed" }`,
+so each one says where it came from. A malformed file is refused with the file, the field and what was expected.
+
+TOML has no null: a dtype the matrix units do not support has `value = "none"`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
+ENV_DIR = "ACCELBENCH_PROFILES"  # extra profile directories, os.pathsep-separated
+CONFIDENCE = ("vendor", "secondary", "derived", "assumed")
+DTYPES = ("fp32", "bf16", "fp16", "int8", "int4")  # widest first: the up-cast order, read backwards
+MATRIX_KINDS = ("systolic", "throughput", "dpu")
+FALLBACKS = ("upcast", "host", "host-tail")  # host: that op alone; host-tail: it and all after it
+SPARSITY = ("none", "2:4")
+SCHEMA_VERSION = 1
+
+
+class ProfileError(ValueError):
+    """A profile file that cannot be used; the message names the file, the field and what is expected."""
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: float
+    unit: str
+    source: str
+    confidence: str
+
+
+@dataclass(frozen=True)
+class MemoryLevel:
+    name: str
+    capacity: float  # bytes
+    bandwidth: float  # bytes/s
+    energy_pj_per_byte: float
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    version: str
+    description: str
+    path: Path
+    clock: float  # Hz
+    op_overhead: float  # s per operator (kernel launch, dispatch)
+    call_overhead: float  # s per model call (host dispatch of the whole graph)
+    graph_compiler: bool  # its toolchain always compiles (XLA, Vitis AI): elementwise chains always fuse
+    matrix: dict[str, object]  # kind, dataflow, and the numbers of that kind
+    peak: dict[str, float | None]  # matrix-unit FLOP/s (OP/s for ints) per dtype; None = unsupported
+    vector_rate: float  # FLOP/s of the vector unit
+    vector_dtypes: tuple[str, ...]  # dtypes the vector unit computes in
+    fallback: str
+    host_rate: float  # FLOP/s of the host CPU when operators fall back to it
+    memory: tuple[MemoryLevel, ...]  # fastest first; the last one holds everything
+    weights_resident: bool  # weights stay on chip between calls when they all fit in the first level
+    link_bandwidth: float  # bytes/s between host and device
+    link_latency: float  # s per transfer
+    sparsity: str
+    sparse_min_dim: int
+    unstructured_sparsity: bool
+    idle_power: float  # W
+    tdp: float  # W
+    op_energy_pj: dict[str, float]  # per dtype present
+    price_per_hour: float | None  # USD
+    figures: dict[str, Figure] = field(default_factory=dict, repr=False)
+
+    def supports(self, dtype: str) -> bool:
+        return self.peak.get(dtype) is not None
+
+
+class _Reader:
+    """Reads fields off the parsed TOML, recording each figure and raising ProfileError with the field's path."""
+
+    def __init__(self, path: Path, data: dict) -> None:
+        self.path, self.data, self.figures = path, data, {}
+
+    def fail(self, where: str, problem: str, expected: str) -> ProfileError:
+        return ProfileError(f"{self.path}: field {where!r}: {problem}; expected {expected}")
+
+    def raw(self, where: str, required: bool = True):
+        node = self.data
+        for part in where.split("."):
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+                continue
+            if not isinstance(node, dict) or part not in node:
+                if required:
+                    raise self.fail(where, "missing", "it to be present (see devices/profiles/README.md)")
+                return None
+            node = node[part]
+        return node
+
+    def text(self, where: str, choices: tuple[str, ...] | None = None, required: bool = True) -> str | None:
+        value = self.raw(where, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.fail(where, f"{value!r} is a {type(value).__name__}", "a string")
+        if choices and value not in choices:
+            raise self.fail(where, f"unknown value {value!r}", f"one of {', '.join(choices)}")
+        return value
+
+    def dtypes(self, where: str) -> tuple[str, ...]:
+        value = self.raw(where)
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise self.fail(where, f"{value!r}", f"a non-empty list of dtypes among {', '.join(DTYPES)}")
+        unknown = [v for v in value if v not in DTYPES]
+        if unknown:
+            raise self.fail(where, f"unknown dtype {unknown[0]!r}", f"dtypes among {', '.join(DTYPES)}")
+        return tuple(value)
+
+    def flag(self, where: str, default: bool = False) -> bool:
+        value = self.raw(where, required=False)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(where, f"{value!r} is a {type(value).__name__}", "true or false")
+        return value
+
+    def figure(self, where: str, unit: str, required: bool = True, allow_none: bool = False,
+               positive: bool = True) -> float | None:  # fmt: skip
+        entry = self.raw(where, required)
+        if entry is None:
+            return None
+        expected = f"an inline table {{ value = <number>, unit = \"{unit}\", source = \"...\", confidence = ...}}"
+        if not isinstance(entry, dict):
+            raise self.fail(where, f"{entry!r} is a bare {type(entry).__name__}", expected)
+        for key in ("value", "unit", "source", "confidence"):
+            if key not in entry:
+                raise self.fail(f"{where}.{key}", "missing", expected)
+        if entry["unit"] != unit:
+            raise self.fail(f"{where}.unit", f"unit {entry['unit']!r}", f"{unit!r}")
+        if entry["confidence"] not in CONFIDENCE:
+            raise self.fail(f"{where}.confidence", f"unknown tag {entry['confidence']!r}", f"one of {', '.join(CONFIDENCE)}")
+        if not isinstance(entry["source"], str) or not entry["source"].strip():
+            raise self.fail(f"{where}.source", "empty", "where the number comes from (or why it is assumed)")
+        value = entry["value"]
+        if allow_none and value == "none":
+            self.figures[where] = Figure(math.nan, unit, entry["source"], entry["confidence"])
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self.fail(f"{where}.value", f"{value!r} is not a finite number",
+                            "a number" + (' or "none" (unsupported)' if allow_none else ""))  # fmt: skip
+        if value < 0 or (positive and value == 0):
+            raise self.fail(f"{where}.value", f"{value} is {'negative' if value < 0 else 'zero'}",
+                            "a positive number" if positive else "a number >= 0")  # fmt: skip
+        self.figures[where] = Figure(float(value), unit, entry["source"], entry["confidence"])
+        return float(value)
+
+
+def load_profile(path: Path) -> Profile:
+    """Parses and checks one profile file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot be read: {exc}") from None
+    r = _Reader(path, data)
+    if r.raw("schema") != SCHEMA_VERSION:
+        raise r.fail("schema", f"{r.raw('schema')!r}", f"{SCHEMA_VERSION} (this accelbench's profile format)")
+    unknown = set(r.raw("peak")) - set(DTYPES) if isinstance(r.raw("peak"), dict) else set()
+    if unknown:
+        raise r.fail(f"peak.{sorted(unknown)[0]}", "unknown dtype", f"dtypes among {', '.join(DTYPES)}")
+    peak = {dtype: r.figure(f"peak.{dtype}", "FLOP/s", required=False, allow_none=True) for dtype in DTYPES}
+    if not any(v is not None for v in peak.values()):
+        raise r.fail("peak", "no supported dtype", "a number for at least one of " + ", ".join(DTYPES))
+    kind = r.text("matrix.kind", MATRIX_KINDS)
+    matrix: dict[str, object] = {"kind": kind}
+    if kind == "systolic":
+        matrix["dataflow"] = r.text("matrix.dataflow", ("os", "ws", "is"))
+        for name in ("rows", "cols", "count"):
+            matrix[name] = int(r.figure(f"matrix.{name}", "1"))
+        matrix["overlap"] = r.figure("matrix.overlap", "1", required=False, positive=False) or 0.0
+        if not matrix["overlap"] < 1:
+            raise r.fail("matrix.overlap.value", f"{matrix['overlap']}", "a fraction in [0, 1)")
+    elif kind == "dpu":
+        for name in ("pp", "icp", "ocp", "count"):
+            matrix[name] = int(r.figure(f"matrix.{name}", "1"))
+    else:
+        matrix["tile"] = int(r.figure("matrix.tile", "1"))
+        matrix["units"] = int(r.figure("matrix.units", "1"))
+    matrix["efficiency"] = r.figure("matrix.efficiency", "1", required=False) or 1.0
+    if matrix["efficiency"] > 1:
+        raise r.fail("matrix.efficiency.value", f"{matrix['efficiency']}", "a fraction in (0, 1]")
+    levels = r.raw("memory")
+    if not isinstance(levels, list) or not levels:
+        raise r.fail("memory", "missing or not an array of tables", "[[memory]] tables, fastest level first")
+    memory = []
+    for index, level in enumerate(levels):
+        where = f"memory[{index}]"
+        name = level.get("name") if isinstance(level, dict) else None
+        if not isinstance(name, str):
+            raise r.fail(f"{where}.name", "missing", "a name such as \"hbm\"")
+        memory.append(MemoryLevel(name, r.figure(f"memory.{index}.capacity", "B"),
+                                  r.figure(f"memory.{index}.bandwidth", "B/s"),
+                                  r.figure(f"memory.{index}.energy", "pJ/B", positive=False)))  # fmt: skip
+    dtype_energy = r.raw("power.op_energy", required=True)
+    if not isinstance(dtype_energy, dict) or not dtype_energy:
+        raise r.fail("power.op_energy", "empty", "pJ per operation for at least one dtype")
+    bad = set(dtype_energy) - set(DTYPES)
+    if bad:
+        raise r.fail(f"power.op_energy.{sorted(bad)[0]}", "unknown dtype", f"dtypes among {', '.join(DTYPES)}")
+    profile = Profile(
+        name=r.text("name"),
+        version=r.text("version"),
+        description=r.text("description"),
+        path=path,
+        clock=r.figure("clock", "Hz"),
+        op_overhead=r.figure("op_overhead", "s", positive=False),
+        call_overhead=r.figure("call_overhead", "s", required=False, positive=False) or 0.0,
+        graph_compiler=r.flag("graph_compiler"),
+        matrix=matrix,
+        peak=peak,
+        vector_rate=r.figure("vector.rate", "FLOP/s"),
+        vector_dtypes=r.dtypes("vector.dtypes"),
+        fallback=r.text("fallback.mode", FALLBACKS),
+        host_rate=r.figure("fallback.host_rate", "FLOP/s"),
+        memory=tuple(memory),
+        weights_resident=r.flag("weights_resident"),
+        link_bandwidth=r.figure("host_link.bandwidth", "B/s"),
+        link_latency=r.figure("host_link.latency", "s", positive=False),
+        sparsity=r.text("sparsity.kind", SPARSITY),
+        sparse_min_dim=int(r.figure("sparsity.min_dim", "1", required=False) or 0),
+        unstructured_sparsity=r.flag("sparsity.unstructured"),
+        idle_power=r.figure("power.idle", "W", positive=False),
+        tdp=r.figure("power.tdp", "W"),
+        op_energy_pj={d: r.figure(f"power.op_energy.{d}", "pJ", positive=False) for d in DTYPES if d in dtype_energy},
+        price_per_hour=r.figure("price_per_hour", "USD/h", required=False),
+    )
+    if not profile.name.startswith("sim-"):
+        raise r.fail("name", f"{profile.name!r}", "a name starting with 'sim-' (simulated devices are labelled so)")
+    if profile.idle_power >= profile.tdp:
+        raise r.fail("power.idle.value", f"idle {profile.idle_power} W not below TDP {profile.tdp} W", "idle < tdp")
+    object.__setattr__(profile, "figures", r.figures)
+    return profile
+
+
+def profile_dirs(extra: list[Path] | None = None) -> list[Path]:
+    """The project's profiles, then each directory in $ACCELBENCH_PROFILES, then `extra` (a later file with
+    the same device name replaces an earlier one)."""
+    dirs = [PROFILE_DIR]
+    dirs += [Path(p) for p in os.environ.get(ENV_DIR, "").split(os.pathsep) if p]
+    return dirs + list(extra or [])
+
+
+def load_profiles(dirs: list[Path]) -> tuple[dict[str, Profile], list[ProfileError]]:
+    """Every *.toml in `dirs`, by device name, and the errors of those that could not be loaded (a bad file
+    costs its own device only)."""
+    profiles: dict[str, Profile] = {}
+    errors: list[ProfileError] = []
+    for directory in dirs:
+        if not directory.is_dir():
+            errors.append(ProfileError(f"{directory}: profile directory does not exist"))
+            continue
+        for path in sorted(directory.glob("*.toml")):
+            try:
+                profile = load_profile(path)
+            except ProfileError as exc:
+                errors.append(exc)
+                continue
+            profiles[profile.name] = profile
+    return profiles, errors

@@ -20,7 +20,7 @@ def test_an_empty_selection_says_so_and_fails(run_python) -> None:
 
 def test_a_failing_technique_is_an_error_row_and_the_rest_still_run(run_python, tmp_path: Path) -> None:
     results = tmp_path / "run.json"
-    selection = "digits-mlp and (fp32 or broken or unsupported) and 64 and not cuda"
+    selection = "digits-mlp and (fp32 or broken or unsupported) and 64 and not cuda and not sim"
     run = run_python("-m", "pytest", "benchmarks", "-k", selection, f"--benchmark-json={results}", *QUICK, plugin=True)
     assert run.returncode == 1, run.stdout[-3000:]  # errors fail the run, loudly
     raw = json.loads(results.read_text())
@@ -74,3 +74,28 @@ def test_a_workload_whose_extra_is_missing_is_skipped_with_the_fix(run_python, t
     (outcome,) = json.loads(results.read_text())["accelbench_outcomes"]
     assert outcome["status"] == "skipped"
     assert "workload minilm-32 unavailable" in outcome["message"] and "pip install -e '.[models]'" in outcome["message"]
+
+
+def test_simulated_devices_run_beside_the_cpu_and_are_labelled(run_python, tmp_path: Path) -> None:
+    results = tmp_path / "run.json"
+    selection = "digits-cnn and (fp32 or int8-static) and not prune and 64 and (cpu or sim-tpu-v4 or sim-edge-tpu)"
+    run = run_python("-m", "pytest", "benchmarks", "-k", selection, f"--benchmark-json={results}", *QUICK)
+    assert run.returncode == 0, run.stdout[-3000:]
+    rows = {(b["extra_info"]["device"], b["extra_info"]["technique"]): b["extra_info"]
+            for b in json.loads(results.read_text())["benchmarks"]}  # fmt: skip
+    assert set(rows) == {(d, t) for d in ("cpu", "sim-tpu-v4", "sim-edge-tpu") for t in ("fp32", "int8-static")}
+    for (device, technique), info in rows.items():
+        if device == "cpu":
+            assert not info["simulated"] and "simulated_latency_s" not in info
+            continue
+        assert info["simulated"] and info["profile"] == device and info["energy_method"] == "simulated"
+        assert info["simulated_latency_s"] > 0 and info["energy_per_inference_j"] > 0
+        assert info["accuracy"] == rows[("cpu", technique)]["accuracy"]  # measured once, on the host
+    # the Edge TPU runs int8 only: the fp32 model runs on its host, the int8 one on the device
+    assert rows[("sim-edge-tpu", "fp32")]["bound"] == "host"
+    assert rows[("sim-edge-tpu", "int8-static")]["host_ops"] < rows[("sim-edge-tpu", "fp32")]["host_ops"]
+
+    report = run_python("-m", "reports", str(results), "--out", str(tmp_path / "out"))
+    assert report.returncode == 0, report.stderr
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "sim-tpu-v4 †" in summary and "simulated" in summary

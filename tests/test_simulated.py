@@ -1,0 +1,282 @@
+"""The simulated devices: SCALE-Sim's fold model, the profiles, graph capture and the cost model's properties."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import devices
+from devices.simulated.cost import predict
+from devices.simulated.graph import Gemm, Graph, Op, capture
+from devices.simulated.profile import PROFILE_DIR, ProfileError, load_profile, load_profiles
+from devices.simulated.systolic import dpu_efficiency, gemm_cycles
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+DEFAULT_PROFILES = ["sim-tpu-v4", "sim-tpu-v5e", "sim-edge-tpu", "sim-npu", "sim-fpga", "sim-h100", "sim-a100",
+                    "sim-l4", "sim-t4"]  # fmt: skip
+
+
+# --- SCALE-Sim ---------------------------------------------------------------------------------------------------
+
+
+def reference_rows() -> list[dict]:
+    path = REFERENCE / "scalesim-gemm-cycles.csv"
+    if not path.exists():
+        pytest.skip(f"{path} is not beside this checkout")
+    return list(csv.DictReader(path.read_text().splitlines()))
+
+
+def test_gemm_cycles_reproduce_every_scalesim_reference_row() -> None:
+    rows = reference_rows()
+    assert len(rows) >= 21
+    for row in rows:
+        args = int(row["rows"]), int(row["cols"]), row["dataflow"], int(row["m"]), int(row["n"]), int(row["k"])
+        assert gemm_cycles(*args) == int(row["cycles"]), row
+
+
+def test_gemm_cycles_reproduce_the_alexnet_conv1_golden_case() -> None:
+    # 224x224x3 input, 96 11x11 filters, stride 4, on a 32x32 weight-stationary array: Sr=363, Sc=96, T=3025
+    assert gemm_cycles(32, 32, "ws", m=55 * 55, n=96, k=11 * 11 * 3) == 112283
+
+
+def test_overlap_and_arrays_only_ever_save_cycles() -> None:
+    base = gemm_cycles(8, 8, "os", 64, 64, 64)
+    assert gemm_cycles(8, 8, "os", 64, 64, 64, overlap=0.5) < base
+    assert gemm_cycles(8, 8, "os", 64, 64, 64, arrays=4) < base
+    assert gemm_cycles(8, 8, "os", 64, 64, 64, batch=3) == 3 * (base + 1) - 1
+    with pytest.raises(ValueError, match="unknown dataflow 'xs'"):
+        gemm_cycles(8, 8, "xs", 1, 1, 1)
+
+
+def test_dpu_efficiency_follows_the_parallelism_padding() -> None:
+    assert dpu_efficiency(16, 16, 8, pp=8, icp=16, ocp=16) == 1.0
+    assert dpu_efficiency(3, 16, 8, pp=8, icp=16, ocp=16) == pytest.approx(3 / 16)
+
+
+# --- profiles ----------------------------------------------------------------------------------------------------
+
+
+def test_every_default_profile_loads_is_registered_and_sourced() -> None:
+    profiles, errors = load_profiles([PROFILE_DIR])
+    assert errors == []
+    assert set(DEFAULT_PROFILES) <= set(profiles)
+    for name, profile in profiles.items():
+        assert devices.REGISTRY.get(name).simulated
+        assert all(f.source.strip() and f.confidence in ("vendor", "secondary", "derived", "assumed")
+                   for f in profile.figures.values()), name  # fmt: skip
+
+
+def write_profile(tmp_path: Path, edit) -> Path:
+    """The TPU v4 profile with one line changed by `edit(text) -> text`."""
+    text = edit((PROFILE_DIR / "sim-tpu-v4.toml").read_text())
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: re.sub(r"(?m)^clock = .*\n", "", t), r"field 'clock': missing"),
+        (lambda t: t.replace('unit = "Hz"', 'unit = "MHz"'), r"field 'clock.unit': unit 'MHz'; expected 'Hz'"),
+        (lambda t: t.replace("value = 1.05e9", 'value = "fast"'), r"field 'clock.value': 'fast' is not a finite number"),
+        (lambda t: t.replace("value = 192,", "value = -192,"), r"field 'power.tdp.value': -192 is negative; expected a positive number"),
+        (lambda t: t.replace("\nint8 = { value = 275e12", "\nfp9 = { value = 275e12"), r"field 'peak.fp9': unknown dtype"),
+        (lambda t: t.replace('dtypes = ["fp32", "bf16", "int8"]', 'dtypes = ["fp32", "fp7"]'), r"unknown dtype 'fp7'"),
+        (lambda t: t.replace('confidence = "derived" }\nop_overhead', 'confidence = "guess" }\nop_overhead'),
+         r"field 'clock.confidence': unknown tag 'guess'"),
+        (lambda t: t.replace('dataflow = "ws"', 'dataflow = "diagonal"'), r"field 'matrix.dataflow': unknown value"),
+        (lambda t: t.replace("clock = { value", "clock = 1.05e9\nx = { value"), r"field 'clock': 1050000000.0 is a bare float; expected an inline table"),
+    ],
+    ids=["missing-field", "wrong-unit", "wrong-type", "negative", "unknown-peak-dtype", "unknown-vector-dtype",
+         "unknown-confidence", "unknown-dataflow", "bare-number"],  # fmt: skip
+)
+def test_a_malformed_profile_is_refused_with_file_field_and_expectation(tmp_path: Path, edit, message: str) -> None:
+    path = write_profile(tmp_path, edit)
+    with pytest.raises(ProfileError, match=message) as error:
+        load_profile(path)
+    assert str(path) in str(error.value) and "expected" in str(error.value)
+
+
+def test_a_bad_profile_costs_only_its_own_device(tmp_path: Path) -> None:
+    (tmp_path / "good.toml").write_text((PROFILE_DIR / "sim-t4.toml").read_text().replace('"sim-t4"', '"sim-mine"'))
+    (tmp_path / "broken.toml").write_text("name = [unclosed\n")
+    profiles, errors = load_profiles([tmp_path])
+    assert list(profiles) == ["sim-mine"]
+    assert len(errors) == 1 and "broken.toml: not valid TOML" in str(errors[0])
+
+
+def test_user_profiles_from_the_environment_become_devices(run_python, tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text((PROFILE_DIR / "sim-t4.toml").read_text().replace('"sim-t4"', '"sim-mine"'))
+    (tmp_path / "broken.toml").write_text((PROFILE_DIR / "sim-t4.toml").read_text().replace("[power]", "[powr]"))
+    code = "import devices; print(devices.REGISTRY.get('sim-mine').simulated)"
+    import os
+
+    env = {"ACCELBENCH_PROFILES": str(tmp_path)}
+    result = run_python("-W", "default", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+    assert "broken.toml: field 'power.idle': missing" in result.stderr and "ProfileLoadWarning" in result.stderr
+    assert os.environ.get("ACCELBENCH_PROFILES") != str(tmp_path)
+
+
+# --- graph capture -----------------------------------------------------------------------------------------------
+
+
+def mlp() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 32)).eval()
+
+
+def test_capture_records_matmuls_with_weights_flops_and_bytes() -> None:
+    graph = capture(mlp(), torch.randn(4, 64))
+    matmuls = [op for op in graph.ops if op.kind == "matrix"]
+    assert [op.gemms[0] for op in matmuls] == [Gemm(1, 4, 128, 64), Gemm(1, 4, 32, 128)]
+    assert [op.flops for op in matmuls] == [2 * 4 * 128 * 64, 2 * 4 * 32 * 128]
+    assert matmuls[0].weight_bytes == (64 * 128 + 128) * 4  # weight and bias, fp32
+    assert matmuls[0].bytes_read == 4 * 64 * 4 and matmuls[0].bytes_written == 4 * 128 * 4
+    assert {op.dtype for op in graph.ops} == {"fp32"}
+    assert graph.weight_bytes == sum(p.numel() * 4 for p in mlp().parameters())
+
+
+def test_capture_shows_bf16_and_int8_arithmetic(cache_dir: Path) -> None:
+    import techniques
+    from techniques import Context
+    from workloads.digits_mlp import DigitsMLP
+
+    workload = DigitsMLP()
+    data = workload.data()
+    context = Context(torch.device("cpu"), data.val, data.train)
+    model = workload.model(cache_dir)
+    x = data.test.x[:8]
+    for name, dtype in [("bf16", "bf16"), ("int8-static", "int8"), ("int8-dynamic", "int8"), ("int8-dynamic-legacy", "int8")]:
+        graph = capture(techniques.resolve(name).apply(model, context), x)
+        assert {op.dtype for op in graph.ops if op.kind == "matrix"} == {dtype}, name
+    weight_only = capture(techniques.resolve("int8-weight-only").apply(model, context), x)
+    first = next(op for op in weight_only.ops if op.kind == "matrix")
+    assert first.dtype == "fp32" and first.weight_bytes == 64 * 256  # int8 weights read, fp32 arithmetic
+
+
+def test_capture_measures_weight_sparsity_and_the_2of4_pattern() -> None:
+    model = mlp()
+    with torch.no_grad():
+        model[0].weight.view(-1, 4)[:, :2] = 0  # two zeros in every group of four along the input
+    graph = capture(model, torch.randn(2, 64))
+    first, second = [op for op in graph.ops if op.kind == "matrix"]
+    assert first.weight_2of4 and not second.weight_2of4
+    assert first.weight_sparsity == pytest.approx(64 * 128 / 2 / (64 * 128 + 128), rel=1e-3)
+
+
+# --- cost model properties ---------------------------------------------------------------------------------------
+
+
+def profiles() -> dict:
+    loaded, _ = load_profiles([PROFILE_DIR])
+    return loaded
+
+
+def gemm_graph(m: int, n: int, k: int, dtype: str = "bf16", sparsity: float = 0.0, two_of_four: bool = False,
+               weight_scale: int = 1) -> Graph:  # fmt: skip
+    size = {"fp32": 4, "bf16": 2, "fp16": 2, "int8": 1}[dtype]
+    op = Op(index=0, name="aten.mm.default", kind="matrix", dtype=dtype, flops=2 * m * n * k,
+            bytes_read=m * k * size, weight_bytes=k * n * size * weight_scale, bytes_written=m * n * size,
+            gemms=(Gemm(1, m, n, k),), weight_sparsity=sparsity, weight_2of4=two_of_four, inputs=(-1,))  # fmt: skip
+    relu = Op(index=1, name="aten.relu.default", kind="vector", dtype=dtype, flops=m * n, bytes_read=m * n * size,
+              weight_bytes=0, bytes_written=m * n * size, inputs=(0,))  # fmt: skip
+    return Graph(ops=(op, relu), weight_bytes=k * n * size * weight_scale, input_bytes=m * k * size, output_bytes=m * n * size)
+
+
+SHAPES = [(1, 64, 64), (64, 256, 128), (512, 512, 512), (4096, 1024, 4096)]
+
+
+@pytest.mark.parametrize("name", DEFAULT_PROFILES)
+def test_more_flops_or_bytes_is_never_faster(name: str) -> None:
+    profile = profiles()[name]
+    for dtype in ("fp32", "bf16", "int8"):
+        times = [predict(gemm_graph(*shape, dtype), profile).latency_s for shape in SHAPES]
+        assert times == sorted(times), (dtype, times)
+        lighter = predict(gemm_graph(256, 256, 256, dtype), profile).latency_s
+        heavier = predict(gemm_graph(256, 256, 256, dtype, weight_scale=64), profile).latency_s  # more bytes
+        assert heavier >= lighter
+
+
+@pytest.mark.parametrize("name", DEFAULT_PROFILES)
+def test_int8_is_never_slower_than_bf16_where_both_are_supported(name: str) -> None:
+    profile = profiles()[name]
+    if not (profile.supports("int8") and (profile.supports("bf16") or profile.supports("fp16"))):
+        pytest.skip(f"{name} lacks int8 or a 16-bit float")
+    half = "bf16" if profile.supports("bf16") else "fp16"
+    for shape in SHAPES:
+        assert predict(gemm_graph(*shape, "int8"), profile).latency_s <= predict(gemm_graph(*shape, half), profile).latency_s
+
+
+@pytest.mark.parametrize("name", DEFAULT_PROFILES)
+def test_unstructured_sparsity_changes_nothing_on_dense_profiles(name: str) -> None:
+    profile = profiles()[name]
+    assert not profile.unstructured_sparsity
+    for shape in SHAPES:
+        dense = predict(gemm_graph(*shape), profile)
+        sparse = predict(gemm_graph(*shape, sparsity=0.9), profile)
+        assert sparse.latency_s == dense.latency_s and sparse.energy_j == dense.energy_j
+
+
+@pytest.mark.parametrize("name", DEFAULT_PROFILES)
+def test_2of4_gains_at_most_2x_and_only_above_the_minimum_shape(name: str) -> None:
+    profile = profiles()[name]
+    for shape in SHAPES:
+        dense = predict(gemm_graph(*shape), profile).latency_s
+        sparse = predict(gemm_graph(*shape, sparsity=0.5, two_of_four=True), profile).latency_s
+        assert dense / 2 <= sparse <= dense
+        if profile.sparsity != "2:4" or min(shape) < profile.sparse_min_dim:
+            assert sparse == dense, shape
+    if profile.sparsity == "2:4":
+        big = (4096, 4096, 4096)
+        assert predict(gemm_graph(*big, sparsity=0.5, two_of_four=True), profile).latency_s < predict(gemm_graph(*big), profile).latency_s
+
+
+@pytest.mark.parametrize("name", DEFAULT_PROFILES)
+def test_energy_covers_idle_power_and_average_power_stays_under_tdp(name: str) -> None:
+    profile = profiles()[name]
+    for shape in [*SHAPES, (16384, 16384, 16384)]:
+        for dtype in ("fp32", "bf16", "int8"):
+            result = predict(gemm_graph(*shape, dtype), profile)
+            assert result.energy_j >= profile.idle_power * result.latency_s
+            assert result.average_power_w <= profile.tdp * (1 + 1e-9)
+
+
+def test_a_power_hungry_profile_is_stretched_to_tdp_and_flagged() -> None:
+    profile = dataclasses.replace(profiles()["sim-h100"], op_energy_pj={"fp32": 1000.0, "bf16": 1000.0})
+    result = predict(gemm_graph(8192, 8192, 8192), profile)
+    assert result.power_limited and result.average_power_w == pytest.approx(profile.tdp)
+
+
+def test_the_edge_tpu_runs_int8_and_sends_the_rest_to_the_host() -> None:
+    profile = profiles()["sim-edge-tpu"]
+    assert predict(gemm_graph(64, 256, 128, "int8"), profile).host_ops == 0
+    float_model = predict(gemm_graph(64, 256, 128, "fp32"), profile)
+    assert float_model.host_ops == 1 and float_model.bound == "host"  # from the first unsupported op on
+
+
+def test_compiled_graphs_fuse_elementwise_chains() -> None:
+    profile = profiles()["sim-h100"]
+    eager = predict(gemm_graph(64, 256, 128), profile)
+    fused = predict(gemm_graph(64, 256, 128), profile, compiled=True)
+    assert len(eager.ops) == 2 and len(fused.ops) == 1 and fused.latency_s < eager.latency_s
+
+
+def test_predicting_a_captured_graph_takes_milliseconds(cache_dir: Path) -> None:
+    """Capture and prediction are cheap enough to run for every case (the time is recorded, not asserted)."""
+    from workloads.digits_cnn import DigitsCNN
+
+    workload = DigitsCNN()
+    graph = capture(workload.model(cache_dir), workload.data().test.x[:64])
+    assert any(op.gemms and op.gemms[0].width for op in graph.ops)  # convolutions as GEMMs
+    for profile in profiles().values():
+        result = predict(graph, profile)
+        assert result.latency_s > 0 and result.bound in ("compute", "memory", "overhead", "host")

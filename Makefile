@@ -19,9 +19,9 @@ comma := ,
 STAMP := $(VENV)/.accelbench-installed-$(subst $(comma),-,$(EXTRAS))
 # warm-up before timing (up to 500 calls or max-time), rounds capped: the default matrix stays within 5 minutes on 2 cores
 BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=500 --benchmark-min-rounds=15 \
-              --benchmark-max-time=0.25 --benchmark-columns=median,iqr,rounds --benchmark-sort=name
+              --benchmark-max-time=0.15 --benchmark-columns=median,iqr,rounds --benchmark-sort=name
 
-.PHONY: setup bench report smoke test clean
+.PHONY: setup bench report smoke test clean calibrate validate
 
 setup: $(STAMP)
 
@@ -47,6 +47,16 @@ report: $(STAMP)
 # Every case once, untimed: a quick check that the whole matrix runs.
 smoke: $(STAMP)
 	@$(PY) -m pytest benchmarks -p no:cacheprovider $(PROFILE_ARGS) --benchmark-disable $(ARGS)
+
+# Measures this machine (GEMM rates, cache bandwidths, overheads) into devices/profiles/sim-cpu.toml.
+calibrate: $(STAMP)
+	@$(PY) -m devices.simulated.calibrate
+
+# The cost model against the real CPU: runs the cpu and sim-cpu cases (or takes RESULTS=path), then compares them.
+validate: $(STAMP)
+	@$(if $(filter command line environment,$(origin RESULTS)),, \
+	  $(MAKE) --no-print-directory bench RUN=$(RUN) ARGS='-k "cpu and not cuda" $(ARGS)' || test $$? -ne 5 || exit 5;) \
+	$(PY) -m devices.simulated.validate $(RESULTS)
 
 test: $(STAMP)
 	@$(PY) -m pytest $(ARGS)

@@ -6,18 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from reports.load import ResultsFileError, load_run
+from reports.load import OUT_ROOT, RESULTS_DIR, ResultsFileError, load_run, newest_results
 from reports.render import write_report
-
-RESULTS_DIR = Path("results")
-OUT_ROOT = Path("reports/out")
-
-
-def newest_results(directory: Path) -> Path:
-    runs = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime)
-    if not runs:
-        raise ResultsFileError(directory, "no results (*.json) here; run `make bench` first")
-    return runs[-1]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,17 @@ class ResultsFileError(ValueError):
         self.path = path
 
 
+RESULTS_DIR = Path("results")
+OUT_ROOT = Path("reports/out")
+
+
+def newest_results(directory: Path = RESULTS_DIR) -> Path:
+    runs = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime)
+    if not runs:
+        raise ResultsFileError(directory, "no results (*.json) here; run `make bench` first")
+    return runs[-1]
+
+
 def read_run(path: str | Path) -> dict:
     """The parsed JSON of one run, or ResultsFileError saying what is wrong with the file."""
     path = Path(path)

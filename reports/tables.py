@@ -86,8 +86,8 @@ def notes(results: pd.DataFrame) -> list[str]:
 
 def one_time_costs(results: pd.DataFrame, workload: str) -> pd.DataFrame:
     """Rows 'technique (b=N)', device columns: the first call (which holds compilation) and the technique's
-    apply time, costs that steady-state latency hides."""
-    frame = results[(results["workload"] == workload) & (results["status"] == "ok")].copy()
+    apply time, costs that steady-state latency hides. Real devices only: a simulated device shares its host's."""
+    frame = results[(results["workload"] == workload) & (results["status"] == "ok") & ~results["simulated"]].copy()
     if frame.empty or "first_call_s" not in frame:
         return pd.DataFrame()
     frame["row"] = frame["technique"] + " (b=" + frame["batch_size"].astype(str) + ")"

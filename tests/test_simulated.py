@@ -266,7 +266,7 @@ def test_the_edge_tpu_runs_int8_and_sends_the_rest_to_the_host() -> None:
 def test_compiled_graphs_fuse_elementwise_chains() -> None:
     profile = profiles()["sim-h100"]
     eager = predict(gemm_graph(64, 256, 128), profile)
-    fused = predict(gemm_graph(64, 256, 128), profile, compiled=True)
+    fused = predict(gemm_graph(64, 256, 128), profile, runtime="compiled")
     assert len(eager.ops) == 2 and len(fused.ops) == 1 and fused.latency_s < eager.latency_s
 
 

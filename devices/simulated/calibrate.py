@@ -22,7 +22,7 @@ from torch.utils.benchmark import Timer
 from devices.cpu import CpuDevice
 from devices.simulated.profile import PROFILE_DIR, load_profile
 
-GEMM_SIZES = (256, 512, 1024)
+GEMM_SIZES = (64, 256, 1024)  # small ones too: some dtypes (fp16 on CPUs without it) are fastest there
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16, "int8": torch.int8}
 
 
@@ -65,6 +65,55 @@ def cache_levels() -> list[tuple[str, int]]:
     return found or [("l1", 32 * 1024), ("l2", 1024**2), ("l3", 16 * 1024**2)]
 
 
+def compiled_overheads() -> tuple[dict[str, float], dict[str, float]]:
+    """Per layer, compiled: (matmul, convolution) by dtype, from models of 1 and 5 tiny layers run through the
+    project's own techniques (compile for fp32, int8-static for int8), so the kernels are those the cases use."""
+    import techniques
+    from techniques.base import Context
+
+    shapes = {"matmul": ((2, 8), lambda: torch.nn.Linear(8, 8)), "conv": ((2, 8, 8, 8), lambda: torch.nn.Conv2d(8, 8, 3, padding=1))}
+    found: dict[str, dict[str, float]] = {"matmul": {}, "conv": {}}
+    for kind, (shape, layer) in shapes.items():
+        x = torch.randn(*shape)
+        split = type("S", (), {"x": torch.randn(16, *shape[1:]), "y": torch.zeros(16, dtype=torch.long)})
+        for dtype, technique in (("fp32", "compile"), ("int8", "int8-static")):
+            times = {}
+            for depth in (1, 5):
+                model = torch.nn.Sequential(*[m for _ in range(depth) for m in (layer(), torch.nn.ReLU())]).eval()
+                try:
+                    compiled = techniques.resolve(technique).apply(model, Context(torch.device("cpu"), split, split))
+                    with torch.no_grad():
+                        compiled(x)
+                        times[depth] = seconds("m(x)", m=compiled, x=x)
+                except (NotImplementedError, RuntimeError):
+                    break
+            if len(times) == 2:
+                found[kind][dtype] = max((times[5] - times[1]) / 4, 0.0)
+    return found["matmul"], found["conv"]
+
+
+def onnxruntime_overheads() -> tuple[float | None, float | None]:
+    """(per node, per run) of ONNX Runtime, from chains of 1 and 9 tiny Linear layers (ReLUs would be fused away);
+    (None, None) without onnxruntime."""
+    try:
+        from techniques.base import Context
+        from techniques.onnx_runtime import OnnxRuntime
+    except ImportError:
+        return None, None
+    x = torch.randn(1, 8)
+    times = {}
+    for depth in (1, 9):
+        chain = torch.nn.Sequential(*[torch.nn.Linear(8, 8) for _ in range(depth)]).eval()
+        split = type("S", (), {"x": x, "y": torch.zeros(1)})
+        try:
+            session = OnnxRuntime().apply(chain, Context(torch.device("cpu"), split, split))
+        except NotImplementedError:
+            return None, None
+        times[depth] = seconds("m(x)", m=session, x=x)
+    per_node = max((times[9] - times[1]) / 8, 0.0)
+    return per_node, max(times[1] - per_node, 0.0)
+
+
 def copy_bandwidth(size_bytes: int, overhead: float) -> float:
     """Bytes read plus written per second by a copy whose working set is `size_bytes`."""
     n = max(size_bytes // 8, 256)  # two float32 buffers of n elements
@@ -78,14 +127,30 @@ def measure() -> dict:
     torch.set_num_threads(threads)
     tiny = torch.randn(8)
     op_overhead = seconds("torch.relu(x)", x=tiny)
-    layer = torch.nn.Sequential(torch.nn.Identity()).eval()
-    call_overhead = max(seconds("m(x)", m=layer, x=tiny) - 0.0, 0.0)
+    linear = torch.nn.Linear(64, 64).eval()
+    row = torch.randn(1, 64)
+    functional = seconds("torch.nn.functional.linear(x, m.weight, m.bias)", x=row, m=linear)
+    # two module calls (the Sequential and the Linear) around the same arithmetic
+    module_overhead = max((seconds("m(x)", m=torch.nn.Sequential(linear), x=row) - functional) / 2, 0.0)
+    matmul_overhead, conv_overhead = {}, {}
+    for name, dtype in DTYPES.items():
+        if dtype == torch.int8:
+            continue
+        a, b, bias = torch.randn(1, 64).to(dtype), torch.randn(64, 64).to(dtype), torch.randn(64).to(dtype)
+        x, w = torch.randn(1, 8, 8, 8).to(dtype), torch.randn(8, 8, 3, 3).to(dtype)
+        try:  # tiny shapes: the call's fixed cost (its arithmetic is well under a microsecond)
+            matmul_overhead[name] = seconds("torch.addmm(bias, a, b)", a=a, b=b, bias=bias)
+            conv_overhead[name] = seconds("torch.conv2d(x, w, padding=1)", x=x, w=w)
+        except RuntimeError:
+            pass
     chain = torch.compile(lambda x: (x * 2 + 1).relu(), dynamic=False)
     chain(tiny)
     compiled_call = seconds("f(x)", f=chain, x=tiny)
-    big = torch.randn(256 * 1024)
-    out = torch.empty_like(big)
-    vector_rate = big.numel() / max(seconds("torch.add(a, a, out=o)", a=big, o=out) - op_overhead, 1e-9)
+    ort_op, ort_call = onnxruntime_overheads()
+    compiled_matmul, compiled_conv = compiled_overheads()
+    small = torch.randn(8 * 1024)  # in L1: the vector unit's rate, not the memory's
+    out = torch.empty_like(small)
+    vector_rate = small.numel() / max(seconds("torch.mul(a, a, out=o)", a=small, o=out) - op_overhead, 1e-9)
     caches = cache_levels()
     levels = [(name, size, copy_bandwidth(size // 2, op_overhead)) for name, size in caches]
     dram = ("dram", int(psutil.virtual_memory().total), copy_bandwidth(256 * 1024**2, op_overhead))
@@ -95,8 +160,14 @@ def measure() -> dict:
         "flags": " ".join(k[5:] for k, v in CpuDevice().facts().items() if k.startswith("flag_") and v) or "unknown",
         "peak": {name: gemm_rate(dtype) for name, dtype in DTYPES.items()},
         "op_overhead": op_overhead,
-        "call_overhead": call_overhead,
+        "module_overhead": module_overhead,
+        "matmul_overhead": matmul_overhead,
+        "conv_overhead": conv_overhead,
         "compiled_call_overhead": compiled_call,
+        "compiled_matmul_overhead": compiled_matmul,
+        "compiled_conv_overhead": compiled_conv,
+        "onnxruntime_op_overhead": ort_op,
+        "onnxruntime_call_overhead": ort_call,
         "vector_rate": vector_rate,
         "memory": [*levels, dram],
     }
@@ -123,9 +194,22 @@ def profile_text(m: dict) -> str:
         "",
         f"clock = {_figure(2e9, 'Hz', 'unused by the throughput model', 'assumed')}",
         f"op_overhead = {_figure(m['op_overhead'], 's', on + ': torch.relu on 8 elements')}",
-        f"call_overhead = {_figure(m['call_overhead'], 's', on + ': an nn.Sequential call')}",
+        f"call_overhead = {_figure(0.0, 's', 'eager: the module calls are counted instead', 'derived')}",
+        f"module_overhead = {_figure(m['module_overhead'], 's', on + ': nn.Sequential(Linear) less F.linear, per module')}",
         f"compiled_op_overhead = {_figure(0.5e-6, 's', 'one inductor C++ kernel call', 'assumed')}",
         f"compiled_call_overhead = {_figure(m['compiled_call_overhead'], 's', on + ': a compiled 3-op function')}",
+    ]
+    if m["onnxruntime_call_overhead"] is not None:
+        lines += [
+            f"onnxruntime_op_overhead = {_figure(m['onnxruntime_op_overhead'], 's', on + ': 9 less 1 Linear(8, 8) node, per node')}",
+            f"onnxruntime_call_overhead = {_figure(m['onnxruntime_call_overhead'], 's', on + ': a 1-node session run, less one node')}",
+        ]
+    for table, what in (("matmul_overhead", "torch.addmm of 1x64 by 64x64"), ("conv_overhead", "3x3 conv2d of 1x8x8x8"),
+                        ("compiled_matmul_overhead", "(5 - 1 Linear(8, 8)+ReLU layers) / 4, compiled by the technique"),
+                        ("compiled_conv_overhead", "(5 - 1 Conv2d(8, 8, 3)+ReLU layers) / 4, compiled by the technique")):
+        lines += ["", f"[{table}]  # per dtype: the fixed cost of one call ({'compiled' if table.startswith('compiled') else 'eager'})"]
+        lines += [f"{d} = {_figure(v, 's', on + ': ' + what)}" for d, v in m[table].items()]
+    lines += [
         "",
         "[matrix]",
         'kind = "throughput"',
@@ -173,9 +257,11 @@ def profile_text(m: dict) -> str:
         f"tdp = {_figure(10.0 * m['threads'], 'W', 'no RAPL here: about 10 W per core', 'assumed')}",
         f"idle = {_figure(2.0 * m['threads'], 'W', 'about 2 W per core', 'assumed')}",
         "[power.op_energy]",
-        f"fp32 = {_figure(8 * m['threads'] / m['peak']['fp32'] * 1e12, 'pJ', '(TDP - idle) / measured fp32 GEMM rate')}",
-        "",
     ]
+    for name, rate in m["peak"].items():
+        if rate is not None:  # at full rate the cores draw TDP, whatever the dtype
+            lines.append(f"{name} = {_figure(8 * m['threads'] / rate * 1e12, 'pJ', f'(TDP - idle) / measured {name} GEMM rate')}")
+    lines.append("")
     return "\n".join(lines)
 
 

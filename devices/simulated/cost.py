@@ -93,6 +93,8 @@ def matrix_time(profile: Profile, gemm: Gemm, dtype: str, flops: float) -> float
         if gemm.depthwise:  # PG338: depthwise convolution runs at half the pixel parallelism
             efficiency = dpu_efficiency(1, 1, width, m["pp"], 1, 1) * 0.5 * min(1.0, gemm.batch / m["ocp"])
         return flops / (peak * m["efficiency"] * max(efficiency, 1e-6))
+    if gemm.depthwise:  # GPUs and CPUs run depthwise convolutions as vector code, not on matrix units
+        return flops / profile.vector_rate
     tile, units = m["tile"], m["units"]
     tiles = gemm.batch * math.ceil(gemm.m / tile) * math.ceil(gemm.n / tile)
     waves = math.ceil(tiles / units)
@@ -121,8 +123,26 @@ def _groups(graph: Graph, fuse: bool) -> list[list[Op]]:
     return groups
 
 
-def predict(graph: Graph, profile: Profile, compiled: bool = False) -> Prediction:
-    fuse = compiled or profile.graph_compiler
+RUNTIMES = ("eager", "compiled", "onnxruntime")
+
+
+def _overheads(profile: Profile, runtime: str) -> tuple[float, float]:
+    """(per operator, per call) for the runtime that executes the graph; a graph-compiling profile has one."""
+    if profile.graph_compiler or runtime == "eager":
+        return profile.op_overhead, profile.call_overhead
+    if runtime == "onnxruntime":
+        return profile.onnxruntime_op_overhead, profile.onnxruntime_call_overhead
+    return profile.compiled_op_overhead, profile.compiled_call_overhead
+
+
+def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Prediction:
+    """`runtime`: "eager" (PyTorch op by op), "compiled" (torch.compile: fused, lower overheads) or
+    "onnxruntime". A profile whose toolchain always compiles (`graph_compiler`) ignores it."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}: expected one of {', '.join(RUNTIMES)}")
+    eager = runtime == "eager" and not profile.graph_compiler
+    fuse = not eager
+    op_overhead, call = _overheads(profile, runtime)
     memory = profile.memory
     resident = profile.weights_resident and graph.weight_bytes <= memory[0].capacity
     weight_level = memory[0] if resident else memory[-1]
@@ -168,12 +188,21 @@ def predict(graph: Graph, profile: Profile, compiled: bool = False) -> Predictio
         level = next((lv for lv in memory if working <= lv.capacity), memory[-1])
         memory_s = act_bytes / level.bandwidth + weight_bytes / weight_level.bandwidth
         dynamic_pj += act_bytes * level.energy_pj_per_byte + weight_bytes * weight_level.energy_pj_per_byte
-        overhead = profile.compiled_op_overhead if compiled and not profile.graph_compiler else profile.op_overhead
+        overhead = op_overhead
+        if head.kind == "matrix" and not profile.graph_compiler and runtime != "onnxruntime":
+            # matmuls and convolutions have their own fixed costs, per dtype (oneDNN primitives, reorders)
+            conv = "convolution" in head.name
+            if eager:
+                table = profile.conv_overhead if conv else profile.matmul_overhead
+            else:
+                table = profile.compiled_conv_overhead if conv else profile.compiled_matmul_overhead
+            overhead = table.get(run_as[0] or head.dtype, op_overhead)
         total = max(compute, memory_s) + overhead
         bound = max((("compute", compute), ("memory", memory_s), ("overhead", overhead)), key=lambda kv: kv[1])[0]
         costs.append(OpCost(head.index, head.name, run_as[0] or head.dtype, "device", flops,
                             act_bytes + weight_bytes, compute, memory_s, overhead, total, bound, len(group) - 1))  # fmt: skip
-    call = profile.compiled_call_overhead if compiled and not profile.graph_compiler else profile.call_overhead
+    if eager:
+        call += graph.module_calls * profile.module_overhead
     latency = call + sum(c.time_s for c in costs)
     dynamic = dynamic_pj * 1e-12
     power_limited = latency > 0 and dynamic / latency + profile.idle_power > profile.tdp

@@ -19,10 +19,12 @@ from devices.simulated.profile import Profile
 R = TypeVar("R")
 
 
-def is_compiled(model: nn.Module) -> bool:
-    """A compiled wrapper (torch.compile, the project's per-shape compilers, ONNX Runtime) around an eager
-    module: its elementwise chains run fused."""
-    return unwrap(model) is not model
+def runtime_of(model: nn.Module) -> str:
+    """"onnxruntime" for an ONNX Runtime session, "compiled" for a compiled wrapper (torch.compile, the project's
+    per-shape compilers) around an eager module, else "eager"."""
+    if hasattr(model, "session") and hasattr(model, "eager_module"):
+        return "onnxruntime"
+    return "compiled" if unwrap(model) is not model else "eager"
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,8 @@ class SimulatedDevice:
     def peak_memory_bytes(self, fn: Callable[[], object]) -> int | None:
         return None  # the host's memory says nothing about the device's
 
-    def predict(self, graph: Graph, compiled: bool) -> Prediction:
-        return predict(graph, self.profile, compiled=compiled)
+    def predict(self, graph: Graph, runtime: str = "eager") -> Prediction:
+        return predict(graph, self.profile, runtime=runtime)
 
     def facts(self) -> dict[str, Fact]:
         p = self.profile

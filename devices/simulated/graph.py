@@ -93,6 +93,7 @@ class Graph:
     weight_bytes: int  # of the whole model, as stored
     input_bytes: int
     output_bytes: int
+    module_calls: int = 0  # nn.Module calls in one eager forward (Python overhead of eager mode)
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -293,8 +294,13 @@ def capture(model: nn.Module, inputs: torch.Tensor) -> Graph:
     same arithmetic, and a dispatch mode around compiled code would recompile it)."""
     eager = unwrap(model)
     recorder = _Recorder(_held_tensors(eager))
-    with torch.no_grad(), recorder:
-        out = eager(inputs)
+    calls = [0]
+    counting = nn.modules.module.register_module_forward_pre_hook(lambda module, args: calls.__setitem__(0, calls[0] + 1))
+    try:
+        with torch.no_grad(), recorder:
+            out = eager(inputs)
+    finally:
+        counting.remove()
     ops = list(recorder.ops)
     # an output that only feeds quantize ops is stored as int8 (the quantize fuses into its producer)
     for i, op in enumerate(ops):
@@ -307,6 +313,7 @@ def capture(model: nn.Module, inputs: torch.Tensor) -> Graph:
         ops=tuple(ops),
         weight_bytes=sum(_nbytes(t, DTYPE_NAMES.get(t.dtype, "fp32")) for t in recorder.weights.values()),
         input_bytes=inputs.numel() * inputs.element_size(),
+        module_calls=calls[0],
         output_bytes=sum(o.numel() * o.element_size() for o in outs),
     )
 

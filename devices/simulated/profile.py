@@ -54,6 +54,13 @@ class Profile:
     call_overhead: float  # s per model call (host dispatch of the whole graph)
     compiled_op_overhead: float  # s per fused kernel when the technique compiled the model
     compiled_call_overhead: float  # s per call of a compiled model (guards, wrapper)
+    onnxruntime_op_overhead: float  # s per ONNX Runtime node
+    onnxruntime_call_overhead: float  # s per InferenceSession.run
+    module_overhead: float  # s per nn.Module call in eager mode (Python)
+    matmul_overhead: dict[str, float]  # eager, per dtype: fixed cost of a matmul call (default op_overhead)
+    conv_overhead: dict[str, float]  # eager, per dtype: fixed cost of a convolution call
+    compiled_matmul_overhead: dict[str, float]  # compiled, per dtype (default compiled_op_overhead)
+    compiled_conv_overhead: dict[str, float]
     graph_compiler: bool  # its toolchain always compiles (XLA, Vitis AI): elementwise chains always fuse
     matrix: dict[str, object]  # kind, dataflow, and the numbers of that kind
     peak: dict[str, float | None]  # matrix-unit FLOP/s (OP/s for ints) per dtype; None = unsupported
@@ -96,7 +103,7 @@ class _Reader:
                 continue
             if not isinstance(node, dict) or part not in node:
                 if required:
-                    raise self.fail(where, "missing", "it to be present (see devices/profiles/README.md)")
+                    raise self.fail(where, "missing", "it to be present (devices/profiles/README.md lists the fields)")
                 return None
             node = node[part]
         return node
@@ -119,6 +126,18 @@ class _Reader:
         if unknown:
             raise self.fail(where, f"unknown dtype {unknown[0]!r}", f"dtypes among {', '.join(DTYPES)}")
         return tuple(value)
+
+    def dtype_figures(self, where: str, unit: str) -> dict[str, float]:
+        """An optional table of figures keyed by dtype."""
+        table = self.raw(where, required=False)
+        if table is None:
+            return {}
+        if not isinstance(table, dict):
+            raise self.fail(where, f"{table!r}", f"a table of figures keyed by dtype ({', '.join(DTYPES)})")
+        unknown = sorted(set(table) - set(DTYPES))
+        if unknown:
+            raise self.fail(f"{where}.{unknown[0]}", "unknown dtype", f"dtypes among {', '.join(DTYPES)}")
+        return {d: self.figure(f"{where}.{d}", unit, positive=False) for d in table}
 
     def flag(self, where: str, default: bool = False) -> bool:
         value = self.raw(where, required=False)
@@ -222,7 +241,15 @@ def load_profile(path: Path) -> Profile:
         op_overhead=(op_overhead := r.figure("op_overhead", "s", positive=False)),
         call_overhead=(call := r.figure("call_overhead", "s", required=False, positive=False) or 0.0),
         compiled_op_overhead=_or(r.figure("compiled_op_overhead", "s", required=False, positive=False), op_overhead),
-        compiled_call_overhead=_or(r.figure("compiled_call_overhead", "s", required=False, positive=False), call),
+        compiled_call_overhead=(ccall := _or(r.figure("compiled_call_overhead", "s", required=False, positive=False), call)),
+        onnxruntime_op_overhead=_or(r.figure("onnxruntime_op_overhead", "s", required=False, positive=False),
+                                    _or(r.figure("compiled_op_overhead", "s", required=False, positive=False), op_overhead)),
+        onnxruntime_call_overhead=_or(r.figure("onnxruntime_call_overhead", "s", required=False, positive=False), ccall),
+        module_overhead=r.figure("module_overhead", "s", required=False, positive=False) or 0.0,
+        matmul_overhead=r.dtype_figures("matmul_overhead", "s"),
+        conv_overhead=r.dtype_figures("conv_overhead", "s"),
+        compiled_matmul_overhead=r.dtype_figures("compiled_matmul_overhead", "s"),
+        compiled_conv_overhead=r.dtype_figures("compiled_conv_overhead", "s"),
         graph_compiler=r.flag("graph_compiler"),
         matrix=matrix,
         peak=peak,

@@ -64,7 +64,7 @@ def gemm_check(profile_name: str = "sim-cpu") -> pd.DataFrame:
             model = torch.nn.Linear(n, n, bias=False).to(dtype).eval()
             with torch.no_grad():
                 measured = Timer("m(a)", globals={"m": model, "a": a}).blocked_autorange(min_run_time=0.3).median
-                predicted = device.predict(capture(model, a), compiled=False).latency_s
+                predicted = device.predict(capture(model, a)).latency_s
             rows.append({"gemm": f"{n}^3 {str(dtype).split('.')[-1]}", "measured_s": measured, "predicted_s": predicted,
                          "error": predicted / measured - 1})  # fmt: skip
     return pd.DataFrame(rows)

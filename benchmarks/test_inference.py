@@ -9,6 +9,7 @@ peak memory and the first call (compile time).
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -117,6 +118,10 @@ def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -
         ),
         **{f"time_{bound}_s": seconds for bound, seconds in prediction.time_by_bound.items()},
     )
+    if case.technique.name == "fp32" and batch == max(BATCH_SIZES):  # the report's roofline: one point per operator
+        points = [[c.flops / max(c.bytes, 1), c.flops / c.time_s] for c in prediction.ops
+                  if c.where == "device" and c.flops > 0 and c.time_s > 0]  # fmt: skip
+        benchmark.extra_info["roofline_ops"] = json.dumps([[float(f"{a:.4g}"), float(f"{p:.4g}")] for a, p in points])
 
 
 def flat_facts(facts: dict) -> dict:

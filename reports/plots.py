@@ -47,3 +47,44 @@ def speedup_figure(results: pd.DataFrame) -> plt.Figure:
         plot_speedup(results, workload, ax)
     fig.tight_layout()
     return fig
+
+
+def roofline_figure(results: pd.DataFrame) -> plt.Figure | None:
+    """Per simulated device with operator points (`roofline_ops`: the fp32 model at the largest batch), the
+    roofline: attained FLOP/s against arithmetic intensity, under the device's peak per dtype and its DRAM/HBM
+    bandwidth. None when no case carries points."""
+    import json
+
+    if "roofline_ops" not in results:
+        return None
+    frame = results[results["roofline_ops"].notna() & results["simulated"]]
+    devices = list(frame["device"].unique())
+    if not devices:
+        return None
+    columns = min(len(devices), 3)
+    rows = -(-len(devices) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 4.2 * rows), squeeze=False)
+    for ax, device in zip(axes.flat, devices):
+        picked = frame[frame["device"] == device]
+        intensities = []
+        for workload, text in zip(picked["workload"], picked["roofline_ops"]):
+            points = np.array(json.loads(text) or [[np.nan, np.nan]], dtype=float)
+            intensities += list(points[:, 0])
+            ax.scatter(points[:, 0], points[:, 1], s=14, label=workload, alpha=0.8)
+        first = picked.iloc[0]
+        low, high = np.nanmin(intensities) / 4, np.nanmax(intensities) * 4
+        x = np.logspace(np.log10(max(low, 1e-3)), np.log10(max(high, 1.0)), 100)
+        bandwidth = float(first.get("roof_bandwidth_bps", np.nan))
+        for column in [c for c in picked.columns if c.startswith("roof_peak_") and pd.notna(first.get(c))]:
+            peak = float(first[column])
+            ax.plot(x, np.minimum(peak, bandwidth * x), linewidth=1, label=f"roof {column[10:-6]}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("arithmetic intensity (FLOP per byte moved)")
+        ax.set_ylabel("attained FLOP/s (simulated)")
+        ax.set_title(f"{device_label(device, True)} (simulated)")
+        ax.legend(fontsize="x-small")
+    for ax in list(axes.flat)[len(devices):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from reports.compare import BASELINE, with_baseline_ratios
-from reports.plots import speedup_figure
+from reports.plots import roofline_figure, speedup_figure
 from reports.tables import (
     NOISY_MARK,
     SIMULATED_MARK,
@@ -90,6 +90,12 @@ def sections(results: pd.DataFrame) -> list[Section]:
             setup = results.loc[results["workload"] == workload].get("model_setup_s", pd.Series(dtype=float))
             line = f"Model set-up (training on first use, else loading cached weights): up to {format_seconds(setup.astype(float).max())}."
             out.append(Section(workload, 3, [line] if setup.notna().any() else [], table))
+    if "roofline_ops" in results and results["roofline_ops"].notna().any():
+        out.append(Section(f"Roofline of the simulated devices {SIMULATED_MARK}", paragraphs=[
+            "roofline.png: each operator of each workload's fp32 model at the largest batch size, placed by its "
+            "arithmetic intensity and the FLOP/s the cost model gives it, under the device's peak per dtype and its "
+            "DRAM/HBM bandwidth. Simulated, not measured."
+        ]))  # fmt: skip
     extra = notes(results)
     if extra:
         out.append(Section("Not measured", bullets=extra))
@@ -109,13 +115,15 @@ def to_markdown(parts: list[Section]) -> str:
     return "\n".join(lines)
 
 
-def to_html(parts: list[Section], png: bytes) -> str:
+def to_html(parts: list[Section], png: bytes, roofline: bytes | None = None) -> str:
     body = []
     for index, part in enumerate(parts):
         body.append(f"<h{part.level}>{html.escape(part.title)}</h{part.level}>")
         body += [f"<p>{html.escape(p)}</p>" for p in part.paragraphs if p]
         if index == 0:
             body.append(f'<img alt="speedup versus {BASELINE}" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
+        if part.title.startswith("Roofline") and roofline is not None:
+            body.append(f'<img alt="roofline per simulated device" src="data:image/png;base64,{base64.b64encode(roofline).decode()}">')
         if part.table is not None:
             body.append(part.table.rename_axis(index=None).to_html(border=0))
         if part.bullets:
@@ -144,5 +152,11 @@ def write_report(results: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
     figure = speedup_figure(results)
     figure.savefig(paths["png"], dpi=110)
     plt.close(figure)
-    _atomic_write(paths["html"], to_html(parts, paths["png"].read_bytes()).encode())
+    roofline = roofline_figure(results)
+    if roofline is not None:
+        paths["roofline"] = out_dir / "roofline.png"
+        roofline.savefig(paths["roofline"], dpi=100)
+        plt.close(roofline)
+    _atomic_write(paths["html"], to_html(parts, paths["png"].read_bytes(),
+                                         paths["roofline"].read_bytes() if roofline is not None else None).encode())  # fmt: skip
     return paths

@@ -99,3 +99,4 @@ def test_simulated_devices_run_beside_the_cpu_and_are_labelled(run_python, tmp_p
     assert report.returncode == 0, report.stderr
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "sim-tpu-v4 †" in summary and "## Simulated energy †" in summary and "· host" in summary  # the Edge TPU fp32 row
+    assert "## Roofline of the simulated devices †" in summary and (tmp_path / "out" / "roofline.png").stat().st_size > 0

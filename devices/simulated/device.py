@@ -62,4 +62,6 @@ class SimulatedDevice:
             "figures_derived": tags.count("derived"),
             "figures_assumed": tags.count("assumed"),
             "price_per_hour_usd": p.price_per_hour,
+            "roof_bandwidth_bps": p.memory[-1].bandwidth,  # the roofline's slope: the last (DRAM/HBM) level
+            **{f"roof_peak_{dtype}_flops": peak for dtype, peak in p.peak.items() if peak is not None},
         }

@@ -57,7 +57,10 @@ def roofline_figure(results: pd.DataFrame) -> plt.Figure | None:
 
     if "roofline_ops" not in results:
         return None
-    frame = results[results["roofline_ops"].notna() & results["simulated"]]
+    frame = results[results["roofline_ops"].notna() & results["simulated"]].copy()
+    # an operator list can be empty: everything ran on the device's host (the Edge TPU with a float model)
+    frame["points"] = [np.array(json.loads(text), dtype=float).reshape(-1, 2) for text in frame["roofline_ops"]]
+    frame = frame[[len(p) > 0 for p in frame["points"]]]
     devices = list(frame["device"].unique())
     if not devices:
         return None
@@ -67,12 +70,11 @@ def roofline_figure(results: pd.DataFrame) -> plt.Figure | None:
     for ax, device in zip(axes.flat, devices):
         picked = frame[frame["device"] == device]
         intensities = []
-        for workload, text in zip(picked["workload"], picked["roofline_ops"]):
-            points = np.array(json.loads(text) or [[np.nan, np.nan]], dtype=float)
+        for workload, points in zip(picked["workload"], picked["points"]):
             intensities += list(points[:, 0])
             ax.scatter(points[:, 0], points[:, 1], s=14, label=workload, alpha=0.8)
         first = picked.iloc[0]
-        low, high = np.nanmin(intensities) / 4, np.nanmax(intensities) * 4
+        low, high = min(intensities) / 4, max(intensities) * 4
         x = np.logspace(np.log10(max(low, 1e-3)), np.log10(max(high, 1.0)), 100)
         bandwidth = float(first.get("roof_bandwidth_bps", np.nan))
         for column in [c for c in picked.columns if c.startswith("roof_peak_") and pd.notna(first.get(c))]:

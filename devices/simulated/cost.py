@@ -78,10 +78,13 @@ def run_dtype(profile: Profile, dtype: str, kind: str) -> str | None:
     return None
 
 
-def matrix_time(profile: Profile, gemm: Gemm, dtype: str, flops: float) -> float:
-    """Seconds of one GEMM batch on the matrix units, dense."""
+def matrix_time(profile: Profile, gemm: Gemm, dtype: str, flops: float, runtime: str = "eager") -> float:
+    """Seconds of one GEMM batch on the matrix units, dense. ONNX Runtime brings its own kernels: where the
+    profile has their rate (`onnxruntime_peak`, calibrated on CPUs), it replaces the peak."""
     m = profile.matrix
     peak = profile.peak[dtype]
+    if runtime == "onnxruntime" and dtype in profile.onnxruntime_peak:
+        peak = profile.onnxruntime_peak[dtype]
     if m["kind"] == "systolic":
         rows, cols, count = m["rows"], m["cols"], m["count"]
         native = 2 * rows * cols * count * profile.clock  # FLOP/s with every PE busy, at the array's base rate
@@ -171,7 +174,8 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
         for op, dtype in zip(group, run_as):
             if op.kind == "matrix" and op.gemms:
                 per_flop = op.flops / max(sum(2 * g.batch * g.m * g.n * g.k for g in op.gemms), 1)
-                seconds = sum(matrix_time(profile, g, dtype, 2 * g.batch * g.m * g.n * g.k * per_flop) for g in op.gemms)
+                seconds = sum(matrix_time(profile, g, dtype, 2 * g.batch * g.m * g.n * g.k * per_flop, runtime)
+                              for g in op.gemms)  # fmt: skip
                 if op.weight_2of4 and profile.sparsity == "2:4" and all(
                     min(g.m, g.n, g.k) >= profile.sparse_min_dim for g in op.gemms
                 ):

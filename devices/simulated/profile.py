@@ -61,6 +61,7 @@ class Profile:
     conv_overhead: dict[str, float]  # eager, per dtype: fixed cost of a convolution call
     compiled_matmul_overhead: dict[str, float]  # compiled, per dtype (default compiled_op_overhead)
     compiled_conv_overhead: dict[str, float]
+    onnxruntime_peak: dict[str, float]  # optional: matrix FLOP/s of ONNX Runtime's own kernels (MLAS), per dtype
     graph_compiler: bool  # its toolchain always compiles (XLA, Vitis AI): elementwise chains always fuse
     matrix: dict[str, object]  # kind, dataflow, and the numbers of that kind
     peak: dict[str, float | None]  # matrix-unit FLOP/s (OP/s for ints) per dtype; None = unsupported
@@ -250,6 +251,7 @@ def load_profile(path: Path) -> Profile:
         conv_overhead=r.dtype_figures("conv_overhead", "s"),
         compiled_matmul_overhead=r.dtype_figures("compiled_matmul_overhead", "s"),
         compiled_conv_overhead=r.dtype_figures("compiled_conv_overhead", "s"),
+        onnxruntime_peak=r.dtype_figures("onnxruntime_peak", "FLOP/s"),
         graph_compiler=r.flag("graph_compiler"),
         matrix=matrix,
         peak=peak,

@@ -94,7 +94,7 @@ def sections(results: pd.DataFrame) -> list[Section]:
         out.append(Section(f"Roofline of the simulated devices {SIMULATED_MARK}", paragraphs=[
             "roofline.png: each operator of each workload's fp32 model at the largest batch size, placed by its "
             "arithmetic intensity and the FLOP/s the cost model gives it, under the device's peak per dtype and its "
-            "DRAM/HBM bandwidth. Simulated, not measured."
+            "DRAM/HBM bandwidth (points above that slope read from on-chip memory or caches). Simulated, not measured."
         ]))  # fmt: skip
     extra = notes(results)
     if extra:

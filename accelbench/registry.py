@@ -24,6 +24,11 @@ class PluginLoadWarning(UserWarning):
     """A third-party entry point could not be loaded; the rest of the registry still works."""
 
 
+class ProfileLoadWarning(PluginLoadWarning):
+    """A simulated device's profile was refused; the message names the file, the field and what is expected.
+    Defined here, not in `devices`, so that pytest can resolve the warning filter without loading the profiles."""
+
+
 class Registry(Generic[T]):
     """Plug-ins of one kind, by name. Entry points of `group` are loaded on first lookup."""
 

@@ -99,7 +99,7 @@ def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -
     profile = case.device.profile
     benchmark.extra_info.update(
         simulated_latency_s=prediction.latency_s,
-        throughput_per_s=batch / prediction.latency_s,
+        throughput_per_s=batch / prediction.latency_s if prediction.latency_s > 0 else None,
         energy_per_inference_j=prediction.energy_j / batch,
         energy_method="simulated",
         average_power_w=prediction.average_power_w,
@@ -114,7 +114,7 @@ def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -
         profile_version=profile.version,
         accuracy_on="host",
         cost_per_million_usd=(
-            profile.price_per_hour / 3600 * prediction.latency_s / batch * 1e6 if profile.price_per_hour else None
+            profile.price_per_hour / 3600 * prediction.latency_s / batch * 1e6 if profile.price_per_hour is not None else None
         ),
         **{f"time_{bound}_s": seconds for bound, seconds in prediction.time_by_bound.items()},
     )

@@ -6,16 +6,12 @@ the other devices still run."""
 
 import warnings
 
-from accelbench.registry import Registry
+from accelbench.registry import ProfileLoadWarning, Registry
 from devices.base import Device, DeviceUnavailable
 from devices.cpu import CpuDevice
 from devices.cuda import CudaDevice
 from devices.simulated.device import SimulatedDevice
 from devices.simulated.profile import load_profiles, profile_dirs
-
-
-class ProfileLoadWarning(UserWarning):
-    """A simulated device's profile was refused; the message says which file and field, and what is expected."""
 
 
 REGISTRY: Registry[Device] = Registry("device", group="accelbench.devices")

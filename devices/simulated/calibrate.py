@@ -249,7 +249,7 @@ def profile_text(m: dict) -> str:
         "",
         "[vector]",
         'dtypes = ["fp32", "bf16", "fp16", "int8"]',
-        f"rate = {_figure(m['vector_rate'], 'FLOP/s', on + ': torch.add on 256K floats')}",
+        f"rate = {_figure(m['vector_rate'], 'FLOP/s', on + ': torch.mul on 8K floats (in L1)')}",
         "",
         "[fallback]",
         'mode = "upcast"',

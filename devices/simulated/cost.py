@@ -27,7 +27,7 @@ from devices.simulated.graph import BITS, Gemm, Graph, Op
 from devices.simulated.profile import DTYPES, Profile
 from devices.simulated.systolic import dpu_efficiency, gemm_cycles
 
-BOUNDS = ("compute", "memory", "overhead", "host")
+BOUNDS = ("compute", "memory", "overhead", "host")  # per operator; a model can also be bound by "power"
 WIDER = {"int4": "int8", "int8": "bf16", "fp16": "fp32", "bf16": "fp32"}  # the up-cast path
 
 
@@ -91,7 +91,8 @@ def matrix_time(profile: Profile, gemm: Gemm, dtype: str, flops: float, runtime:
         cycles = gemm_cycles(rows, cols, m["dataflow"], gemm.m, gemm.n, gemm.k, m["overlap"], count, gemm.batch)
         return cycles / profile.clock * native / peak / m["efficiency"]
     if m["kind"] == "dpu":
-        cin, cout, width = (gemm.k, gemm.n, gemm.width or gemm.m)
+        peak /= m["count"]  # the cores run separate inferences: one operator has one core
+        cin, cout, width = (gemm.channels or gemm.k, gemm.n, gemm.width or gemm.m)
         efficiency = dpu_efficiency(cin, cout, width, m["pp"], m["icp"], m["ocp"])
         if gemm.depthwise:  # PG338: depthwise convolution runs at half the pixel parallelism
             efficiency = dpu_efficiency(1, 1, width, m["pp"], 1, 1) * 0.5 * min(1.0, gemm.batch / m["ocp"])
@@ -164,7 +165,9 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
         act_bytes = (head.bytes_read + group[-1].bytes_written) if fuse else sum(op.bytes_read + op.bytes_written for op in group)
         weight_bytes = sum(op.weight_bytes for op in group)
         if on_host or any(d is None for d in run_as):
-            transfer = head.bytes_read / profile.link_bandwidth + profile.link_latency if not costs or costs[-1].where == "device" else 0.0
+            # the graph's input is already on the host; activations cross the link when the previous op ran on the device
+            crossing = bool(costs) and costs[-1].where == "device"
+            transfer = head.bytes_read / profile.link_bandwidth + profile.link_latency if crossing else 0.0
             compute = flops / profile.host_rate
             total = compute + transfer
             costs.append(OpCost(head.index, head.name, head.dtype, "host", flops, act_bytes + weight_bytes,
@@ -188,6 +191,10 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
             else:
                 compute += op.flops / profile.vector_rate
             dynamic_pj += op.flops * _energy_pj(profile, dtype)
+        if costs and costs[-1].where == "host":  # back from the host to the device
+            memory_s_link = head.bytes_read / profile.link_bandwidth + profile.link_latency
+        else:
+            memory_s_link = 0.0
         working = act_bytes
         level = next((lv for lv in memory if working <= lv.capacity), memory[-1])
         memory_s = act_bytes / level.bandwidth + weight_bytes / weight_level.bandwidth
@@ -201,8 +208,9 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
             else:
                 table = profile.compiled_conv_overhead if conv else profile.compiled_matmul_overhead
             overhead = table.get(run_as[0] or head.dtype, op_overhead)
-        total = max(compute, memory_s) + overhead
-        bound = max((("compute", compute), ("memory", memory_s), ("overhead", overhead)), key=lambda kv: kv[1])[0]
+        total = max(compute, memory_s) + overhead + memory_s_link
+        bound = max((("compute", compute), ("memory", memory_s), ("overhead", overhead), ("host", memory_s_link)),
+                    key=lambda kv: kv[1])[0]  # fmt: skip
         costs.append(OpCost(head.index, head.name, run_as[0] or head.dtype, "device", flops,
                             act_bytes + weight_bytes, compute, memory_s, overhead, total, bound, len(group) - 1))  # fmt: skip
     if eager:
@@ -210,10 +218,12 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
     latency = call + sum(c.time_s for c in costs)
     dynamic = dynamic_pj * 1e-12
     power_limited = latency > 0 and dynamic / latency + profile.idle_power > profile.tdp
-    if power_limited:
-        latency = dynamic / (profile.tdp - profile.idle_power)
     by_bound = {b: sum(c.time_s for c in costs if c.bound == b) for b in BOUNDS}
     by_bound["overhead"] += call
+    if power_limited:  # the device throttles: the extra time is the power limit's
+        stretched = dynamic / (profile.tdp - profile.idle_power)
+        by_bound["power"] = stretched - latency
+        latency = stretched
     return Prediction(
         latency_s=latency,
         energy_j=profile.idle_power * latency + dynamic,

@@ -28,7 +28,10 @@ from accelbench.measure import unwrap  # registers the extra FLOP formulas (int8
 DTYPE_NAMES = {
     torch.float32: "fp32", torch.float64: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16",
     torch.int8: "int8", torch.uint8: "int8", torch.quint8: "int8", torch.qint8: "int8",
+    # index and mask arithmetic (token ids, attention masks): integer work, sized by its real element size
+    torch.int16: "int8", torch.int32: "int8", torch.int64: "int8", torch.bool: "int8",
 }  # fmt: skip
+GATHER_OPS = {"embedding", "index_select", "gather", "embedding_bag"}  # read only the rows they return
 BITS = {"fp32": 32, "bf16": 16, "fp16": 16, "int8": 8, "int4": 4}
 
 # operators that run on matrix units, with how to read their GEMMs
@@ -63,6 +66,7 @@ class Gemm:
     k: int
     depthwise: bool = False  # a depthwise convolution: each group is one channel
     width: int = 0  # output columns of a convolution (FPGA DPUs parallelise over them); 0 = not a convolution
+    channels: int = 0  # input channels per group of a convolution (k = channels x kernel area); 0 = k
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,8 @@ def _name(func) -> str:
 
 
 def _nbytes(t: torch.Tensor, dtype: str) -> int:
+    if not t.is_floating_point() and dtype == "int8":  # integers and masks: their own element size
+        return t.numel() * t.element_size()
     return math.ceil(t.numel() * BITS.get(dtype, 8 * t.element_size()) / 8)
 
 
@@ -165,7 +171,7 @@ def _gemms(name: str, args: tuple, out) -> tuple[Gemm, ...]:
         x, w, groups = args[0], args[1], args[8]
         spatial = math.prod(out.shape[2:])
         return (Gemm(groups, x.shape[0] * spatial, w.shape[0] // groups, math.prod(w.shape[1:]),
-                     depthwise=groups > 1 and w.shape[1] == 1, width=out.shape[-1]),)  # fmt: skip
+                     depthwise=groups > 1 and w.shape[1] == 1, width=out.shape[-1], channels=w.shape[1]),)  # fmt: skip
     if name == "mkldnn_rnn_layer":  # (input [T, B, I] or batch-first, w_ih [4H, I], w_hh [4H, H], ...): T steps
         x, w_ih, w_hh = args[0], args[1], args[2]
         batch_first = bool(args[13]) if len(args) > 13 and isinstance(args[13], bool) else False
@@ -213,7 +219,8 @@ class _Recorder(TorchDispatchMode):
         outs = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
         infos = [self.describe(t) for t in ins]
         schema = getattr(func, "_schema", None)
-        aliases = schema is not None and any(r.alias_info is not None for r in schema.returns)
+        # a view aliases its input without writing; an in-place op (relu_, add_) writes, so it is real work
+        aliases = schema is not None and any(r.alias_info is not None and not r.alias_info.is_write for r in schema.returns)
         if aliases or name in NO_DATA_OPS or not outs or name.startswith("sym_"):
             if infos and outs:  # a view keeps what its base was
                 for o in outs:
@@ -272,11 +279,12 @@ class _Recorder(TorchDispatchMode):
         self.ops.append(Op(
             index=index, name=str(func), kind=kind, dtype=dtype, flops=flops,
             bytes_read=sum(_nbytes(t, i.dtype) for t, i in acts),
-            weight_bytes=sum(_nbytes(i.source if i.source is not None else t, i.dtype) for t, i in weights),
+            weight_bytes=(sum(_nbytes(o, out_dtype) for o in outs) if name in GATHER_OPS and weights else
+                          sum(_nbytes(i.source if i.source is not None else t, i.dtype) for t, i in weights)),
             bytes_written=sum(_nbytes(o, out_dtype) for o in outs),
             gemms=gemms,
             weight_sparsity=zeros / numel if numel else 0.0,
-            weight_2of4=bool(sources) and all(_is_2of4(s) for s in sources if s.dim() >= 2),
+            weight_2of4=any(s.dim() >= 2 for s in sources) and all(_is_2of4(s) for s in sources if s.dim() >= 2),
             inputs=tuple(sorted({i.producer for _, i in acts})),
             input_shapes=tuple(tuple(t.shape) for t in ins),
             output_shapes=tuple(tuple(o.shape) for o in outs),

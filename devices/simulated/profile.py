@@ -119,6 +119,15 @@ class _Reader:
             raise self.fail(where, f"unknown value {value!r}", f"one of {', '.join(choices)}")
         return value
 
+    def count(self, where: str, required: bool = True) -> int | None:
+        """A figure that must be a whole number of at least 1 (array sizes, units, parallelism)."""
+        value = self.figure(where, "1", required=required)
+        if value is None:
+            return None
+        if value != int(value) or value < 1:
+            raise self.fail(f"{where}.value", f"{value}", "a whole number >= 1")
+        return int(value)
+
     def dtypes(self, where: str) -> tuple[str, ...]:
         value = self.raw(where)
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
@@ -186,8 +195,8 @@ def load_profile(path: Path) -> Profile:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{path}: not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ProfileError(f"{path}: cannot be read: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{path}: cannot be read as UTF-8 text: {exc}") from None
     r = _Reader(path, data)
     if r.raw("schema") != SCHEMA_VERSION:
         raise r.fail("schema", f"{r.raw('schema')!r}", f"{SCHEMA_VERSION} (this accelbench's profile format)")
@@ -202,16 +211,16 @@ def load_profile(path: Path) -> Profile:
     if kind == "systolic":
         matrix["dataflow"] = r.text("matrix.dataflow", ("os", "ws", "is"))
         for name in ("rows", "cols", "count"):
-            matrix[name] = int(r.figure(f"matrix.{name}", "1"))
+            matrix[name] = r.count(f"matrix.{name}")
         matrix["overlap"] = r.figure("matrix.overlap", "1", required=False, positive=False) or 0.0
         if not matrix["overlap"] < 1:
             raise r.fail("matrix.overlap.value", f"{matrix['overlap']}", "a fraction in [0, 1)")
     elif kind == "dpu":
         for name in ("pp", "icp", "ocp", "count"):
-            matrix[name] = int(r.figure(f"matrix.{name}", "1"))
+            matrix[name] = r.count(f"matrix.{name}")
     else:
-        matrix["tile"] = int(r.figure("matrix.tile", "1"))
-        matrix["units"] = int(r.figure("matrix.units", "1"))
+        matrix["tile"] = r.count("matrix.tile")
+        matrix["units"] = r.count("matrix.units")
     matrix["efficiency"] = r.figure("matrix.efficiency", "1", required=False) or 1.0
     if matrix["efficiency"] > 1:
         raise r.fail("matrix.efficiency.value", f"{matrix['efficiency']}", "a fraction in (0, 1]")
@@ -264,7 +273,7 @@ def load_profile(path: Path) -> Profile:
         link_bandwidth=r.figure("host_link.bandwidth", "B/s"),
         link_latency=r.figure("host_link.latency", "s", positive=False),
         sparsity=r.text("sparsity.kind", SPARSITY),
-        sparse_min_dim=int(r.figure("sparsity.min_dim", "1", required=False) or 0),
+        sparse_min_dim=r.count("sparsity.min_dim", required=False) or 0,
         unstructured_sparsity=r.flag("sparsity.unstructured"),
         idle_power=r.figure("power.idle", "W", positive=False),
         tdp=r.figure("power.tdp", "W"),

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from devices.simulated.graph import BITS, Gemm, Graph, Op
+from devices.simulated.graph import Gemm, Graph, Op
 from devices.simulated.profile import DTYPES, Profile
 from devices.simulated.systolic import dpu_efficiency, gemm_cycles
 
@@ -236,7 +236,3 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
         host_ops=sum(1 for c in costs if c.where == "host"),
         upcast_ops=upcast,
     )
-
-
-def bits(dtype: str) -> int:
-    return BITS[dtype]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -98,7 +98,6 @@ class Graph:
     input_bytes: int
     output_bytes: int
     module_calls: int = 0  # nn.Module calls in one eager forward (Python overhead of eager mode)
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def flops(self) -> int:
@@ -315,7 +314,7 @@ def capture(model: nn.Module, inputs: torch.Tensor) -> Graph:
         users = recorder.consumers.get(op.index, [])
         if users and all(u.startswith("quantize") for u in users) and op.dtype != "int8":
             written = sum(math.prod(s) for s in op.output_shapes)
-            ops[i] = _replace(op, bytes_written=written, dtype="int8" if op.kind == "vector" else op.dtype)
+            ops[i] = replace(op, bytes_written=written, dtype="int8" if op.kind == "vector" else op.dtype)
     outs = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
     return Graph(
         ops=tuple(ops),
@@ -325,8 +324,3 @@ def capture(model: nn.Module, inputs: torch.Tensor) -> Graph:
         output_bytes=sum(o.numel() * o.element_size() for o in outs),
     )
 
-
-def _replace(op: Op, **changes) -> Op:
-    from dataclasses import replace
-
-    return replace(op, **changes)

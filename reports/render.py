@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import base64
 import html
-import os
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from accelbench.files import atomic_write
 from reports.compare import BASELINE, with_baseline_ratios
 from reports.plots import roofline_figure, speedup_figure
 from reports.tables import (
@@ -134,10 +135,11 @@ def to_html(parts: list[Section], png: bytes, roofline: bytes | None = None) -> 
             f"</head><body>{''.join(body)}</body></html>")  # fmt: skip
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    partial = path.with_name(f".{path.name}.tmp")
-    partial.write_bytes(data)
-    os.replace(partial, path)
+def _png(figure, dpi: int) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    plt.close(figure)
+    return buffer.getvalue()
 
 
 def write_report(results: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
@@ -146,17 +148,14 @@ def write_report(results: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
     results = with_baseline_ratios(results)
     paths = {kind: out_dir / name for kind, name in
              (("csv", "results.csv"), ("md", "summary.md"), ("png", "speedup.png"), ("html", "index.html"))}  # fmt: skip
-    _atomic_write(paths["csv"], results.to_csv(index=False).encode())
+    atomic_write(paths["csv"], results.to_csv(index=False))
     parts = sections(results)
-    _atomic_write(paths["md"], to_markdown(parts).encode())
-    figure = speedup_figure(results)
-    figure.savefig(paths["png"], dpi=110)
-    plt.close(figure)
+    atomic_write(paths["md"], to_markdown(parts))
+    png = _png(speedup_figure(results), dpi=110)
+    atomic_write(paths["png"], png)
     roofline = roofline_figure(results)
-    if roofline is not None:
-        paths["roofline"] = out_dir / "roofline.png"
-        roofline.savefig(paths["roofline"], dpi=100)
-        plt.close(roofline)
-    _atomic_write(paths["html"], to_html(parts, paths["png"].read_bytes(),
-                                         paths["roofline"].read_bytes() if roofline is not None else None).encode())  # fmt: skip
+    roofline_png = _png(roofline, dpi=100) if roofline is not None else None
+    if roofline_png is not None:
+        paths["roofline"] = atomic_write(out_dir / "roofline.png", roofline_png)
+    atomic_write(paths["html"], to_html(parts, png, roofline_png))
     return paths

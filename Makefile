@@ -13,15 +13,24 @@ PROFILE_ARGS := $(if $(filter full,$(PROFILE)),,-m "not full")
 # `:=` evaluates the date once, so the benchmark and its report use the same file
 RUN        := $(or $(RUN),$(shell date +%Y%m%d-%H%M%S))
 RESULTS    ?= results/$(RUN).json
+# a case that runs longer than this (seconds; set-up included) becomes an error row and the run goes on
+CASE_TIMEOUT ?= 900
+# regression tracking: BASE=baseline file (default: benchmarks/baselines/<machine-id>.json), NEW=an existing run
+# instead of a fresh one, FORCE=1 to compare runs of different machines, BASELINE=where `make baseline` saves
+BASE       ?=
+NEW        ?=
+FORCE      ?=
+BASELINE   ?=
 
 PY    := $(VENV)/bin/python
 comma := ,
 STAMP := $(VENV)/.accelbench-installed-$(subst $(comma),-,$(EXTRAS))
 # warm-up before timing (up to 500 calls or max-time), rounds capped: the default matrix stays within 5 minutes on 2 cores
 BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=500 --benchmark-min-rounds=15 \
-              --benchmark-max-time=0.15 --benchmark-columns=median,iqr,rounds --benchmark-sort=name
+              --benchmark-max-time=0.15 --benchmark-columns=median,iqr,rounds --benchmark-sort=name \
+              --timeout=$(CASE_TIMEOUT)
 
-.PHONY: setup bench report smoke test clean calibrate validate
+.PHONY: setup bench report smoke test clean calibrate validate baseline regress
 
 setup: $(STAMP)
 
@@ -40,13 +49,23 @@ bench: $(STAMP)
 	$(PY) -m reports $(RESULTS) || exit $$?; \
 	exit $$status
 
+# Runs the matrix (as `make bench`) and saves it as this machine's baseline; a run that did not finish is refused.
+baseline: $(STAMP)
+	@$(MAKE) --no-print-directory bench RUN=$(RUN) || test $$? -ne 5 || exit 5; \
+	$(PY) -m reports.gate baseline $(RESULTS) $(if $(BASELINE),--to $(BASELINE))
+
+# Runs the matrix (or takes NEW=<file>) and compares it with BASE: writes regress.md, exits 1 on a regression.
+regress: $(STAMP)
+	@$(if $(NEW),,$(MAKE) --no-print-directory bench RUN=$(RUN) || test $$? -ne 5 || exit 5;) \
+	$(PY) -m reports.gate compare $(or $(NEW),$(RESULTS)) $(if $(BASE),--base $(BASE)) $(if $(FORCE),--force)
+
 # From saved results, no re-run: RESULTS=path, else the newest file in results/.
 report: $(STAMP)
 	@$(PY) -m reports $(if $(filter command line environment,$(origin RESULTS)),$(RESULTS))
 
 # Every case once, untimed: a quick check that the whole matrix runs.
 smoke: $(STAMP)
-	@$(PY) -m pytest benchmarks -p no:cacheprovider $(PROFILE_ARGS) --benchmark-disable $(ARGS)
+	@$(PY) -m pytest benchmarks -p no:cacheprovider $(PROFILE_ARGS) --benchmark-disable --timeout=$(CASE_TIMEOUT) $(ARGS)
 
 # Measures this machine (GEMM rates, cache bandwidths, overheads) into devices/profiles/sim-cpu.toml.
 calibrate: $(STAMP)

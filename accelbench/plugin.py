@@ -1,20 +1,30 @@
-"""pytest glue: machine facts, every case's outcome in the results JSON, and a clear word on an empty selection.
+"""pytest glue: machine facts, every case's outcome in the results, a journal that survives a killed run, and a clear
+word on an empty selection.
 
 Loaded by the root conftest.py. pytest-benchmark writes only the cases that were timed; a case that errored or was
 skipped would vanish from the results, so its outcome is recorded here and written beside the benchmarks under
-`accelbench_outcomes` (reports/load.py turns them into rows).
+`accelbench_outcomes` (reports/load.py turns them into rows). With `--benchmark-json=PATH`, every finished case is
+also appended to PATH's journal (PATH with `.jsonl`, accelbench/journal.py) as the run goes, and PATH itself is
+written here, atomically, once the run ends (pytest-benchmark's own writer is turned off: it writes in place).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from accelbench.files import atomic_write
+from accelbench.journal import VERSION, Journal
+
 OUTCOMES = pytest.StashKey[list]()
+JOURNAL = pytest.StashKey["Journal | None"]()
+CASE = pytest.StashKey[dict]()  # per item: its outcome so far and, once timed, its benchmark entry
 MESSAGE_LIMIT = 2000  # characters of an error kept in the results; the full traceback is in pytest's output
 
 
@@ -32,6 +42,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="directory for trained weights (default: $ACCELBENCH_CACHE or ~/.cache/accelbench)",
     )
+    parser.addoption(
+        "--accelbench-journal",
+        type=Path,
+        default=None,
+        help="JSON Lines journal of finished cases, written as the run goes (default: --benchmark-json's path "
+        "with .jsonl; none without it)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +59,9 @@ def cache_dir(pytestconfig: pytest.Config) -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[OUTCOMES] = []
+    results = config.getoption("benchmark_json", None)
+    journal = config.getoption("accelbench_journal", None) or (Path(results).with_suffix(".jsonl") if results else None)
+    config.stash[JOURNAL] = Journal(journal) if journal else None
 
 
 def _version(package: str) -> str | None:
@@ -71,47 +91,107 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
     }
 
 
+def _journal_open(config: pytest.Config) -> Journal | None:
+    """The journal, its first line (the run's machine and commit) written on first use: only runs with a case pay
+    for collecting machine facts."""
+    journal = config.stash.get(JOURNAL, None)
+    bench = getattr(config, "_benchmarksession", None)
+    if journal is not None and not journal.started and bench is not None:
+        commit_info = config.hook.pytest_benchmark_generate_commit_info(config=config)
+        journal.write("run", version=VERSION, datetime=datetime.now(timezone.utc).isoformat(),
+                      machine_info=bench.get_machine_info(), commit_info=commit_info)  # fmt: skip
+    return journal
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if "benchmark" in getattr(item, "fixturenames", ()):
+        item.stash[CASE] = {"status": "ok", "message": "", "when": "", "benchmark": None}
+        journal = _journal_open(item.config)
+        if journal is not None:
+            journal.write("start", name=item.name, fullname=item.nodeid)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
-    if "benchmark" in getattr(item, "fixturenames", ()) and (report.failed or report.skipped):
+    case = item.stash.get(CASE, None)
+    if case is None:
+        return report
+    if case["status"] == "ok" and (report.failed or report.skipped):  # the first failure is the one to keep
         if report.skipped and isinstance(report.longrepr, tuple):
             message = report.longrepr[2].removeprefix("Skipped: ")
         elif call.excinfo is not None:
             message = call.excinfo.exconly()
         else:
             message = report.longreprtext
-        callspec = getattr(item, "callspec", None)
-        item.config.stash[OUTCOMES].append(
-            {
-                "name": item.name,
-                "fullname": item.nodeid,
-                "status": "skipped" if report.skipped else "error",
-                "when": report.when,
-                "message": message[:MESSAGE_LIMIT],
-                "params": {k: v for k, v in (callspec.params.items() if callspec else ())},
-            }
-        )
+        if message.startswith("Failed: Timeout"):
+            message += " The case ran past the per-case timeout (make bench CASE_TIMEOUT=seconds; pytest --timeout)."
+        case.update(status="skipped" if report.skipped else "error", when=report.when, message=message[:MESSAGE_LIMIT])
+    if report.when == "call":
+        fixture = getattr(item, "funcargs", {}).get("benchmark")
+        if fixture is not None and getattr(fixture, "stats", None) is not None:
+            case["benchmark"] = fixture.stats.as_dict(include_data=True)  # the entry pytest-benchmark will save
+    if report.when == "teardown":
+        _finish_case(item, case)
     return report
+
+
+def _finish_case(item: pytest.Item, case: dict) -> None:
+    journal = _journal_open(item.config)
+    if case["status"] == "ok":
+        if journal is not None and case["benchmark"] is not None:
+            journal.write("case", benchmark=case["benchmark"])
+        return
+    callspec = getattr(item, "callspec", None)
+    outcome = {
+        "name": item.name,
+        "fullname": item.nodeid,
+        "status": case["status"],
+        "when": case["when"],
+        "message": case["message"],
+        "params": {k: v for k, v in (callspec.params.items() if callspec else ())},
+    }
+    item.config.stash[OUTCOMES].append(outcome)
+    if journal is not None:
+        journal.write("case", outcome=outcome)
 
 
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list, output_json: dict) -> None:
     output_json["accelbench_outcomes"] = config.stash[OUTCOMES]
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """pytest-benchmark writes no JSON when no case was timed; errors and skips are results too, so write them.
-    (pytest-benchmark's own sessionfinish is a wrapper that saves before this hook runs.)"""
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
+    """Writes --benchmark-json here, atomically, and also when no case was timed (errors and skips are results
+    too); pytest-benchmark's own writer, which writes in place, is turned off for the duration."""
     config = session.config
     bench = getattr(config, "_benchmarksession", None)
-    path = config.getoption("benchmark_json", None)
-    if bench is None or path is None or bench.benchmarks or not config.stash[OUTCOMES]:
-        return
+    path = getattr(bench, "json", None)
+    if bench is not None:
+        bench.json = None
+    try:
+        return (yield)
+    finally:
+        if bench is not None:
+            bench.json = path
+        if path is not None and (bench.benchmarks or config.stash[OUTCOMES]):
+            _save(config, bench, Path(path), exitstatus)
+        journal = config.stash.get(JOURNAL, None)
+        if journal is not None:
+            if journal.started:
+                journal.write("end", exitstatus=int(exitstatus))
+            journal.close(remove=path is not None and Path(path).is_file())  # the JSON now holds every case
+
+
+def _save(config: pytest.Config, bench, path: Path, exitstatus: int) -> None:
     output = config.hook.pytest_benchmark_generate_json(
-        config=config, benchmarks=[], include_data=True, machine_info=bench.get_machine_info(), commit_info={}
-    )
-    config.hook.pytest_benchmark_update_json(config=config, benchmarks=[], output_json=output)
-    bench.save_json(output)
+        config=config, benchmarks=bench.benchmarks, include_data=True, machine_info=bench.get_machine_info(),
+        commit_info=config.hook.pytest_benchmark_generate_commit_info(config=config),
+    )  # fmt: skip
+    config.hook.pytest_benchmark_update_json(config=config, benchmarks=bench.benchmarks, output_json=output)
+    output["accelbench_exitstatus"] = int(exitstatus)  # 2: interrupted, the run is partial
+    atomic_write(path, json.dumps(output, indent=1, default=str))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

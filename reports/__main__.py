@@ -23,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     paths = write_report(results, args.out or OUT_ROOT / path.stem)
     counts = results["status"].value_counts()
-    print(f"accelbench report of {path} ({', '.join(f'{n} {s}' for s, n in counts.items())}):")
+    partial = results["run_partial"].iloc[0]
+    print(f"accelbench report of {path} ({', '.join(f'{n} {s}' for s, n in counts.items())})"
+          f"{f'; PARTIAL: {partial}' if partial else ''}:")  # fmt: skip
     for path in paths.values():
         print(f"  {path}")
     return 0

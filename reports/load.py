@@ -26,17 +26,22 @@ OUT_ROOT = Path("reports/out")
 
 
 def newest_results(directory: Path = RESULTS_DIR) -> Path:
-    runs = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime)
+    """The newest run in `directory`: its JSON, or the journal of a run that did not finish (no JSON beside it)."""
+    runs = [p for p in directory.glob("*.json*") if p.suffix == ".json" or
+            (p.suffix == ".jsonl" and not p.with_suffix(".json").exists())]  # fmt: skip
     if not runs:
-        raise ResultsFileError(directory, "no results (*.json) here; run `make bench` first")
-    return runs[-1]
+        raise ResultsFileError(directory, "no results (*.json, or a *.jsonl journal) here; run `make bench` first")
+    return max(runs, key=lambda p: p.stat().st_mtime)
 
 
 def read_run(path: str | Path) -> dict:
-    """The parsed JSON of one run, or ResultsFileError saying what is wrong with the file."""
+    """The parsed JSON of one run, or ResultsFileError saying what is wrong with the file. A journal (`.jsonl`),
+    or a results path whose JSON was never written but whose journal exists, reads as a partial run."""
     path = Path(path)
     if path.is_dir():
         raise ResultsFileError(path, "is a directory; pass a results file (results/<run>.json)")
+    if path.suffix == ".jsonl" or (not path.exists() and path.with_suffix(".jsonl").is_file()):
+        return read_journal(path.with_suffix(".jsonl"))
     if not path.is_file():
         raise ResultsFileError(path, "no such results file (run `make bench` first, or pass an existing file)")
     text = path.read_text(encoding="utf-8", errors="replace")
@@ -51,8 +56,42 @@ def read_run(path: str | Path) -> dict:
     return raw
 
 
-def _benchmark_row(bench: dict) -> dict:
+def read_journal(path: Path) -> dict:
+    """A run's journal (accelbench/journal.py) as the JSON of a run, with `accelbench_journal` saying how whole it is:
+    `complete` (the run reached its end), `in_flight` (the case a killed run was in), `bad_lines` (torn or foreign)."""
+    if not path.is_file():
+        raise ResultsFileError(path, "no such journal")
+    run: dict = {"benchmarks": [], "accelbench_outcomes": []}
+    state = {"complete": False, "in_flight": None, "bad_lines": 0, "path": str(path)}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+            kind = event["event"]
+        except (json.JSONDecodeError, TypeError, KeyError):
+            state["bad_lines"] += 1  # the line a kill tore in half, most likely
+            continue
+        if kind == "run":
+            run.update({k: event.get(k) for k in ("machine_info", "commit_info", "datetime")})
+        elif kind == "start":
+            state["in_flight"] = event.get("name")
+        elif kind == "case":
+            if event.get("benchmark"):
+                run["benchmarks"].append(event["benchmark"])
+            elif event.get("outcome"):
+                run["accelbench_outcomes"].append(event["outcome"])
+            state["in_flight"] = None
+        elif kind == "end":
+            state["complete"] = True
+    if "machine_info" not in run:
+        raise ResultsFileError(path, "not an accelbench journal (no run line; was it killed before its first case?)")
+    run["accelbench_journal"] = state
+    return run
+
+
+def _benchmark_row(bench: dict, samples: bool) -> dict:
     row = {"case": bench["name"], "status": "ok", "message": ""}
+    if samples:  # seconds per call, one per timed round
+        row["latency_samples_s"] = list((bench.get("stats") or {}).get("data") or [])
     row.update(bench.get("params") or {})
     row.update(bench.get("extra_info") or {})
     stats = bench.get("stats") or {}
@@ -63,6 +102,8 @@ def _benchmark_row(bench: dict) -> dict:
         row.update({column: None for column in STATS.values()})
         row.update(latency_median_s=row["simulated_latency_s"], latency_mean_s=row["simulated_latency_s"],
                    latency_min_s=row["simulated_latency_s"], latency_iqr_s=0.0, rounds=0)  # fmt: skip
+        if samples:
+            row["latency_samples_s"] = []  # the simulator's own run time is no sample of the device's latency
     return row
 
 
@@ -71,11 +112,13 @@ def _outcome_row(outcome: dict) -> dict:
             **(outcome.get("params") or {})}  # fmt: skip
 
 
-def load_run(path: str | Path) -> pd.DataFrame:
+def load_run(path: str | Path, samples: bool = False, raw: dict | None = None) -> pd.DataFrame:
     """One row per case of the run at `path`: timed cases (`status` 'ok') and the cases that errored or were
-    skipped, with their message. Device facts and software versions of the run are joined onto every row."""
-    raw = read_run(path)
-    rows = [_benchmark_row(b) for b in raw["benchmarks"]]
+    skipped, with their message. Device facts and software versions of the run are joined onto every row.
+    `samples`: add `latency_samples_s`, every timed round's seconds per call (a list; empty for simulated cases).
+    `raw`: the already parsed run (read_run(path)), to parse a file once."""
+    raw = read_run(path) if raw is None else raw
+    rows = [_benchmark_row(b, samples) for b in raw["benchmarks"]]
     rows += [_outcome_row(o) for o in raw.get("accelbench_outcomes") or []]
     if not rows:
         raise ResultsFileError(Path(path), "the run holds no case (nothing was selected?)")
@@ -96,5 +139,18 @@ def load_run(path: str | Path) -> pd.DataFrame:
     for package in ("torch", "torchao", "python"):
         frame[f"{package}_version"] = info.get(package)
     frame["run_datetime"] = raw.get("datetime")
+    frame["run_commit"] = (raw.get("commit_info") or {}).get("id")
     frame["run_file"] = str(path)
+    frame["run_partial"] = partial_reason(raw) or ""
     return frame
+
+
+def partial_reason(raw: dict) -> str | None:
+    """Why the run's results are incomplete, in a sentence, or None when the run finished."""
+    journal = raw.get("accelbench_journal")
+    if journal is not None and not journal["complete"]:
+        flight = f"; it was killed during {journal['in_flight']}" if journal["in_flight"] else ""
+        return f"the run did not finish: built from its journal {journal['path']}{flight}"
+    if raw.get("accelbench_exitstatus") == 2:
+        return "the run was interrupted (pytest exit status 2): cases after the interruption are missing"
+    return None

@@ -58,7 +58,10 @@ def _machine_line(results: pd.DataFrame) -> str:
 
 def sections(results: pd.DataFrame) -> list[Section]:
     """The report's content, in order, from results that already carry baseline ratios."""
-    out = [Section("accelbench report", 1, [f"Run {results['run_datetime'].iloc[0]} · {_machine_line(results)}", LEGEND])]
+    partial = results["run_partial"].iloc[0] if "run_partial" in results else ""
+    warning = [f"PARTIAL RESULTS: {partial}. Cases that had not finished are missing from every table."] if partial else []
+    out = [Section("accelbench report", 1,
+                   warning + [f"Run {results['run_datetime'].iloc[0]} · {_machine_line(results)}", LEGEND])]  # fmt: skip
     workloads = list(results["workload"].dropna().unique())
     for workload in workloads:
         metric = results.loc[results["workload"] == workload].get("metric", pd.Series(dtype=object)).dropna()

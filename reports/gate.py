@@ -1,0 +1,98 @@
+"""`python -m reports.gate`: save a baseline, or compare a run with one and write regress.md. Exit status 1 on a
+regression, 2 on input it cannot use (a bad file, runs from different machines without --force).
+
+    python -m reports.gate baseline results/<run>.json [--to benchmarks/baselines/<machine-id>.json]
+    python -m reports.gate compare results/<run>.json [--base FILE] [--out DIR] [--force] [--config pyproject.toml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from accelbench.files import atomic_write
+from reports.fingerprint import fingerprint, machine_id, mismatches
+from reports.load import OUT_ROOT, ResultsFileError, load_run, partial_reason, read_run
+from reports.regress import compare_runs, gate_fails
+from reports.regress_md import to_markdown
+from reports.rules import RulesError, load_rules
+
+BASELINE_DIR = Path("benchmarks/baselines")
+SHOWN_LINES = 60  # of regress.md, printed to the terminal
+
+
+class GateError(ValueError):
+    """Input the gate cannot use; the message says what and what to do."""
+
+
+def default_baseline(raw: dict) -> Path:
+    return BASELINE_DIR / f"{machine_id(fingerprint(raw))}.json"
+
+
+def save_baseline(results: Path, to: Path | None = None) -> Path:
+    """Copies a finished run (pytest-benchmark JSON with every round, and accelbench's fields) to `to`, atomically."""
+    raw = read_run(results)
+    reason = partial_reason(raw)
+    if reason:
+        raise GateError(f"{results}: not saved as a baseline: {reason}. Run `make baseline` to the end.")
+    target = to or default_baseline(raw)
+    atomic_write(target, Path(results).read_bytes())
+    return target
+
+
+def compare(new: Path, base: Path | None, out: Path, force: bool = False, config: Path | None = Path("pyproject.toml")):
+    """(comparison DataFrame, regress.md path, failed) for the run `new` against `base` (default: this machine's
+    stored baseline). Raises GateError, ResultsFileError or RulesError on input it cannot use."""
+    new_raw = read_run(new)
+    base = base or default_baseline(new_raw)
+    if not base.is_file():
+        raise GateError(f"no baseline at {base} (the default for this run's machine: "
+                        f"{machine_id(fingerprint(new_raw))}); run `make baseline` first or pass BASE=<file>")  # fmt: skip
+    base_raw = read_run(base)
+    differ = mismatches(fingerprint(base_raw), fingerprint(new_raw))
+    if differ and not force:
+        raise GateError(f"{base} and {new} were measured on different machines or software, so their latencies "
+                        f"are not comparable ({'; '.join(differ)}). Compare runs of one machine, or pass --force "
+                        "(make regress FORCE=1) to compare anyway.")  # fmt: skip
+    rules = load_rules(config)
+    comparison = compare_runs(load_run(base, samples=True, raw=base_raw), load_run(new, samples=True, raw=new_raw), rules)
+    failed = gate_fails(comparison)
+    notes = [f"PARTIAL RUN: {r}" for r in (partial_reason(base_raw), partial_reason(new_raw)) if r]
+    notes += [f"FORCED across machines: {line}" for line in differ]
+    text = to_markdown(comparison, base, new, failed, notes)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "regress.csv", comparison.to_csv(index=False))
+    return comparison, atomic_write(out / "regress.md", text), failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reports.gate", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    save = commands.add_parser("baseline", help="save a run as the baseline")
+    save.add_argument("results", type=Path)
+    save.add_argument("--to", type=Path, help=f"default: {BASELINE_DIR}/<machine-id>.json")
+    check = commands.add_parser("compare", help="compare a run with a baseline")
+    check.add_argument("results", type=Path, help="the new run")
+    check.add_argument("--base", type=Path, help=f"baseline (default: {BASELINE_DIR}/<machine-id of the run>.json)")
+    check.add_argument("--out", type=Path, help="where regress.md goes (default: reports/out/<run>/)")
+    check.add_argument("--force", action="store_true", help="compare runs from different machines anyway")
+    check.add_argument("--config", type=Path, default=Path("pyproject.toml"), help="rules ([tool.accelbench.regress])")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "baseline":
+            print(f"accelbench: baseline saved to {save_baseline(args.results, args.to)}")
+            return 0
+        out = args.out or OUT_ROOT / args.results.with_suffix("").name
+        comparison, path, failed = compare(args.results, args.base, out, args.force, args.config)
+    except (GateError, ResultsFileError, RulesError) as exc:
+        print(f"accelbench regress: {exc}", file=sys.stderr)
+        return 2
+    shown = path.read_text(encoding="utf-8").split("<details>")[0].splitlines()  # the folded parts stay in the file
+    print("\n".join(shown[:SHOWN_LINES] + ([f"... ({len(shown) - SHOWN_LINES} more lines)"] if len(shown) > SHOWN_LINES else [])))
+    print(f"accelbench regress: {'REGRESSION' if failed else 'no regression'}; full table: {path}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

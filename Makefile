@@ -40,10 +40,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	@touch $@
 
-# Runs the matrix, then the report even when some case failed; exits with pytest's status.
+# Runs the matrix, then the report even when some case failed; exits with pytest's status. accelbench.supervise
+# keeps going when a case kills the process (segfault, out-of-memory killer): that case becomes an error row.
 bench: $(STAMP)
 	@mkdir -p $(dir $(RESULTS))
-	@$(PY) -m pytest benchmarks -p no:cacheprovider $(PROFILE_ARGS) $(BENCH_OPTS) --benchmark-json=$(RESULTS) $(ARGS); \
+	@$(PY) -m accelbench.supervise benchmarks -p no:cacheprovider $(PROFILE_ARGS) $(BENCH_OPTS) --benchmark-json=$(RESULTS) $(ARGS); \
 	status=$$?; \
 	if [ $$status -eq 5 ]; then exit 5; fi; \
 	$(PY) -m reports $(RESULTS) || exit $$?; \

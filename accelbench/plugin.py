@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from accelbench.files import atomic_write
+from accelbench import journal as journals
 from accelbench.journal import VERSION, Journal
 
 OUTCOMES = pytest.StashKey[list]()
@@ -49,6 +50,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="JSON Lines journal of finished cases, written as the run goes (default: --benchmark-json's path "
         "with .jsonl; none without it)",
     )
+    parser.addoption(
+        "--accelbench-resume",
+        action="store_true",
+        help="go on with the journal's run: skip the cases it already holds, append to it, and write the results "
+        "of the whole run (python -m accelbench.supervise uses it after a case crashed the process)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +68,21 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[OUTCOMES] = []
     results = config.getoption("benchmark_json", None)
     journal = config.getoption("accelbench_journal", None) or (Path(results).with_suffix(".jsonl") if results else None)
-    config.stash[JOURNAL] = Journal(journal) if journal else None
+    resume = bool(config.getoption("accelbench_resume", False))
+    if resume and not journal:
+        raise pytest.UsageError("--accelbench-resume needs a journal: pass --benchmark-json or --accelbench-journal")
+    config.stash[JOURNAL] = Journal(journal, resume=resume) if journal else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    journal = config.stash.get(JOURNAL, None)
+    if journal is None or not journal.resume:
+        return
+    done = journals.recorded(journals.read(journal.path))
+    finished = [item for item in items if item.name in done]
+    if finished:
+        config.hook.pytest_deselected(items=finished)
+        items[:] = [item for item in items if item.name not in done]
 
 
 def _version(package: str) -> str | None:
@@ -109,7 +130,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         item.stash[CASE] = {"status": "ok", "message": "", "when": "", "benchmark": None}
         journal = _journal_open(item.config)
         if journal is not None:
-            journal.write("start", name=item.name, fullname=item.nodeid)
+            journal.write("start", name=item.name, fullname=item.nodeid, params=_params(item))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -137,20 +158,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
+def _params(item: pytest.Item) -> dict:
+    callspec = getattr(item, "callspec", None)
+    return {k: v for k, v in (callspec.params.items() if callspec else ())}
+
+
 def _finish_case(item: pytest.Item, case: dict) -> None:
     journal = _journal_open(item.config)
     if case["status"] == "ok":
         if journal is not None and case["benchmark"] is not None:
             journal.write("case", benchmark=case["benchmark"])
         return
-    callspec = getattr(item, "callspec", None)
     outcome = {
         "name": item.name,
         "fullname": item.nodeid,
         "status": case["status"],
         "when": case["when"],
         "message": case["message"],
-        "params": {k: v for k, v in (callspec.params.items() if callspec else ())},
+        "params": _params(item),
     }
     item.config.stash[OUTCOMES].append(outcome)
     if journal is not None:
@@ -175,28 +200,34 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
     finally:
         if bench is not None:
             bench.json = path
-        if path is not None and (bench.benchmarks or config.stash[OUTCOMES]):
-            _save(config, bench, Path(path), exitstatus)
         journal = config.stash.get(JOURNAL, None)
+        resumed = journal is not None and journal.resume
+        if path is not None and (bench.benchmarks or config.stash[OUTCOMES] or resumed):
+            _save(config, bench, Path(path), exitstatus, journal.path if resumed else None)
         if journal is not None:
             if journal.started:
                 journal.write("end", exitstatus=int(exitstatus))
             journal.close(remove=path is not None and Path(path).is_file())  # the JSON now holds every case
 
 
-def _save(config: pytest.Config, bench, path: Path, exitstatus: int) -> None:
+def _save(config: pytest.Config, bench, path: Path, exitstatus: int, resumed: Path | None) -> None:
+    """The run's JSON; a resumed run's is the whole run's, from its journal (this process ran only the rest)."""
     output = config.hook.pytest_benchmark_generate_json(
         config=config, benchmarks=bench.benchmarks, include_data=True, machine_info=bench.get_machine_info(),
         commit_info=config.hook.pytest_benchmark_generate_commit_info(config=config),
     )  # fmt: skip
     config.hook.pytest_benchmark_update_json(config=config, benchmarks=bench.benchmarks, output_json=output)
+    if resumed is not None:
+        whole = journals.read(resumed)
+        output.update(benchmarks=whole["benchmarks"], accelbench_outcomes=whole["accelbench_outcomes"])
     output["accelbench_exitstatus"] = int(exitstatus)  # 2: interrupted, the run is partial
     atomic_write(path, json.dumps(output, indent=1, default=str))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    if exitstatus != pytest.ExitCode.NO_TESTS_COLLECTED:
-        return
+    journal = config.stash.get(JOURNAL, None)
+    if exitstatus != pytest.ExitCode.NO_TESTS_COLLECTED or (journal is not None and journal.resume):
+        return  # a resumed run with nothing left to run is done, not empty
     import devices
     import techniques
     import workloads

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from accelbench import journal
+
 # Identity of a case, then what was measured. Later columns (device facts, versions) follow these.
 KEY_COLUMNS = ["device", "workload", "technique", "batch_size"]
 STATS = {"median": "latency_median_s", "mean": "latency_mean_s", "min": "latency_min_s",
@@ -59,33 +61,10 @@ def read_run(path: str | Path) -> dict:
 def read_journal(path: Path) -> dict:
     """A run's journal (accelbench/journal.py) as the JSON of a run, with `accelbench_journal` saying how whole it is:
     `complete` (the run reached its end), `in_flight` (the case a killed run was in), `bad_lines` (torn or foreign)."""
-    if not path.is_file():
-        raise ResultsFileError(path, "no such journal")
-    run: dict = {"benchmarks": [], "accelbench_outcomes": []}
-    state = {"complete": False, "in_flight": None, "bad_lines": 0, "path": str(path)}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            event = json.loads(line)
-            kind = event["event"]
-        except (json.JSONDecodeError, TypeError, KeyError):
-            state["bad_lines"] += 1  # the line a kill tore in half, most likely
-            continue
-        if kind == "run":
-            run.update({k: event.get(k) for k in ("machine_info", "commit_info", "datetime")})
-        elif kind == "start":
-            state["in_flight"] = event.get("name")
-        elif kind == "case":
-            if event.get("benchmark"):
-                run["benchmarks"].append(event["benchmark"])
-            elif event.get("outcome"):
-                run["accelbench_outcomes"].append(event["outcome"])
-            state["in_flight"] = None
-        elif kind == "end":
-            state["complete"] = True
-    if "machine_info" not in run:
-        raise ResultsFileError(path, "not an accelbench journal (no run line; was it killed before its first case?)")
-    run["accelbench_journal"] = state
-    return run
+    try:
+        return journal.read(path)
+    except (OSError, ValueError) as exc:
+        raise ResultsFileError(path, str(exc)) from None
 
 
 def _benchmark_row(bench: dict, samples: bool) -> dict:

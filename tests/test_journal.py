@@ -33,7 +33,8 @@ def test_a_torn_last_line_is_skipped_and_the_cases_before_it_kept(tmp_path: Path
     ]
     journal.write_text("".join(json.dumps(line) + "\n" for line in lines) + '{"event": "case", "bench')
     raw = read_run(tmp_path / "run.json")  # the JSON was never written: its journal stands in
-    assert raw["accelbench_journal"] == {"complete": False, "in_flight": "b", "bad_lines": 1, "path": str(journal)}
+    assert raw["accelbench_journal"] == {"complete": False, "in_flight": "b", "in_flight_params": {},
+                                            "bad_lines": 1, "path": str(journal)}
     frame = load_run(journal)
     assert list(frame["case"]) == ["a"] and "killed during b" in frame["run_partial"].iloc[0]
     assert newest_results(tmp_path) == journal
@@ -104,3 +105,25 @@ def test_a_crashing_and_a_hanging_case_become_error_rows_and_the_run_goes_on(run
     hang = frame.loc["test_inference[cpu-digits-mlp-test-hang-64]", "message"]
     assert "Timeout (>5.0s)" in hang and "CASE_TIMEOUT" in hang
     assert not results.with_suffix(".jsonl").exists()  # the finished JSON replaced the journal
+
+
+@pytest.mark.slow
+def test_a_case_that_kills_the_process_is_an_error_row_and_the_run_goes_on(run_python, tmp_path: Path) -> None:
+    results = tmp_path / "crash.json"
+    # cpu-fp32, cpu-segfault (the process dies), sim-tpu-v4-fp32 (after a restart), sim-tpu-v4-segfault (dies again)
+    selection = "(cpu or sim-tpu-v4) and not sim-cpu and digits-mlp and (fp32 or test-segfault) and 64"
+    run = run_python("-m", "accelbench.supervise", "benchmarks", "-k", selection, f"--benchmark-json={results}",
+                     *QUICK, extra_path=FAULTS)  # fmt: skip
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert "2 case(s) crashed the process" in run.stderr
+    frame = load_run(results).set_index("case")
+    assert frame["status"].to_dict() == {
+        "test_inference[cpu-digits-mlp-fp32-64]": "ok",
+        "test_inference[sim-tpu-v4-digits-mlp-fp32-64]": "ok",
+        "test_inference[cpu-digits-mlp-test-segfault-64]": "error",
+        "test_inference[sim-tpu-v4-digits-mlp-test-segfault-64]": "error",
+    }
+    message = frame.loc["test_inference[cpu-digits-mlp-test-segfault-64]", "message"]
+    assert "died of SIGSEGV" in message and "went on" in message
+    assert frame.loc["test_inference[cpu-digits-mlp-test-segfault-64]", "technique"] == "test-segfault"  # params kept
+    assert frame["run_partial"].eq("").all() and not results.with_suffix(".jsonl").exists()

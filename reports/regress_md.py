@@ -62,7 +62,8 @@ def to_markdown(comparison: pd.DataFrame, base: Path, new: Path, failed: bool, n
         rows = comparison[comparison["verdict"] == verdict]
         if rows.empty:
             continue
-        title = f"{TITLES[verdict]} ({rows['case'].nunique()} cases)"
+        count = rows["case"].nunique()
+        title = f"{TITLES[verdict]} ({count} case{'s' if count != 1 else ''})"
         if verdict in OPEN:
             lines += [f"### {title}", "", _table(rows), ""]
         else:

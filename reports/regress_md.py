@@ -42,7 +42,7 @@ def _table(rows: pd.DataFrame) -> str:
             "base": [_value(m, v) for m, v in zip(rows["metric"], rows["base"])],
             "new": [_value(m, v) for m, v in zip(rows["metric"], rows["new"])],
             "ratio": rows["ratio"].map(lambda r: "" if math.isnan(r) else f"{r:.3f}x"),
-            "p": rows["p_value"].map(lambda p: "" if math.isnan(p) else f"{p:.2g}"),
+            "p": rows["p_value"].map(lambda p: "" if math.isnan(p) else "<1e-300" if p == 0 else f"{p:.2g}"),
             "rule": rows["rule"], "note": rows["message"],
         })  # fmt: skip
     return shown.to_markdown(index=False)

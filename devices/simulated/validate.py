@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from accelbench.files import atomic_write
 from pathlib import Path
 
 import pandas as pd
@@ -112,10 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = args.out or OUT_ROOT / path.stem
     out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "validation.csv", index=False)
+    atomic_write(out / "validation.csv", table.to_csv(index=False))
     gemms = None if args.no_gemm else gemm_check()
     text = markdown(summary(table), gemms, table, path)
-    (out / "validation.md").write_text(text, encoding="utf-8")
+    atomic_write(out / "validation.md", text)
     print(text)
     print(f"wrote {out / 'validation.csv'} and {out / 'validation.md'}")
     return 0

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from accelbench.files import atomic_write
 from pathlib import Path
 
 import pandas as pd
 
+from accelbench.files import atomic_write
 from reports.load import OUT_ROOT, ResultsFileError, load_run, newest_results
 
 TARGETS = {"mape": 0.25, "spearman": 0.8, "gemm_error": 0.15}

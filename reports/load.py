@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from reports.fingerprint import fingerprint, machine_id
+
 # Identity of a case, then what was measured. Later columns (device facts, versions) follow these.
 KEY_COLUMNS = ["device", "workload", "technique", "batch_size"]
 STATS = {"median": "latency_median_s", "mean": "latency_mean_s", "min": "latency_min_s",
@@ -97,4 +99,15 @@ def load_run(path: str | Path) -> pd.DataFrame:
         frame[f"{package}_version"] = info.get(package)
     frame["run_datetime"] = raw.get("datetime")
     frame["run_file"] = str(path)
-    return frame
+    return with_run_identity(frame, raw)
+
+
+def with_run_identity(frame: pd.DataFrame, raw: dict) -> pd.DataFrame:
+    """Adds what identifies the run on every row: its machine and software fingerprint (`fingerprint_<field>`),
+    `machine_id`, and the git commit pytest-benchmark recorded (`commit_id`, `commit_time`, `commit_dirty`)."""
+    found = fingerprint(raw)
+    commit = raw.get("commit_info") or {}
+    columns = {f"fingerprint_{name}": value for name, value in found.items()}
+    columns.update(machine_id=machine_id(found), commit_id=commit.get("id"), commit_time=commit.get("time"),
+                   commit_dirty=commit.get("dirty"))  # fmt: skip
+    return frame.assign(**columns)

@@ -9,10 +9,14 @@ ARGS       ?=
 EXTRAS     ?= dev
 # default: the quick matrix; full: also the cases marked `full` (large models, max-autotune)
 PROFILE    ?= default
-PROFILE_ARGS := $(if $(filter full,$(PROFILE)),,-m "not full")
+# `harness` marks benchmarks of accelbench itself (the report's build time): `make bench-report` runs them
+PROFILE_ARGS := -m "$(if $(filter full,$(PROFILE)),not harness,not full and not harness)"
 # `:=` evaluates the date once, so the benchmark and its report use the same file
 RUN        := $(or $(RUN),$(shell date +%Y%m%d-%H%M%S))
 RESULTS    ?= results/$(RUN).json
+# a price file (TOML) for the report's cost per inference: make report PRICES=prices.toml (README: Prices)
+PRICES     ?=
+REPORT_ARGS := $(if $(PRICES),--prices $(PRICES))
 
 PY    := $(VENV)/bin/python
 comma := ,
@@ -21,7 +25,7 @@ STAMP := $(VENV)/.accelbench-installed-$(subst $(comma),-,$(EXTRAS))
 BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=500 --benchmark-min-rounds=15 \
               --benchmark-max-time=0.15 --benchmark-columns=median,iqr,rounds --benchmark-sort=name
 
-.PHONY: setup bench report smoke test clean calibrate validate
+.PHONY: setup bench bench-report report smoke test clean calibrate validate
 
 setup: $(STAMP)
 
@@ -37,12 +41,18 @@ bench: $(STAMP)
 	@$(PY) -m pytest benchmarks -p no:cacheprovider $(PROFILE_ARGS) $(BENCH_OPTS) --benchmark-json=$(RESULTS) $(ARGS); \
 	status=$$?; \
 	if [ $$status -eq 5 ]; then exit 5; fi; \
-	$(PY) -m reports $(RESULTS) || exit $$?; \
+	$(PY) -m reports $(RESULTS) $(REPORT_ARGS) || exit $$?; \
 	exit $$status
 
 # From saved results, no re-run: RESULTS=path, else the newest file in results/.
 report: $(STAMP)
-	@$(PY) -m reports $(if $(filter command line environment,$(origin RESULTS)),$(RESULTS))
+	@$(PY) -m reports $(if $(filter command line environment,$(origin RESULTS)),$(RESULTS)) $(REPORT_ARGS)
+
+# The report's build time on 10,000 synthetic result rows (benchmarks/test_report_scale.py), saved in results/harness/.
+bench-report: $(STAMP)
+	@mkdir -p results/harness
+	@$(PY) -m pytest benchmarks/test_report_scale.py -p no:cacheprovider -m harness \
+	  --benchmark-columns=min,rounds --benchmark-json=results/harness/report-scale-$(RUN).json $(ARGS)
 
 # Every case once, untimed: a quick check that the whole matrix runs.
 smoke: $(STAMP)

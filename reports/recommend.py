@@ -96,7 +96,14 @@ def format_value(objective: str, value: float) -> str:
         return format_seconds(value)
     if objective == "energy":
         return format_joules(value)
-    return f"${value:.3g}/M"
+    return f"{format_usd(value)}/M"
+
+
+def format_usd(value: float) -> str:
+    """Three significant digits without an exponent: "$1.23", "$0.0000587"."""
+    if value >= 0.01 or value <= 0:
+        return f"${value:.3g}"
+    return f"${value:.{2 - int(np.floor(np.log10(value)))}f}"
 
 
 def recommend(results: pd.DataFrame, budgets: tuple[float, ...] = BUDGETS) -> pd.DataFrame:

@@ -118,7 +118,8 @@ def after_timing(benchmark, case, baseline_model, call, x: torch.Tensor) -> None
     if isinstance(rounds, str):
         benchmark.extra_info["paired_note"] = rounds
         return
-    benchmark.extra_info.update(rounds.speedup().as_extra_info(), paired_calls_per_round=rounds.calls_per_round)
+    benchmark.extra_info.update(rounds.speedup().as_extra_info(), paired_calls_per_round=rounds.candidate_calls,
+                                paired_calls_per_baseline_round=rounds.baseline_calls)  # fmt: skip
 
 
 def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -> None:

@@ -138,8 +138,9 @@ def test_paired_rounds_alternate_and_find_a_known_speedup(monkeypatch: pytest.Mo
     monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)
     baseline, candidate = clock.call("A", 2e-3), clock.call("B", 1e-3)  # the candidate is exactly 2x faster
     found = rounds.paired_rounds(baseline, candidate, rounds.Pairing(max_time_s=0.5, round_s=0.002, max_pairs=50))
-    assert found.calls_per_round == 2  # the faster call fills the 2 ms round
-    assert clock.log[2:10] == ["A", "A", "B", "B", "A", "A", "B", "B"]  # after one estimate call each: ABAB rounds
+    assert (found.baseline_calls, found.candidate_calls) == (1, 2)  # each model's round lasts 2 ms
+    estimates = ["A"] * rounds.ESTIMATE_CALLS + ["B"] * rounds.ESTIMATE_CALLS
+    assert clock.log[:12] == estimates + ["A", "B", "B", "A", "B", "B"]  # then ABAB rounds
     assert len(found.baseline_s) == 50 and found.baseline_s[0] == pytest.approx(2e-3)
     speedup = found.speedup()
     assert speedup.median == pytest.approx(2.0) and speedup.verdict == "faster" and speedup.pairs == 50
@@ -149,7 +150,7 @@ def test_pairing_that_would_take_too_long_is_refused_with_the_reason(monkeypatch
     clock = FakeClock()
     monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)
     found = rounds.paired_rounds(clock.call("A", 1.0), clock.call("B", 1.0), rounds.Pairing(limit_s=5.0))
-    assert isinstance(found, str) and "would take about 40 s" in found and clock.log == ["A", "B"]
+    assert isinstance(found, str) and "would take about 40 s" in found and len(clock.log) == 2 * rounds.ESTIMATE_CALLS
 
 
 def test_the_energy_window_is_filled_with_whole_calls() -> None:

@@ -45,6 +45,14 @@ def test_pairing_cancels_drift_that_unpaired_medians_would_mistake_for_a_differe
     assert result.verdict == FASTER and result.ci_low > 1.05 and result.median == pytest.approx(1.1, rel=0.02)
 
 
+def test_the_interval_always_holds_its_median_even_for_bimodal_rounds() -> None:
+    for seed in range(20):  # a busy machine: nearly half the pairs at 1.5x, the rest at 6x (seeds 1, 5, 6, 17 left
+        rng = np.random.default_rng(seed)  # the plain smoothed interval below the median)
+        ratios = np.exp(np.where(rng.random(26) < 0.45, rng.normal(np.log(1.5), 0.3, 26), rng.normal(np.log(6), 0.05, 26)))
+        found = paired_speedup(1e-3 * ratios, np.full(26, 1e-3))
+        assert found.ci_low <= found.median <= found.ci_high
+
+
 def test_the_same_rounds_always_give_the_same_interval() -> None:
     a, b = _rounds(3, 1.1e-3, 1e-3)
     assert paired_speedup(a, b) == paired_speedup(a.copy(), b.copy())

@@ -73,11 +73,11 @@ def to_markdown(parts: list[Section]) -> str:
 
 STYLE = (
     "body{font-family:sans-serif;margin:2em;max-width:110em}table{border-collapse:collapse;font-size:0.85em}"
-    "td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right;vertical-align:top}"
-    "td:last-child{text-align:left}.scroll{overflow-x:auto}figure{margin:1em 0}img{max-width:100%}"
+    "td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
+    ".scroll{overflow-x:auto}figure{margin:1em 0}img{max-width:100%}"
     "figcaption{font-size:0.85em;color:#555}.warning{background:#fff3cd;border-left:4px solid #e0a800;"
     "padding:0.5em 1em}nav ul{columns:2}caption{caption-side:top;text-align:left;font-style:italic}"
-    "table.heatmap td{text-align:center;min-width:3.2em;border:1px solid #fff}table.heatmap td:last-child{text-align:center}"
+    "table.heatmap td{text-align:center;min-width:3.2em;border:1px solid #fff}table.heatmap tbody th{text-align:right}"
     "table.heatmap th.sim{border-top:6px solid #f28e2b}table.heatmap th.real{border-top:6px solid #bab0ac}"
     "table.heatmap td.sim{background-image:repeating-linear-gradient(45deg,rgba(0,0,0,.13) 0 1px,transparent 1px 6px)}"
     "table.heatmap td.none{background-color:#eee;color:#777}.key span{display:inline-block;padding:2px 8px}"

@@ -103,6 +103,6 @@ def history_sections(history: pd.DataFrame | None, notes: list[str], machine: st
                        f"{more} more cases with a history are not plotted: see history.csv")  # fmt: skip
     others = history.loc[history["machine_id"] != machine, "run_file"].unique() if machine else []
     warnings = [f"runs from another machine are in this history: {', '.join(map(str, others))}"] if len(others) else []
-    images = [Image(_file("history", i), f"latency history, {caption}", png(fig))
+    images = [Image(_file("history", i), f"latency history, {caption}", png(fig, dpi=100))
               for i, (caption, fig) in enumerate(history_figures(history, cases, machine), 1)]  # fmt: skip
     return [Section("History", paragraphs=paragraphs, warnings=warnings, images=images, bullets=bullets)]

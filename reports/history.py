@@ -92,7 +92,7 @@ def history_figures(history: pd.DataFrame, cases: list[str], machine: str | None
             quick_panel(ax, f"{first['device']}{mark} · {first['workload']}\n{first['technique']} b={first['batch_size']}", 7.5)
             quick_log(ax, "y", "s")
             ax.set_ylabel("median latency (s)", fontsize=7)
-            ax.set_xticks(range(len(labels)), labels, fontsize=5.5, rotation=90)
+            ax.set_xticks(range(len(labels)), labels, fontsize=6.5, rotation=90)
             ax.tick_params(axis="y", labelsize=6.5)
         for ax in list(axes.flat)[len(page):]:
             ax.set_visible(False)

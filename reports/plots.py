@@ -20,7 +20,7 @@ def quick_log(ax: plt.Axes, axis: str = "x", unit: str | None = None) -> None:
     report draws hundreds."""
     target = ax.xaxis if axis == "x" else ax.yaxis
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
-    target.set_major_locator(LogLocator(numticks=5))
+    target.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0), numticks=6))  # 1-2-5: ticks within a decade too
     target.set_minor_locator(NullLocator())
     formats = {"s": format_seconds, "J": format_joules}
     target.set_major_formatter(FuncFormatter(lambda v, _: formats[unit](v) if unit in formats else f"{v:g}"))

@@ -118,7 +118,9 @@ def recommend(results: pd.DataFrame, budgets: tuple[float, ...] = BUDGETS) -> pd
     ok["accuracy"] = ok["accuracy"].astype(float)
     ok["accuracy_ratio"] = ok["accuracy"] / _reference(ok)
     rows = []
-    for (workload, batch), group in ok.groupby(["workload", "batch_size"], sort=True):
+    order = {name: i for i, name in enumerate(dict.fromkeys(ok["workload"]))}  # workloads in run order
+    groups = sorted(ok.groupby(["workload", "batch_size"]), key=lambda item: (order[item[0][0]], item[0][1]))
+    for (workload, batch), group in groups:
         for budget in budgets:
             for objective in OBJECTIVES:
                 rows.append({"workload": workload, "batch_size": batch, "budget": budget, "objective": objective,

@@ -90,7 +90,8 @@ def history_figures(history: pd.DataFrame, cases: list[str], machine: str | None
             first = picked.iloc[0]
             mark = f" {SIMULATED_MARK}" if bool(first["simulated"]) else ""
             quick_panel(ax, f"{first['device']}{mark} · {first['workload']}\n{first['technique']} b={first['batch_size']}", 7.5)
-            quick_log(ax, "y", "s")
+            latency = picked["latency_median_s"].astype(float)
+            quick_log(ax, "y", "s", span=latency.max() / latency.min())
             ax.set_ylabel("median latency (s)", fontsize=7)
             ax.set_xticks(range(len(labels)), labels, fontsize=6.5, rotation=90)
             ax.tick_params(axis="y", labelsize=6.5)

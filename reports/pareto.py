@@ -83,7 +83,7 @@ def _axes_of_page(fig: plt.Figure, axes: np.ndarray, used: int, x: str, xlim, yl
         ax.set_ylim(*ylim)
         bottom, left = index + columns >= used, index % columns == 0
         if bottom:
-            quick_log(ax, "x", AXES[x][2])
+            quick_log(ax, "x", AXES[x][2], span=xlim[1] / xlim[0])
             ax.set_xlabel(AXES[x][0], fontsize=8)
         else:
             ax.xaxis.set_major_locator(NullLocator())
@@ -120,8 +120,11 @@ def pareto_figures(results: pd.DataFrame, workload: str, x: str) -> list[tuple[s
             plot_pareto(picked, x, ax, labels)
             simulated = bool(picked["simulated"].iloc[0])
             extra = AXES[x][1]
-            method = f" ({', '.join(sorted(set(picked[extra].dropna().astype(str))))})" if extra and extra in picked else ""
-            quick_panel(ax, f"{device}{' ' + SIMULATED_MARK + ' simulated' if simulated else ''}{method}")
+            if extra and extra in picked:  # the energy panels say how their figures were obtained
+                how = f" ({', '.join(sorted(set(picked[extra].dropna().astype(str))))} energy)"
+            else:
+                how = " (simulated)" if simulated else ""
+            quick_panel(ax, f"{device}{' ' + SIMULATED_MARK if simulated else ''}{how}")
         _axes_of_page(fig, axes, len(page), x, xlim, ylim)
         handles, names = axes.flat[0].get_legend_handles_labels()
         if handles:

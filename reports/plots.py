@@ -14,13 +14,15 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocato
 from reports.tables import device_label, format_joules, format_seconds  # noqa: E402
 
 
-def quick_log(ax: plt.Axes, axis: str = "x", unit: str | None = None) -> None:
+def quick_log(ax: plt.Axes, axis: str = "x", unit: str | None = None, span: float | None = None) -> None:
     """A log axis with a few major ticks, no minor ones, and plain tick labels ("100 µs" with a `unit` of "s" or
     "J", else "0.001"): minor ticks and the mathtext of 10^n labels are most of the cost of drawing a panel, and a
-    report draws hundreds."""
+    report draws hundreds. `span` (largest / smallest value shown): under 30, ticks at 1-2-5 so that a range within
+    one decade still has some; else at powers of ten."""
     target = ax.xaxis if axis == "x" else ax.yaxis
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
-    target.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0), numticks=6))  # 1-2-5: ticks within a decade too
+    subs = (1.0, 2.0, 5.0) if span is not None and span < 30 else (1.0,)
+    target.set_major_locator(LogLocator(subs=subs, numticks=6))
     target.set_minor_locator(NullLocator())
     formats = {"s": format_seconds, "J": format_joules}
     target.set_major_formatter(FuncFormatter(lambda v, _: formats[unit](v) if unit in formats else f"{v:g}"))

@@ -9,7 +9,8 @@ ARGS       ?=
 EXTRAS     ?= dev
 # default: the quick matrix; full: also the cases marked `full` (large models, max-autotune)
 PROFILE    ?= default
-PROFILE_ARGS := $(if $(filter full,$(PROFILE)),,-m "not full")
+# `harness` marks benchmarks of accelbench itself (the report's build time): `make bench-report` runs them
+PROFILE_ARGS := -m "$(if $(filter full,$(PROFILE)),not harness,not full and not harness)"
 # `:=` evaluates the date once, so the benchmark and its report use the same file
 RUN        := $(or $(RUN),$(shell date +%Y%m%d-%H%M%S))
 RESULTS    ?= results/$(RUN).json
@@ -21,6 +22,9 @@ BASE       ?=
 NEW        ?=
 FORCE      ?=
 BASELINE   ?=
+# a price file (TOML) for the report's cost per inference: make report PRICES=prices.toml (README: Prices)
+PRICES     ?=
+REPORT_ARGS := $(if $(PRICES),--prices $(PRICES))
 
 PY    := $(VENV)/bin/python
 comma := ,
@@ -30,7 +34,7 @@ BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=500 --benchmar
               --benchmark-max-time=0.15 --benchmark-columns=median,iqr,rounds --benchmark-sort=name \
               --timeout=$(CASE_TIMEOUT)
 
-.PHONY: setup bench report smoke test clean calibrate validate baseline regress
+.PHONY: setup bench bench-report report smoke test clean calibrate validate baseline regress
 
 setup: $(STAMP)
 
@@ -47,7 +51,7 @@ bench: $(STAMP)
 	@$(PY) -m accelbench.supervise benchmarks -p no:cacheprovider $(PROFILE_ARGS) $(BENCH_OPTS) --benchmark-json=$(RESULTS) $(ARGS); \
 	status=$$?; \
 	if [ $$status -eq 5 ]; then exit 5; fi; \
-	$(PY) -m reports $(RESULTS) || exit $$?; \
+	$(PY) -m reports $(RESULTS) $(REPORT_ARGS) || exit $$?; \
 	exit $$status
 
 # Runs the matrix (as `make bench`) and saves it as this machine's baseline; a run that did not finish is refused.
@@ -62,7 +66,13 @@ regress: $(STAMP)
 
 # From saved results, no re-run: RESULTS=path, else the newest file in results/.
 report: $(STAMP)
-	@$(PY) -m reports $(if $(filter command line environment,$(origin RESULTS)),$(RESULTS))
+	@$(PY) -m reports $(if $(filter command line environment,$(origin RESULTS)),$(RESULTS)) $(REPORT_ARGS)
+
+# The report's build time on 10,000 synthetic result rows (benchmarks/test_report_scale.py), saved in results/harness/.
+bench-report: $(STAMP)
+	@mkdir -p results/harness
+	@$(PY) -m pytest benchmarks/test_report_scale.py -p no:cacheprovider -m harness \
+	  --benchmark-columns=min,rounds --benchmark-json=results/harness/report-scale-$(RUN).json $(ARGS)
 
 # Every case once, untimed: a quick check that the whole matrix runs.
 smoke: $(STAMP)

@@ -81,13 +81,7 @@ def case(device: Device, workload: Workload, technique: Technique, cache_dir: Pa
         where = device.open()
     except DeviceUnavailable as exc:
         pytest.skip(f"device {device.name} unavailable: {exc}")
-    key = (str(where), workload.name, technique.name)  # simulated devices share the host's models
-    if key not in applied:
-        try:
-            applied[key] = _apply(technique, workload, where, cache_dir)
-        except (WorkloadUnavailable, NotImplementedError) as exc:
-            applied[key] = exc
-    outcome = applied[key]
+    outcome = applied_once(applied, technique, workload, where, cache_dir)
     if isinstance(outcome, WorkloadUnavailable):
         pytest.skip(f"workload {workload.name} unavailable: {outcome}")
     if isinstance(outcome, NotImplementedError):
@@ -95,6 +89,32 @@ def case(device: Device, workload: Workload, technique: Technique, cache_dir: Pa
         pytest.skip(f"{technique.name} cannot run on {device.name}{host}: {outcome}")
     model, model_setup_s, apply_s = outcome
     return Case(device, workload, technique, model, where, model_setup_s, apply_s)
+
+
+@pytest.fixture
+def baseline_model(case: Case, applied: dict, cache_dir: Path) -> nn.Module | str:
+    """The baseline (fp32) model of the case's device and workload, for paired rounds, from the same `applied`
+    cache (so it is applied once); or why there is none: the case is the baseline, or simulated (its figures are
+    deterministic), or the baseline itself could not run."""
+    if case.device.simulated:
+        return "simulated: the cost model is deterministic, nothing to pair"
+    if case.technique.name == techniques.BASELINE:
+        return "the baseline itself"
+    baseline = techniques.REGISTRY.get(techniques.BASELINE)
+    outcome = applied_once(applied, baseline, case.workload, case.where, cache_dir)
+    return outcome[0] if isinstance(outcome, tuple) else f"{techniques.BASELINE} could not run here: {outcome}"
+
+
+def applied_once(applied: dict, technique: Technique, workload: Workload, where: torch.device, cache_dir: Path):
+    """`technique` applied to `workload`'s model on `where`, once per session: (model, set-up s, apply s), or the
+    WorkloadUnavailable / NotImplementedError that says why it cannot run."""
+    key = (str(where), workload.name, technique.name)  # simulated devices share the host's models
+    if key not in applied:
+        try:
+            applied[key] = _apply(technique, workload, where, cache_dir)
+        except (WorkloadUnavailable, NotImplementedError) as exc:
+            applied[key] = exc
+    return applied[key]
 
 
 def _apply(technique: Technique, workload: Workload, where: torch.device, cache_dir: Path):

@@ -4,7 +4,9 @@ Real devices: one forward pass on a fixed batch of test inputs is timed, waited 
 devices: the host captures the operator graph of that same call and the device's cost model predicts its latency
 and energy; the timed figure is then the simulator's own run time, and `simulated_latency_s` is the result.
 Recorded beside either, untimed: quality on the whole test split (on the host), model size, parameters, FLOPs,
-peak memory and the first call (compile time).
+peak memory and the first call (compile time). After the timing, real devices add energy per inference (from the
+device's energy meter, over a fixed window of calls) and, for every technique but the baseline, a paired speedup
+against the baseline model of the same device and workload (ABAB rounds; median and bootstrap interval).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from accelbench.measure import (
     predict,
     weight_sparsity,
 )
+from accelbench.rounds import Pairing, metered, paired_rounds
+from devices.energy import SIMULATED, energy_meter_of
+from devices.simulated.device import runtime_of
 from techniques import facts_of
 
 BATCH_SIZES = (1, 64)
@@ -49,7 +54,7 @@ def host_measurements(case, batch_size: int, x: torch.Tensor) -> dict:
 
 
 @pytest.mark.parametrize("batch_size", BATCH_SIZES)
-def test_inference(benchmark, case, host_figures: dict, batch_size: int) -> None:
+def test_inference(benchmark, case, baseline_model, host_figures: dict, batch_size: int) -> None:
     data = case.workload.data()
     x = data.test.x[:batch_size].to(case.where)
     call = case.device.synchronized(lambda: case.model(x))
@@ -80,12 +85,44 @@ def test_inference(benchmark, case, host_figures: dict, batch_size: int) -> None
         else:
             benchmark.extra_info["peak_memory_bytes"] = case.device.peak_memory_bytes(call)
             benchmark(call)
+            after_timing(benchmark, case, baseline_model, call, x)
     # the technique's own record; a compiled technique learns some facts (fast path taken?) at its first call
     benchmark.extra_info.update(flat_facts(facts_of(case.model)))
 
 
+def after_timing(benchmark, case, baseline_model, call, x: torch.Tensor) -> None:
+    """Energy per inference over a window of calls, then the paired speedup against the baseline (if any).
+    Untimed runs (`--benchmark-disable`, `make smoke`) do both at their minimum, to check that they work."""
+    quick = benchmark.disabled
+    stats = getattr(benchmark.stats, "stats", None)
+    per_call_s = stats.median if stats is not None and not quick else 0.0
+    reading, calls = metered(energy_meter_of(case.device), call, per_call_s, max_calls=1 if quick else 100_000)
+    batch = x.shape[0]
+    benchmark.extra_info.update(
+        energy_per_inference_j=reading.joules / (calls * batch) if reading.joules is not None else None,
+        energy_method=reading.method,
+        energy_source=reading.source,
+        energy_calls=calls,
+        average_power_w=reading.average_power_w,
+        runtime=runtime_of(case.model),  # eager, compiled or onnxruntime: the report's "why" reads it
+    )
+    if isinstance(baseline_model, str):  # the baseline itself, or why there is no baseline to pair with
+        benchmark.extra_info["paired_note"] = baseline_model
+        return
+    baseline = case.device.synchronized(lambda: baseline_model(x))
+    baseline()  # its first call at this batch size (set-up), outside the rounds
+    pairing = Pairing(max_time_s=0.0, round_s=0.0) if quick else Pairing()
+    start = time.perf_counter()
+    rounds = paired_rounds(baseline, call, pairing)
+    benchmark.extra_info["paired_s"] = time.perf_counter() - start  # what pairing cost this case
+    if isinstance(rounds, str):
+        benchmark.extra_info["paired_note"] = rounds
+        return
+    benchmark.extra_info.update(rounds.speedup().as_extra_info(), paired_calls_per_round=rounds.candidate_calls,
+                                paired_calls_per_baseline_round=rounds.baseline_calls)  # fmt: skip
+
+
 def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -> None:
-    from devices.simulated.device import runtime_of
     from devices.simulated.graph import capture
 
     graph_key = (*key, "graph")
@@ -101,7 +138,8 @@ def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -
         simulated_latency_s=prediction.latency_s,
         throughput_per_s=batch / prediction.latency_s if prediction.latency_s > 0 else None,
         energy_per_inference_j=prediction.energy_j / batch,
-        energy_method="simulated",
+        energy_method=SIMULATED,
+        energy_source=f"cost model of profile {profile.name} ({profile.version})",
         average_power_w=prediction.average_power_w,
         bound=prediction.bound,
         power_limited=prediction.power_limited,
@@ -113,9 +151,6 @@ def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -
         profile=profile.name,
         profile_version=profile.version,
         accuracy_on="host",
-        cost_per_million_usd=(
-            profile.price_per_hour / 3600 * prediction.latency_s / batch * 1e6 if profile.price_per_hour is not None else None
-        ),
         **{f"time_{bound}_s": seconds for bound, seconds in prediction.time_by_bound.items()},
     )
     if case.technique.name == "fp32" and batch == max(BATCH_SIZES):  # the report's roofline: one point per operator

@@ -12,9 +12,17 @@ import psutil
 import torch
 
 from devices.base import Fact, R
+from devices.energy import EnergyMeter
+from devices.rapl import cpu_energy_meter
 
-# CPU features that decide which kernels a technique reaches (VNNI/AMX for int8, AVX512-BF16/AMX for bf16).
-SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_int8", "amx_bf16", "amx_tile")
+# CPU features that decide which kernels a technique reaches (VNNI/AMX for int8, AVX512-BF16/AMX for bf16,
+# AVX512-FP16/AMX-FP16 for fp16: without them fp16 is emulated).
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_int8", "amx_bf16", "amx_tile", "avx512_fp16",
+               "amx_fp16")  # fmt: skip
+# Default price of one thread for an hour (assumed: on-demand cloud prices of general-purpose x86 instances run about
+# 0.04-0.05 USD per vCPU-hour in 2024-2026, e.g. a 2-vCPU AMD EPYC instance at about 0.09 USD/h). facts()
+# multiplies it by the thread count; a price file overrides it (README: "Prices").
+PRICE_PER_THREAD_HOUR_USD = 0.045
 
 
 def _cpuinfo() -> tuple[str, set[str] | None]:
@@ -78,6 +86,10 @@ class CpuDevice:
         fn()
         return max(0, _proc_status_kib("VmHWM") - before_kib) * 1024
 
+    def energy_meter(self) -> EnergyMeter:
+        """RAPL package counters where readable (measured), else process CPU time x TDP share (estimated)."""
+        return cpu_energy_meter(_cpuinfo()[0])
+
     def facts(self) -> dict[str, Fact]:
         model, flags = _cpuinfo()
         facts: dict[str, Fact] = {
@@ -88,6 +100,8 @@ class CpuDevice:
             "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "quantized_engine": torch.backends.quantized.engine,
             "memory_metric": "peak RSS above the pre-call level (VmHWM)",
+            "price_per_hour_usd": PRICE_PER_THREAD_HOUR_USD * self.thread_count,
+            "price_source": f"assumed default: {PRICE_PER_THREAD_HOUR_USD} USD per thread-hour (devices/cpu.py)",
         }
         for flag in SPEED_FLAGS:
             facts[f"flag_{flag}"] = None if flags is None else flag in flags

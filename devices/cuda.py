@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from typing import Callable, ClassVar
 
 import torch
 
 from devices.base import DeviceUnavailable, Fact, R
+from devices.energy import MEASURED, EnergyMeter, EnergyReading, Unmetered
+
+# Default prices of one GPU-hour by the name NVML/torch report (the same figures as the sim-* profiles: assumed,
+# representative 2026 on-demand cloud rates); another GPU has no default: give it one in a price file.
+GPU_PRICE_PER_HOUR_USD = {"H100": 2.99, "A100": 1.79, "L4": 0.80, "T4": 0.35}
+NVML_WINDOW_S = 0.5  # the total-energy counter advances in steps of tens of milliseconds on some GPUs
+POWER_SAMPLE_S = 0.01  # power sampling, where the GPU has no energy counter (before Volta)
 
 
 def _nvml_facts(index: int) -> dict[str, Fact]:
@@ -29,6 +38,68 @@ def _nvml_facts(index: int) -> dict[str, Fact]:
         return {}
     finally:
         pynvml.nvmlShutdown()
+
+
+@dataclass(frozen=True)
+class NvmlEnergyMeter:
+    """GPU energy over the run through NVML: the total-energy counter (Volta and later, millijoules), else power
+    samples every POWER_SAMPLE_S integrated over time. Measured; the whole GPU, other processes included."""
+
+    index: int
+    window_s: float = NVML_WINDOW_S
+
+    def measure(self, fn: Callable[[], object]) -> EnergyReading:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            handle = pynvml.nvmlDeviceGetHandleByIndex(self.index)
+            try:
+                before_mj = pynvml.nvmlDeviceGetTotalEnergyConsumption(handle)
+            except pynvml.NVMLError_NotSupported:
+                return self._sampled(pynvml, handle, fn)
+            start = time.perf_counter()
+            fn()
+            seconds = time.perf_counter() - start
+            joules = (pynvml.nvmlDeviceGetTotalEnergyConsumption(handle) - before_mj) / 1000.0
+            return EnergyReading(joules, seconds, MEASURED, f"NVML total energy counter of GPU {self.index} "
+                                                            "(whole GPU, other processes included)")  # fmt: skip
+        finally:
+            pynvml.nvmlShutdown()
+
+    def _sampled(self, pynvml, handle, fn: Callable[[], object]) -> EnergyReading:
+        samples: list[tuple[float, float]] = []  # (seconds, watts)
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                samples.append((time.perf_counter(), pynvml.nvmlDeviceGetPowerUsage(handle) / 1000.0))  # mW
+                done.wait(POWER_SAMPLE_S)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        start = time.perf_counter()
+        sampler.start()
+        try:
+            fn()
+        finally:
+            done.set()
+            sampler.join()
+        seconds = time.perf_counter() - start
+        joules = sum((t1 - t0) * (w0 + w1) / 2 for (t0, w0), (t1, w1) in zip(samples, samples[1:]))
+        return EnergyReading(joules, seconds, MEASURED, f"NVML power samples of GPU {self.index} every "
+                                                        f"{POWER_SAMPLE_S * 1000:g} ms, integrated (no energy counter)")
+
+
+def _nvml_reason() -> str:
+    """Why NVML cannot meter this machine's GPU, or "" where it can."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        pynvml.nvmlShutdown()
+    except Exception as exc:
+        return f"NVML unavailable ({type(exc).__name__}: {exc})"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -70,11 +141,19 @@ class CudaDevice:
         torch.cuda.synchronize(self.index)
         return torch.cuda.max_memory_allocated(self.index) - before
 
+    def energy_meter(self) -> EnergyMeter:
+        """NVML's energy counter (or power samples) of this GPU; no figure, with the reason, without NVML."""
+        reason = _nvml_reason()
+        return Unmetered(reason) if reason else NvmlEnergyMeter(self.index)
+
     def facts(self) -> dict[str, Fact]:
         if not torch.cuda.is_available() or self.index >= torch.cuda.device_count():
             return {}
         props = torch.cuda.get_device_properties(self.index)
+        price = next((usd for key, usd in GPU_PRICE_PER_HOUR_USD.items() if key in props.name), None)
         return {
+            "price_per_hour_usd": price,
+            "price_source": "assumed default by GPU name (devices/cuda.py)" if price is not None else None,
             "gpu_name": props.name,
             "gpu_compute_capability": f"{props.major}.{props.minor}",
             "gpu_memory_bytes": props.total_memory,

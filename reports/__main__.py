@@ -1,33 +1,57 @@
-"""`python -m reports [RESULTS.json] [--out DIR]`: the report of one run (default: the newest in results/)."""
+"""`python -m reports [RESULTS.json ...] [--out DIR] [--prices prices.toml] [--no-history]`: the report of one run
+(default: the newest in results/), or of several runs side by side.
+
+Prices: `--prices`, else $ACCELBENCH_PRICES (a path), else the devices' defaults. History: the other result files
+beside the (first) run, unless --no-history.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from reports.history import history_files, load_history
 from reports.load import OUT_ROOT, RESULTS_DIR, ResultsFileError, load_run, newest_results
+from reports.prices import PriceFileError, load_prices
 from reports.render import write_report
+from reports.runs import combine
+
+PRICES_ENV = "ACCELBENCH_PRICES"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reports", description=__doc__)
-    parser.add_argument("results", nargs="?", type=Path, help="pytest-benchmark JSON (default: newest in results/)")
-    parser.add_argument("--out", type=Path, help="output directory (default: reports/out/<results file stem>)")
+    parser = argparse.ArgumentParser(prog="python -m reports", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("results", nargs="*", type=Path, help="pytest-benchmark JSON files (default: newest in results/)")
+    parser.add_argument("--out", type=Path, help="output directory (default: reports/out/<first results file stem>)")
+    parser.add_argument("--prices", type=Path, help=f"price file (TOML; default: ${PRICES_ENV}, else device defaults)")
+    parser.add_argument("--no-history", action="store_true", help="leave out the trend over the other saved runs")
     args = parser.parse_args(argv)
     try:
-        path = args.results or newest_results(RESULTS_DIR)
-        results = load_run(path)
-    except ResultsFileError as exc:
+        paths = args.results or [newest_results(RESULTS_DIR)]
+        results = combine([load_run(path) for path in paths])
+        price_file = args.prices or (Path(os.environ[PRICES_ENV]) if os.environ.get(PRICES_ENV) else None)
+        prices = load_prices(price_file) if price_file else None
+    except (ResultsFileError, PriceFileError) as exc:
         print(f"accelbench report: {exc}", file=sys.stderr)
         return 2
-    paths = write_report(results, args.out or OUT_ROOT / path.stem)
+    history, notes = None, []
+    if not args.no_history:
+        files, notes = history_files(paths[0])
+        if len(files) > 1:
+            history, more = load_history(files)
+            notes += more
+    written = write_report(results, args.out or OUT_ROOT / paths[0].stem, prices, history, notes)
     counts = results["status"].value_counts()
-    partial = results["run_partial"].iloc[0]
-    print(f"accelbench report of {path} ({', '.join(f'{n} {s}' for s, n in counts.items())})"
+    partial = "; ".join(reason for reason in results["run_partial"].dropna().unique() if reason)
+    print(f"accelbench report of {', '.join(map(str, paths))} ({', '.join(f'{n} {s}' for s, n in counts.items())})"
           f"{f'; PARTIAL: {partial}' if partial else ''}:")  # fmt: skip
-    for path in paths.values():
-        print(f"  {path}")
+    for kind in ("html", "md", "csv", "parquet", "recommendations", "history"):
+        if kind in written:
+            print(f"  {written[kind]}")
+    print(f"  and {sum(1 for k in written if k.endswith('.png'))} figure(s) beside summary.md")
     return 0
 
 

@@ -28,3 +28,31 @@ def with_baseline_ratios(results: pd.DataFrame, baseline: str = BASELINE) -> pd.
     flops = out["flops_per_batch"] if "flops_per_batch" in out else float("nan")
     out["flops_ratio"] = (pd.to_numeric(flops, errors="coerce") / out["baseline_flops"].astype(float)).where(measured)
     return out
+
+
+PAIRED_COLUMNS = ["paired_speedup_median", "paired_speedup_ci_low", "paired_speedup_ci_high", "paired_verdict"]
+SAME = "no significant difference"  # reports.stats.SAME, repeated so that this module stays import-light
+
+
+def with_speedup_evidence(results: pd.DataFrame) -> pd.DataFrame:
+    """Adds the speedup a reader should see and how far to trust it: `speedup_shown` (the paired median where the
+    case was paired, else the ratio of medians), `speedup_ci_low`/`speedup_ci_high` (paired only), `speedup_basis`
+    (paired, unpaired or simulated) and `speedup_verdict` (faster, slower, no significant difference; simulated
+    figures are deterministic: faster or slower by their value, exactly 1 is the same; empty for an unpaired
+    real case)."""
+    out = results.copy()
+    for column in PAIRED_COLUMNS:
+        if column not in out:
+            out[column] = None
+    paired = pd.to_numeric(out["paired_speedup_median"], errors="coerce")
+    has_pair = paired.notna() & (out["status"] == "ok")
+    out["speedup_shown"] = paired.where(has_pair, out["speedup"])
+    out["speedup_ci_low"] = pd.to_numeric(out["paired_speedup_ci_low"], errors="coerce").where(has_pair)
+    out["speedup_ci_high"] = pd.to_numeric(out["paired_speedup_ci_high"], errors="coerce").where(has_pair)
+    basis = pd.Series("unpaired", index=out.index).where(~out["simulated"], "simulated").where(~has_pair, "paired")
+    out["speedup_basis"] = basis.where(out["speedup"].notna() | has_pair)
+    value = out["speedup"].astype(float)
+    by_value = pd.Series(SAME, index=out.index).where(value == 1.0, "faster").where(value >= 1.0, "slower")
+    verdict = out["paired_verdict"].where(has_pair, by_value.where(out["simulated"] & value.notna()))
+    out["speedup_verdict"] = verdict
+    return out

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from accelbench import journal
+from reports.fingerprint import fingerprint, machine_id
 
 # Identity of a case, then what was measured. Later columns (device facts, versions) follow these.
 KEY_COLUMNS = ["device", "workload", "technique", "batch_size"]
@@ -118,10 +119,9 @@ def load_run(path: str | Path, samples: bool = False, raw: dict | None = None) -
     for package in ("torch", "torchao", "python"):
         frame[f"{package}_version"] = info.get(package)
     frame["run_datetime"] = raw.get("datetime")
-    frame["run_commit"] = (raw.get("commit_info") or {}).get("id")
     frame["run_file"] = str(path)
     frame["run_partial"] = partial_reason(raw) or ""
-    return frame
+    return with_run_identity(frame, raw)
 
 
 def partial_reason(raw: dict) -> str | None:
@@ -133,3 +133,14 @@ def partial_reason(raw: dict) -> str | None:
     if raw.get("accelbench_exitstatus") == 2:
         return "the run was interrupted (pytest exit status 2): cases after the interruption are missing"
     return None
+
+
+def with_run_identity(frame: pd.DataFrame, raw: dict) -> pd.DataFrame:
+    """Adds what identifies the run on every row: its machine and software fingerprint (`fingerprint_<field>`),
+    `machine_id`, and the git commit pytest-benchmark recorded (`commit_id`, `commit_time`, `commit_dirty`)."""
+    found = fingerprint(raw)
+    commit = raw.get("commit_info") or {}
+    columns = {f"fingerprint_{name}": value for name, value in found.items()}
+    columns.update(machine_id=machine_id(found), commit_id=commit.get("id"), commit_time=commit.get("time"),
+                   commit_dirty=commit.get("dirty"))  # fmt: skip
+    return frame.assign(**columns)

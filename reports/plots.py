@@ -1,4 +1,4 @@
-"""Figures. Each function draws on the `ax` it is given and returns it."""
+"""The roofline figure of the simulated devices (the speedup heatmaps and Pareto fronts have modules of their own)."""
 
 from __future__ import annotations
 
@@ -9,44 +9,40 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from reports.compare import BASELINE  # noqa: E402
-from reports.tables import device_label  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator  # noqa: E402
+
+from reports.tables import device_label, format_joules, format_seconds  # noqa: E402
 
 
-def plot_speedup(results: pd.DataFrame, workload: str, ax: plt.Axes) -> plt.Axes:
-    """Bars of speedup versus the baseline, one group per technique, one bar per device and batch size.
-    Simulated devices are hatched and marked in the legend; 1.0 (no change) is drawn as a line."""
-    frame = results[(results["workload"] == workload) & (results["status"] == "ok")].dropna(subset=["speedup"])
-    techniques = [t for t in frame["technique"].unique() if t != BASELINE]
-    series = frame.drop_duplicates(["device", "batch_size"])[["device", "batch_size", "simulated"]]
-    width = 0.8 / max(len(series), 1)
-    for i, (device, batch, simulated) in enumerate(series.itertuples(index=False)):
-        picked = frame[(frame["device"] == device) & (frame["batch_size"] == batch)].set_index("technique")
-        heights = [picked["speedup"].get(t, np.nan) for t in techniques]
-        ax.bar(
-            np.arange(len(techniques)) + (i - (len(series) - 1) / 2) * width,
-            heights,
-            width,
-            label=f"{device_label(device, simulated)} b={batch}" + (" (simulated)" if simulated else ""),
-            hatch="//" if simulated else None,
-        )
-    ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_xticks(np.arange(len(techniques)), techniques, rotation=20, ha="right")
-    ax.set_ylabel(f"speedup vs {BASELINE} (higher is faster)")
-    ax.set_title(workload)
-    if len(series):
-        ax.legend(fontsize="small")
-    return ax
+def quick_log(ax: plt.Axes, axis: str = "x", unit: str | None = None, span: float | None = None) -> None:
+    """A log axis with a few major ticks, no minor ones, and plain tick labels ("100 µs" with a `unit` of "s" or
+    "J", else "0.001"): minor ticks and the mathtext of 10^n labels are most of the cost of drawing a panel, and a
+    report draws hundreds. `span` (largest / smallest value shown): under 30, ticks at 1-2-5 so that a range within
+    one decade still has some; else at powers of ten."""
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    subs = (1.0, 2.0, 5.0) if span is not None and span < 30 else (1.0,)
+    target.set_major_locator(LogLocator(subs=subs, numticks=6))
+    target.set_minor_locator(NullLocator())
+    formats = {"s": format_seconds, "J": format_joules}
+    target.set_major_formatter(FuncFormatter(lambda v, _: formats[unit](v) if unit in formats else f"{v:g}"))
 
 
-def speedup_figure(results: pd.DataFrame) -> plt.Figure:
-    """One speedup panel per workload."""
-    workloads = list(results["workload"].dropna().unique()) or ["(no workload)"]
-    fig, axes = plt.subplots(1, len(workloads), figsize=(5.5 * len(workloads), 4.2), squeeze=False)
-    for workload, ax in zip(workloads, axes[0]):
-        plot_speedup(results, workload, ax)
-    fig.tight_layout()
-    return fig
+def quick_panel(ax: plt.Axes, title: str, fontsize: float = 9) -> None:
+    """A title at a fixed height (matplotlib otherwise measures the tick labels to place it) and a few linear ticks
+    on y: the two costliest parts of drawing a small panel."""
+    ax.set_title(title, fontsize=fontsize, y=1.0, pad=4)
+    if ax.get_yscale() == "linear":
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+
+
+def grid_layout(fig: plt.Figure, left_in: float = 0.6, right_in: float = 0.2, top_in: float = 0.55,
+                bottom_in: float = 0.55, wspace: float = 0.4, hspace: float = 0.75) -> None:  # fmt: skip
+    """Fixed margins in inches instead of tight_layout, which measures every tick label of every panel (seconds
+    for a page of log-scale panels)."""
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(left=left_in / width, right=1 - right_in / width, top=1 - top_in / height,
+                        bottom=bottom_in / height, wspace=wspace, hspace=hspace)  # fmt: skip
 
 
 def roofline_figure(results: pd.DataFrame) -> plt.Figure | None:
@@ -80,13 +76,13 @@ def roofline_figure(results: pd.DataFrame) -> plt.Figure | None:
         for column in [c for c in picked.columns if c.startswith("roof_peak_") and pd.notna(first.get(c))]:
             peak = float(first[column])
             ax.plot(x, np.minimum(peak, bandwidth * x), linewidth=1, label=f"roof {column[10:-6]}")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        quick_log(ax, "x")
+        quick_log(ax, "y")
         ax.set_xlabel("arithmetic intensity (FLOP per byte moved)")
         ax.set_ylabel("attained FLOP/s (simulated)")
-        ax.set_title(f"{device_label(device, True)} (simulated)")
+        quick_panel(ax, f"{device_label(device, True)} (simulated)", 10)
         ax.legend(fontsize="x-small")
     for ax in list(axes.flat)[len(devices):]:
         ax.set_visible(False)
-    fig.tight_layout()
+    grid_layout(fig, left_in=0.8, bottom_in=0.6, wspace=0.35, hspace=0.45)
     return fig

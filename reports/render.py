@@ -1,164 +1,71 @@
-"""Writes a run's report: results.csv, summary.md, speedup.png and a self-contained index.html.
-
-Both documents are rendered from the same list of sections, so the page and the Markdown never disagree.
-"""
+"""Writes a report: index.html (self-contained), summary.md with its PNG figures, results.csv, results.parquet,
+recommendations.csv and, with a history, history.csv. Every file is written atomically."""
 
 from __future__ import annotations
 
-import base64
-import html
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from accelbench.files import atomic_write
-from reports.compare import BASELINE, with_baseline_ratios
-from reports.plots import roofline_figure, speedup_figure
-from reports.tables import (
-    NOISY_MARK,
-    SIMULATED_MARK,
-    format_seconds,
-    notes,
-    one_time_costs,
-    simulated_energy,
-    summary_table,
-)
-
-LEGEND = (
-    f"Each cell: median latency · speedup versus {BASELINE} on the same device and batch size (above 1 is "
-    f"faster) · accuracy (change versus {BASELINE} in percentage points) · FLOPs versus {BASELINE}, where they differ. {SIMULATED_MARK} marks a simulated "
-    f"device: its figures come from a cost model, not a clock. {NOISY_MARK} after a latency: its timing rounds "
-    "spread widely (see Not measured)."
-)
+from reports.compare import with_baseline_ratios, with_speedup_evidence
+from reports.document import Section, to_html, to_markdown, with_anchors
+from reports.figures import heatmap_sections, history_sections, pareto_sections, roofline_sections
+from reports.prices import Price, with_costs
+from reports.recommend import recommend
+from reports.sections import header, money_sections, one_time_sections, recommendations_section, runs_section, summary_sections
+from reports.tables import notes
+from reports.why import with_why
 
 
-@dataclass
-class Section:
-    """A heading, paragraphs, an optional table and an optional bullet list."""
-
-    title: str
-    level: int = 2
-    paragraphs: list[str] = field(default_factory=list)
-    table: pd.DataFrame | None = None
-    bullets: list[str] = field(default_factory=list)
+def prepare(results: pd.DataFrame, prices: dict[str, Price] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Results with every derived column the report shows (ratios, paired evidence, costs, why) and the price notes."""
+    results, price_notes = with_costs(with_speedup_evidence(with_baseline_ratios(results)), prices)
+    return with_why(results), price_notes
 
 
-def _machine_line(results: pd.DataFrame) -> str:
-    first = results.iloc[0]
-    parts = [f"{c.removesuffix('_version')} {first[c]}" for c in ("torch_version", "torchao_version") if c in first]
-    if "cpu_model" in results and results["cpu_model"].notna().any():
-        cpu = results[results["cpu_model"].notna()].iloc[0]
-        flags = [c.removeprefix("flag_") for c in results.columns if c.startswith("flag_") and cpu[c] is True]
-        parts.insert(0, f"CPU {cpu['cpu_model']}, {int(cpu['threads'])} threads, flags: {' '.join(flags) or 'none'}")
-    return "; ".join(parts)
-
-
-def sections(results: pd.DataFrame) -> list[Section]:
-    """The report's content, in order, from results that already carry baseline ratios."""
-    partial = results["run_partial"].iloc[0] if "run_partial" in results else ""
-    warning = [f"PARTIAL RESULTS: {partial}. Cases that had not finished are missing from every table."] if partial else []
-    out = [Section("accelbench report", 1,
-                   warning + [f"Run {results['run_datetime'].iloc[0]} · {_machine_line(results)}", LEGEND])]  # fmt: skip
-    workloads = list(results["workload"].dropna().unique())
-    for workload in workloads:
-        metric = results.loc[results["workload"] == workload].get("metric", pd.Series(dtype=object)).dropna()
-        table = summary_table(results, workload)
-        out.append(Section(
-            workload,
-            paragraphs=[f"Accuracy: {metric.iloc[0]}." if not metric.empty else ""]
-            + ([] if not table.empty else ["No case of this workload was measured."]),
-            table=table if not table.empty else None,
-        ))  # fmt: skip
-    energy = [(w, simulated_energy(results, w)) for w in workloads]
-    if any(not table.empty for _, table in energy):
-        out.append(Section(f"Simulated energy {SIMULATED_MARK}", paragraphs=[
-            "Modelled by each simulated device's cost model (idle power x time + energy per operation + energy per "
-            "byte moved), per inference; and what bounds the modelled latency: compute, memory, overhead (launches, "
-            "dispatch) or host (operators the device cannot run fell back to its host). Simulated, not measured."
-        ]))  # fmt: skip
-        for workload, table in energy:
-            if not table.empty:
-                out.append(Section(workload, 3, [], table))
-    costs = [(w, one_time_costs(results, w)) for w in workloads]
-    if any(not table.empty for _, table in costs):
-        out.append(Section("One-time costs", paragraphs=[
-            "Not in the latencies above: the first call at each batch size (compilation, kernel set-up) and "
-            "applying the technique (quantization, fine-tuning)."
-        ]))  # fmt: skip
-        for workload, table in costs:
-            if table.empty:
-                continue
-            setup = results.loc[results["workload"] == workload].get("model_setup_s", pd.Series(dtype=float))
-            line = f"Model set-up (training on first use, else loading cached weights): up to {format_seconds(setup.astype(float).max())}."
-            out.append(Section(workload, 3, [line] if setup.notna().any() else [], table))
-    if "roofline_ops" in results and results["roofline_ops"].notna().any():
-        out.append(Section(f"Roofline of the simulated devices {SIMULATED_MARK}", paragraphs=[
-            "roofline.png: each operator of each workload's fp32 model at the largest batch size, placed by its "
-            "arithmetic intensity and the FLOP/s the cost model gives it, under the device's peak per dtype and its "
-            "DRAM/HBM bandwidth (points above that slope read from on-chip memory or caches). Simulated, not measured."
-        ]))  # fmt: skip
-    extra = notes(results)
-    if extra:
-        out.append(Section("Not measured", bullets=extra))
-    return out
-
-
-def to_markdown(parts: list[Section]) -> str:
-    lines: list[str] = []
-    for part in parts:
-        lines.append(f"{'#' * part.level} {part.title}\n")
-        lines += [f"{p}\n" for p in part.paragraphs if p]
-        if part.table is not None:
-            lines.append(part.table.to_markdown() + "\n")
-        lines += [f"- {b}" for b in part.bullets]
-        if part.bullets:
-            lines.append("")
-    return "\n".join(lines)
-
-
-def to_html(parts: list[Section], png: bytes, roofline: bytes | None = None) -> str:
-    body = []
-    for index, part in enumerate(parts):
-        body.append(f"<h{part.level}>{html.escape(part.title)}</h{part.level}>")
-        body += [f"<p>{html.escape(p)}</p>" for p in part.paragraphs if p]
-        if index == 0:
-            body.append(f'<img alt="speedup versus {BASELINE}" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
-        if part.title.startswith("Roofline") and roofline is not None:
-            body.append(f'<img alt="roofline per simulated device" src="data:image/png;base64,{base64.b64encode(roofline).decode()}">')
-        if part.table is not None:
-            body.append(part.table.rename_axis(index=None).to_html(border=0))
-        if part.bullets:
-            body.append("<ul>" + "".join(f"<li>{html.escape(b)}</li>" for b in part.bullets) + "</ul>")
-    style = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:4px 10px;" \
-            "border-bottom:1px solid #ddd;text-align:right}"  # fmt: skip
-    return (f'<!doctype html><html><head><meta charset="utf-8"><title>accelbench report</title><style>{style}</style>'
-            f"</head><body>{''.join(body)}</body></html>")  # fmt: skip
-
-
-def _png(figure, dpi: int) -> bytes:
+def _parquet(frame: pd.DataFrame) -> bytes:
+    """Parquet bytes; a column mixing types (a fact recorded as text on one case, a number on another) is stored as
+    text, since Parquet columns have one type."""
+    frame = frame.copy()
+    for column in frame.columns[frame.dtypes == object]:
+        kinds = {type(v) for v in frame[column].dropna()}
+        if len(kinds) > 1:
+            frame[column] = frame[column].map(lambda v: v if v is None or pd.isna(v) else str(v))
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
-    plt.close(figure)
+    frame.to_parquet(buffer, index=False)
     return buffer.getvalue()
 
 
-def write_report(results: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
-    """Writes every output of one run into `out_dir` and returns their paths by kind."""
+def write_report(results: pd.DataFrame, out_dir: Path, prices: dict[str, Price] | None = None,
+                 history: pd.DataFrame | None = None, history_notes: list[str] | None = None) -> dict[str, Path]:  # fmt: skip
+    """Writes every output of `results` (one run, or several combined by reports.runs.combine) into `out_dir` and
+    returns their paths by kind. `history`: the latency of each case in earlier runs (reports.history)."""
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    results = with_baseline_ratios(results)
-    paths = {kind: out_dir / name for kind, name in
-             (("csv", "results.csv"), ("md", "summary.md"), ("png", "speedup.png"), ("html", "index.html"))}  # fmt: skip
+    results, price_notes = prepare(results, prices)
+    recs = recommend(results)
+    machine = results["machine_id"].iloc[0] if "machine_id" in results and len(results) else None
+    parts = with_anchors([
+        header(results), runs_section(results), recommendations_section(recs), *heatmap_sections(results),
+        *pareto_sections(results), *summary_sections(results), *money_sections(results, price_notes),
+        *one_time_sections(results), *roofline_sections(results),
+        *history_sections(history, history_notes or [], machine),
+    ])  # fmt: skip
+    extra = notes(results)
+    if extra:
+        parts = with_anchors([*parts, Section("Not measured", bullets=extra)])
+    paths = {"csv": out_dir / "results.csv", "parquet": out_dir / "results.parquet", "md": out_dir / "summary.md",
+             "html": out_dir / "index.html", "recommendations": out_dir / "recommendations.csv"}  # fmt: skip
     atomic_write(paths["csv"], results.to_csv(index=False))
-    parts = sections(results)
+    atomic_write(paths["parquet"], _parquet(results))
+    atomic_write(paths["recommendations"], recs.to_csv(index=False))
+    if history is not None:
+        paths["history"] = atomic_write(out_dir / "history.csv", history.to_csv(index=False))
+    for part in parts:
+        for image in part.images:
+            paths[image.file] = atomic_write(out_dir / image.file, image.png)
     atomic_write(paths["md"], to_markdown(parts))
-    png = _png(speedup_figure(results), dpi=110)
-    atomic_write(paths["png"], png)
-    roofline = roofline_figure(results)
-    roofline_png = _png(roofline, dpi=100) if roofline is not None else None
-    if roofline_png is not None:
-        paths["roofline"] = atomic_write(out_dir / "roofline.png", roofline_png)
-    atomic_write(paths["html"], to_html(parts, png, roofline_png))
+    atomic_write(paths["html"], to_html(parts))
     return paths

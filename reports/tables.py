@@ -36,8 +36,7 @@ def _cell(row: pd.Series) -> str:
     if row["status"] != "ok":
         return row["status"]
     text = f"{format_seconds(row['latency_median_s'])}{NOISY_MARK if row.get('noisy') else ''}"
-    if not math.isnan(row.get("speedup", math.nan)):
-        text += f" · {row['speedup']:.2f}x"
+    text += _speedup_text(row)
     if pd.notna(row.get("accuracy")):
         text += f" · {100 * row['accuracy']:.1f}%"
         if pd.notna(row.get("accuracy_delta")) and row["technique"] != BASELINE:
@@ -46,6 +45,32 @@ def _cell(row: pd.Series) -> str:
     if pd.notna(ratio) and abs(ratio - 1) > 0.01:
         text += f" · FLOPs {ratio:.2f}x"
     return text
+
+
+def _speedup_text(row: pd.Series) -> str:
+    """" · 1.26x", with its paired interval " [1.20-1.31]" where paired; " · ≈1 [0.95-1.04]" where the interval
+    holds 1 (no significant difference)."""
+    shown = row.get("speedup_shown", row.get("speedup", math.nan))
+    if shown is None or pd.isna(shown):
+        return ""
+    low, high = row.get("speedup_ci_low", math.nan), row.get("speedup_ci_high", math.nan)
+    interval = f" [{low:.2f}-{high:.2f}]" if pd.notna(low) and pd.notna(high) else ""
+    if interval and row.get("speedup_verdict") == "no significant difference":
+        return f" · ≈1{interval}"
+    return f" · {shown:.2f}x{interval}"
+
+
+def paginate(table: pd.DataFrame, per_page: int, keep: tuple[str, ...] = ()) -> list[tuple[str, pd.DataFrame]]:
+    """`table` cut into pages of at most `per_page` columns (the columns in `keep` repeated on every page), each
+    with a caption "devices a-b of n"; one page, uncaptioned, when it fits."""
+    columns = [c for c in table.columns if c not in keep]
+    if len(columns) <= per_page:
+        return [("", table)]
+    return [
+        (f"devices {start + 1}-{min(start + per_page, len(columns))} of {len(columns)}",
+         table[columns[start:start + per_page] + list(keep)])
+        for start in range(0, len(columns), per_page)
+    ]  # fmt: skip
 
 
 def summary_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
@@ -109,25 +134,3 @@ def format_joules(joules: float) -> str:
         if abs(joules) >= scale:
             return f"{joules / scale:.3g} {unit}"
     return f"{joules / 1e-9:.3g} nJ"
-
-
-def simulated_energy(results: pd.DataFrame, workload: str) -> pd.DataFrame:
-    """Rows 'technique (b=N)', simulated-device columns: modelled energy per inference, what bounds the latency,
-    and '(power-limited)' where the device would hit its TDP. Empty without simulated cases."""
-    if "energy_per_inference_j" not in results:
-        return pd.DataFrame()
-    frame = results[(results["workload"] == workload) & (results["status"] == "ok") & results["simulated"]].copy()
-    frame = frame[frame["energy_per_inference_j"].notna()]
-    if frame.empty:
-        return pd.DataFrame()
-    frame["row"] = frame["technique"] + " (b=" + frame["batch_size"].astype(str) + ")"
-    frame["column"] = [device_label(d, True) for d in frame["device"]]
-    limited = frame.get("power_limited", pd.Series(False, index=frame.index)).fillna(False).astype(bool)
-    frame["cell"] = [
-        f"{format_joules(float(e))} · {bound}" + (" (power-limited)" if lim else "")
-        for e, bound, lim in zip(frame["energy_per_inference_j"], frame.get("bound", ""), limited)
-    ]
-    table = frame.pivot_table(index="row", columns="column", values="cell", aggfunc="first")
-    return table.reindex(index=frame["row"].unique(), columns=frame["column"].unique()).fillna("-").rename_axis(
-        index="technique", columns=None
-    )

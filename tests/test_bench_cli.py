@@ -87,6 +87,12 @@ def test_simulated_devices_run_beside_the_cpu_and_are_labelled(run_python, tmp_p
     for (device, technique), info in rows.items():
         if device == "cpu":
             assert not info["simulated"] and "simulated_latency_s" not in info
+            # energy over a window of calls, with its method; the non-baseline technique paired with fp32
+            assert info["energy_method"] in ("measured", "estimated") and info["energy_per_inference_j"] > 0
+            assert info["energy_source"] and info["energy_calls"] >= 1
+            if technique != "fp32":
+                assert info["paired_rounds"] >= 20 and info["paired_verdict"] in ("faster", "slower", "no significant difference")
+                assert 0 < info["paired_speedup_ci_low"] <= info["paired_speedup_ci_high"]
             continue
         assert info["simulated"] and info["profile"] == device and info["energy_method"] == "simulated"
         assert info["simulated_latency_s"] > 0 and info["energy_per_inference_j"] > 0
@@ -98,5 +104,5 @@ def test_simulated_devices_run_beside_the_cpu_and_are_labelled(run_python, tmp_p
     report = run_python("-m", "reports", str(results), "--out", str(tmp_path / "out"))
     assert report.returncode == 0, report.stderr
     summary = (tmp_path / "out" / "summary.md").read_text()
-    assert "sim-tpu-v4 †" in summary and "## Simulated energy †" in summary and "· host" in summary  # the Edge TPU fp32 row
+    assert "sim-tpu-v4 †" in summary and "## Energy per inference" in summary and "simulated · host" in summary  # Edge TPU fp32
     assert "## Roofline of the simulated devices †" in summary and (tmp_path / "out" / "roofline.png").stat().st_size > 0

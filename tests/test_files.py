@@ -18,6 +18,20 @@ def test_atomic_write_replaces_whole_file_and_leaves_no_temporary(tmp_path):
     assert sorted(p.name for p in target.parent.iterdir()) == ["out.json"]
 
 
+def test_atomic_write_gives_the_permissions_open_would(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        fresh = atomic_write(tmp_path / "new.html", "x")
+        assert fresh.stat().st_mode & 0o777 == 0o644  # readable by others, not mkstemp's private 0600
+        kept = tmp_path / "kept.csv"
+        kept.write_text("old")
+        kept.chmod(0o640)
+        atomic_write(kept, "new")
+        assert kept.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(umask)
+
+
 def test_atomic_write_failure_keeps_old_content(tmp_path, monkeypatch):
     target = tmp_path / "out.json"
     target.write_text("old")

@@ -87,13 +87,16 @@ def test_bad_results_files_are_named_with_the_problem(tmp_path: Path, content, p
 
 def test_report_writes_every_output_and_explains_what_did_not_run(sample: pd.DataFrame, tmp_path: Path) -> None:
     paths = write_report(sample, tmp_path)
-    assert {p.name for p in paths.values()} == {"results.csv", "summary.md", "speedup.png", "index.html"}
+    names = {p.name for p in paths.values()}
+    assert {"results.csv", "results.parquet", "summary.md", "index.html", "recommendations.csv"} <= names
+    figure = paths["pareto-latency-digits-mlp-1.png"]
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = paths["md"].read_text()
-    assert "## digits-mlp" in summary and "boom" in summary and "no CUDA GPU" in summary
-    assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "### digits-mlp" in summary and "boom" in summary and "no CUDA GPU" in summary
+    assert f"]({figure.name})" in summary  # Markdown links the figure file beside it
     html = paths["html"].read_text()
     assert "data:image/png;base64," in html and "boom" in html
-    assert len(pd.read_csv(paths["csv"])) == len(sample)
+    assert len(pd.read_csv(paths["csv"])) == len(sample) == len(pd.read_parquet(paths["parquet"]))
 
 
 def test_simulated_devices_are_marked(sample: pd.DataFrame) -> None:

@@ -27,6 +27,11 @@ def runtime_of(model: nn.Module) -> str:
     return "compiled" if unwrap(model) is not model else "eager"
 
 
+def _figure_source(profile: Profile, where: str) -> str | None:
+    figure = profile.figures.get(where)
+    return f"profile {profile.name}: {figure.source} ({figure.confidence})" if figure is not None else None
+
+
 @dataclass(frozen=True)
 class SimulatedDevice:
     profile: Profile
@@ -62,6 +67,7 @@ class SimulatedDevice:
             "figures_derived": tags.count("derived"),
             "figures_assumed": tags.count("assumed"),
             "price_per_hour_usd": p.price_per_hour,
+            "price_source": _figure_source(p, "price_per_hour"),
             "roof_bandwidth_bps": p.memory[-1].bandwidth,  # the roofline's slope: the last (DRAM/HBM) level
             **{f"roof_peak_{dtype}_flops": peak for dtype, peak in p.peak.items() if peak is not None},
         }

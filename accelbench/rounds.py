@@ -1,0 +1,88 @@
+"""Measurements taken after pytest-benchmark's timing: paired rounds against the baseline, and energy over a window.
+
+Both run the case's synchronized call (the device decides how to wait for it) and time with time.perf_counter.
+They stay short: the default matrix has about 170 real non-baseline cases, and both together cost about a third
+of a second per case.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from devices.energy import EnergyMeter, EnergyReading
+from reports.stats import MIN_PAIRS, PairedSpeedup, paired_speedup
+
+ESTIMATE_CALLS = 3
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """Alternating rounds of baseline (A) and candidate (B): ABAB..., each round back-to-back calls of one model
+    timed together, as many as make the round last at least `round_s` (timer resolution and call jitter stay small;
+    A and B each get their own count, so a model 100x slower than the other does not stretch every round). At least
+    `min_pairs` pairs; more while the case has spent less than `max_time_s` on them, up to `max_pairs`. A case whose
+    minimum pairs would take longer than `limit_s` is not paired (the reason is recorded)."""
+
+    min_pairs: int = MIN_PAIRS
+    max_pairs: int = 200
+    max_time_s: float = 0.2  # per case; about 170 cases in the default matrix: about 35 s in all
+    limit_s: float = 5.0  # a model of a second per call (minilm at batch 64) would take 40 s for 20 pairs
+    round_s: float = 0.002
+
+    def calls_per_round(self, per_call_s: float) -> int:
+        return max(1, math.ceil(self.round_s / max(per_call_s, 1e-9)))
+
+
+@dataclass(frozen=True)
+class PairedRounds:
+    """Seconds per call of each round (pair i: baseline_s[i], candidate_s[i]) and the calls each model's round made."""
+
+    baseline_s: list[float]
+    candidate_s: list[float]
+    baseline_calls: int
+    candidate_calls: int
+
+    def speedup(self) -> PairedSpeedup:
+        return paired_speedup(self.baseline_s, self.candidate_s)
+
+
+def _round(call: Callable[[], object], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        call()
+    return (time.perf_counter() - start) / calls
+
+
+def paired_rounds(baseline: Callable[[], object], candidate: Callable[[], object],
+                  pairing: Pairing = Pairing()) -> PairedRounds | str:  # fmt: skip
+    """ABAB rounds of `baseline` and `candidate` (both warmed up by the caller), or the reason they were not run."""
+    # the fastest of three single calls: one call can be slow for reasons of its own (a page fault, a preemption)
+    estimate_a = min(_round(baseline, 1) for _ in range(ESTIMATE_CALLS))
+    estimate_b = min(_round(candidate, 1) for _ in range(ESTIMATE_CALLS))
+    calls_a, calls_b = pairing.calls_per_round(estimate_a), pairing.calls_per_round(estimate_b)
+    needed_s = pairing.min_pairs * (calls_a * estimate_a + calls_b * estimate_b)
+    if needed_s > pairing.limit_s:
+        return (f"not paired: {pairing.min_pairs} pairs would take about {needed_s:.3g} s "
+                f"(limit {pairing.limit_s:g} s per case)")  # fmt: skip
+    a: list[float] = []
+    b: list[float] = []
+    start = time.perf_counter()
+    while len(a) < pairing.max_pairs and (len(a) < pairing.min_pairs or time.perf_counter() - start < pairing.max_time_s):
+        a.append(_round(baseline, calls_a))
+        b.append(_round(candidate, calls_b))
+    return PairedRounds(a, b, calls_a, calls_b)
+
+
+def metered(meter: EnergyMeter, call: Callable[[], object], per_call_s: float, max_calls: int = 100_000
+            ) -> tuple[EnergyReading, int]:  # fmt: skip
+    """The energy of enough calls to fill the meter's window (at least one), and the number of calls made."""
+    calls = max(1, min(max_calls, math.ceil(meter.window_s / max(per_call_s, 1e-9))))
+
+    def run() -> None:
+        for _ in range(calls):
+            call()
+
+    return meter.measure(run), calls

@@ -1,0 +1,102 @@
+"""History: the latency of each case across the saved runs (results/*.json), by run date and commit.
+
+Every case with a latency in two or more runs is written to history.csv; the trend plot shows the TREND_CASES whose
+latency changed most across runs (largest max / min ratio), in panels of PANELS_PER_FIGURE, and says how many more
+there are. Runs from a machine other than the current run's are drawn with hollow markers and named in a warning.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from reports.load import ResultsFileError, load_run  # noqa: E402
+from reports.plots import grid_layout, quick_log, quick_panel  # noqa: E402
+from reports.tables import SIMULATED_MARK  # noqa: E402
+
+HISTORY_RUNS = 20  # newest result files read (each can be tens of MB of JSON)
+TREND_CASES = 24
+PANELS_PER_FIGURE = 12
+COLUMNS = ["case", "device", "workload", "technique", "batch_size", "simulated", "latency_median_s",
+           "run_file", "run_datetime", "commit_id", "machine_id"]  # fmt: skip
+
+
+def history_files(current: Path) -> tuple[list[Path], list[str]]:
+    """The newest HISTORY_RUNS result files beside `current` (it included), oldest first, and a note on any left out."""
+    found = sorted(current.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)
+    if current not in found and current.exists():
+        found.append(current)
+    notes = []
+    if len(found) > HISTORY_RUNS:
+        notes.append(f"history: read the newest {HISTORY_RUNS} of {len(found)} result files in {current.parent}; "
+                     f"{len(found) - HISTORY_RUNS} older ones left out (HISTORY_RUNS in reports/history.py)")  # fmt: skip
+    return found[-HISTORY_RUNS:], notes
+
+
+def load_history(paths: list[Path]) -> tuple[pd.DataFrame, list[str]]:
+    """The timed cases of each run in `paths` (COLUMNS) and a note per file that could not be read."""
+    frames, notes = [], []
+    for path in paths:
+        try:
+            frame = load_run(path)
+        except ResultsFileError as exc:
+            notes.append(f"history: {exc}")
+            continue
+        frame = frame[frame["status"] == "ok"]
+        frames.append(frame.reindex(columns=COLUMNS))
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS), notes
+    history = pd.concat(frames, ignore_index=True)
+    history["run_datetime"] = pd.to_datetime(history["run_datetime"], utc=True, errors="coerce")
+    return history.sort_values(["run_datetime", "run_file"]).reset_index(drop=True), notes
+
+
+def trend_cases(history: pd.DataFrame, limit: int = TREND_CASES) -> tuple[list[str], int]:
+    """The cases to plot (latency in two or more runs; the `limit` that changed most) and how many more have a
+    history but are not plotted."""
+    runs = history.groupby("case")["run_file"].nunique()
+    repeated = runs[runs >= 2].index
+    if len(repeated) == 0:
+        return [], 0
+    latency = history[history["case"].isin(repeated)].groupby("case")["latency_median_s"]
+    change = (latency.max() / latency.min()).sort_values(ascending=False, kind="stable")
+    return list(change.index[:limit]), max(0, len(change) - limit)
+
+
+def history_figures(history: pd.DataFrame, cases: list[str], machine: str | None) -> list[tuple[str, plt.Figure]]:
+    """Small multiples, one case per panel: latency (log scale) per run, x labelled by date and short commit."""
+    runs = history.drop_duplicates("run_file")[["run_file", "run_datetime", "commit_id", "machine_id"]]
+    position = {f: i for i, f in enumerate(runs["run_file"])}
+    labels = [f"{d:%m-%d %H:%M}" if pd.notna(d) else "?" for d in runs["run_datetime"]]
+    labels = [f"{label}\n{str(c)[:7] if isinstance(c, str) else '-'}" for label, c in zip(labels, runs["commit_id"])]
+    out = []
+    for start in range(0, len(cases), PANELS_PER_FIGURE):
+        page = cases[start:start + PANELS_PER_FIGURE]
+        columns = min(len(page), 4)
+        rows = -(-len(page) // columns)
+        fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.6 * rows), squeeze=False)
+        for ax, case in zip(axes.flat, page):
+            picked = history[history["case"] == case]
+            x = picked["run_file"].map(position)
+            other = picked["machine_id"] != machine if machine else pd.Series(False, index=picked.index)
+            ax.plot(x, picked["latency_median_s"], color="#4e79a7", linewidth=1)
+            ax.scatter(x[~other], picked["latency_median_s"][~other], s=14, color="#4e79a7")
+            ax.scatter(x[other], picked["latency_median_s"][other], s=14, facecolors="none", edgecolors="#e15759")
+            first = picked.iloc[0]
+            mark = f" {SIMULATED_MARK}" if bool(first["simulated"]) else ""
+            quick_panel(ax, f"{first['device']}{mark} · {first['workload']}\n{first['technique']} b={first['batch_size']}", 7.5)
+            latency = picked["latency_median_s"].astype(float)
+            quick_log(ax, "y", "s", span=latency.max() / latency.min())
+            ax.set_ylabel("median latency (s)", fontsize=7)
+            ax.set_xticks(range(len(labels)), labels, fontsize=6.5, rotation=90)
+            ax.tick_params(axis="y", labelsize=6.5)
+        for ax in list(axes.flat)[len(page):]:
+            ax.set_visible(False)
+        grid_layout(fig, left_in=0.75, top_in=0.5, bottom_in=1.0, wspace=0.45, hspace=1.1)
+        out.append((f"cases {start + 1}-{start + len(page)} of {len(cases)} plotted", fig))
+    return out

@@ -1,0 +1,160 @@
+"""Energy meters (devices/energy.py, devices/rapl.py, devices/cuda.py) and the rounds after timing
+(accelbench/rounds.py): on fake counters and a fake clock, so nothing here depends on this machine's speed."""
+
+from __future__ import annotations
+
+import sys
+import time
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import accelbench.rounds as rounds
+from devices import CpuDevice, CudaDevice
+from devices.cuda import NvmlEnergyMeter
+from devices.energy import ESTIMATED, MEASURED, EnergyMeter, Unmetered, energy_meter_of
+from devices.rapl import CpuTimeEstimate, RaplMeter, cpu_energy_meter, rapl_zones, wrapped_delta_uj
+
+
+def _zone(root: Path, name: str, energy_uj: int, max_uj: int = 262143328850) -> Path:
+    path = root / name
+    path.mkdir(parents=True)
+    (path / "energy_uj").write_text(f"{energy_uj}\n")
+    (path / "max_energy_range_uj").write_text(f"{max_uj}\n")
+    return path
+
+
+def test_rapl_reads_package_zones_only_and_handles_wrap_around(tmp_path: Path) -> None:
+    package = _zone(tmp_path, "intel-rapl:0", 999_000, max_uj=1_000_000)
+    _zone(tmp_path, "intel-rapl:0:0", 5)  # a subzone (cores) of package 0: counted within it already
+    zones, why = rapl_zones(tmp_path)
+    assert [z.path.name for z in zones] == ["intel-rapl:0"] and why == ""
+    meter = cpu_energy_meter("any cpu", root=tmp_path)
+    assert isinstance(meter, RaplMeter)
+    # the counter passes its maximum during the run: 999,000 -> 1,000,000 (wraps to 0) -> 500,000: 0.501 J
+    reading = meter.measure(lambda: (package / "energy_uj").write_text("500000\n"))
+    assert reading.joules == pytest.approx(0.501) and reading.method == MEASURED and "RAPL" in reading.source
+    assert wrapped_delta_uj(10, 30, 100) == 20 and wrapped_delta_uj(90, 5, 100) == 15
+
+
+def test_unreadable_rapl_falls_back_to_an_estimate_that_says_why(tmp_path: Path) -> None:
+    assert "does not exist" in rapl_zones(tmp_path / "absent")[1]
+    broken = tmp_path / "intel-rapl:0"
+    (broken / "energy_uj").mkdir(parents=True)  # reading it fails as a permission error would (root reads anything)
+    (broken / "max_energy_range_uj").write_text("100\n")
+    meter = cpu_energy_meter("any cpu", root=tmp_path)
+    assert isinstance(meter, CpuTimeEstimate) and "energy_uj cannot be read" in meter.why_not_measured
+
+
+def test_the_estimate_is_process_cpu_time_times_the_tdp_share() -> None:
+    meter = CpuTimeEstimate(watts_per_thread=8.0, basis="test", why_not_measured="no RAPL in this test")
+    before = time.process_time()
+    reading = meter.measure(lambda: sum(i * i for i in range(300_000)))
+    cpu_s = time.process_time() - before
+    assert reading.method == ESTIMATED and 0 < reading.joules <= 8.0 * cpu_s
+    assert reading.joules == pytest.approx(8.0 * cpu_s, rel=0.2)
+    assert "TDP x utilisation" in reading.source and "no RAPL in this test" in reading.source
+
+
+def test_devices_without_a_meter_record_why() -> None:
+    @dataclass(frozen=True)
+    class Plain:
+        name: str = "plain"
+
+    @dataclass(frozen=True)
+    class Broken:
+        name: str = "broken"
+
+        def energy_meter(self) -> EnergyMeter:
+            raise RuntimeError("no sensor")
+
+    plain = energy_meter_of(Plain())
+    assert isinstance(plain, Unmetered) and "has no energy_meter()" in plain.reason
+    reading = plain.measure(lambda: None)
+    assert reading.joules is None and reading.method is None and reading.average_power_w is None
+    assert "no sensor" in energy_meter_of(Broken()).reason
+    assert isinstance(energy_meter_of(CpuDevice()), (RaplMeter, CpuTimeEstimate))
+
+
+def _fake_nvml(energy_mj: list[int] | None, power_mw: int = 50_000) -> types.ModuleType:
+    nvml = types.ModuleType("pynvml")
+
+    class NVMLError_NotSupported(Exception):
+        pass
+
+    def total_energy(handle):
+        if energy_mj is None:
+            raise NVMLError_NotSupported("no counter before Volta")
+        return energy_mj.pop(0)
+
+    nvml.NVMLError_NotSupported = NVMLError_NotSupported
+    nvml.nvmlInit = nvml.nvmlShutdown = lambda: None
+    nvml.nvmlDeviceGetHandleByIndex = lambda index: f"gpu{index}"
+    nvml.nvmlDeviceGetTotalEnergyConsumption = total_energy
+    nvml.nvmlDeviceGetPowerUsage = lambda handle: power_mw
+    return nvml
+
+
+def test_nvml_reads_the_energy_counter(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pynvml", _fake_nvml([10_000, 12_500]))
+    reading = NvmlEnergyMeter(0).measure(lambda: None)
+    assert reading.joules == pytest.approx(2.5) and reading.method == MEASURED and "counter" in reading.source
+
+
+def test_nvml_without_a_counter_integrates_power_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pynvml", _fake_nvml(None, power_mw=50_000))
+    reading = NvmlEnergyMeter(0).measure(lambda: time.sleep(0.05))  # the sampler needs the run to last
+    assert reading.method == MEASURED and "power samples" in reading.source
+    assert 0 < reading.joules <= 50.0 * reading.seconds + 1e-9
+
+
+def test_cuda_without_nvml_has_no_meter_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = types.ModuleType("pynvml")
+    broken.nvmlInit = lambda: (_ for _ in ()).throw(OSError("libnvidia-ml.so.1: cannot open shared object file"))
+    monkeypatch.setitem(sys.modules, "pynvml", broken)
+    meter = CudaDevice().energy_meter()
+    assert isinstance(meter, Unmetered) and "NVML unavailable" in meter.reason and "libnvidia-ml" in meter.reason
+
+
+class FakeClock:
+    """time.perf_counter for accelbench.rounds: advances only when a fake call runs."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.log: list[str] = []
+
+    def call(self, name: str, seconds: float):
+        def run() -> None:
+            self.log.append(name)
+            self.now += seconds
+
+        return run
+
+
+def test_paired_rounds_alternate_and_find_a_known_speedup(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)
+    baseline, candidate = clock.call("A", 2e-3), clock.call("B", 1e-3)  # the candidate is exactly 2x faster
+    found = rounds.paired_rounds(baseline, candidate, rounds.Pairing(max_time_s=0.5, round_s=0.002, max_pairs=50))
+    assert (found.baseline_calls, found.candidate_calls) == (1, 2)  # each model's round lasts 2 ms
+    estimates = ["A"] * rounds.ESTIMATE_CALLS + ["B"] * rounds.ESTIMATE_CALLS
+    assert clock.log[:12] == estimates + ["A", "B", "B", "A", "B", "B"]  # then ABAB rounds
+    assert len(found.baseline_s) == 50 and found.baseline_s[0] == pytest.approx(2e-3)
+    speedup = found.speedup()
+    assert speedup.median == pytest.approx(2.0) and speedup.verdict == "faster" and speedup.pairs == 50
+
+
+def test_pairing_that_would_take_too_long_is_refused_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)
+    found = rounds.paired_rounds(clock.call("A", 1.0), clock.call("B", 1.0), rounds.Pairing(limit_s=5.0))
+    assert isinstance(found, str) and "would take about 40 s" in found and len(clock.log) == 2 * rounds.ESTIMATE_CALLS
+
+
+def test_the_energy_window_is_filled_with_whole_calls() -> None:
+    calls: list[int] = []
+    reading, made = rounds.metered(Unmetered("test", window_s=0.1), lambda: calls.append(1), per_call_s=0.003)
+    assert made == 34 == len(calls)  # ceil(0.1 / 0.003)
+    assert rounds.metered(Unmetered("test", window_s=0.1), lambda: None, per_call_s=0.0, max_calls=1)[1] == 1

@@ -25,12 +25,26 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "accelbench"
 
 
+def accuracy_target(text: str) -> float:
+    """An accuracy in (0, 1], for `--accelbench-target-accuracy`."""
+    value = float(text)
+    if not 0 < value <= 1:
+        raise ValueError(f"{text} is not a fraction in (0, 1], e.g. 0.95")
+    return value
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--accelbench-cache",
         type=Path,
         default=None,
         help="directory for trained weights (default: $ACCELBENCH_CACHE or ~/.cache/accelbench)",
+    )
+    parser.addoption(
+        "--accelbench-target-accuracy",
+        type=accuracy_target,
+        default=0.95,
+        help="test accuracy that benchmarks/test_time_to_accuracy.py trains to (default 0.95)",
     )
 
 

@@ -21,7 +21,11 @@ STAMP := $(VENV)/.accelbench-installed-$(subst $(comma),-,$(EXTRAS))
 BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=500 --benchmark-min-rounds=15 \
               --benchmark-max-time=0.15 --benchmark-columns=median,iqr,rounds --benchmark-sort=name
 
-.PHONY: setup bench report smoke test clean calibrate validate
+# bench-distributed: DDP under torchrun for 1..NPROC processes, then the pipeline over NPROC; PORT=0: torchrun picks one
+NPROC      ?= 2
+PORT       ?= 0
+
+.PHONY: setup bench bench-distributed report smoke test clean calibrate validate
 
 setup: $(STAMP)
 
@@ -37,6 +41,15 @@ bench: $(STAMP)
 	@$(PY) -m pytest benchmarks -p no:cacheprovider $(PROFILE_ARGS) $(BENCH_OPTS) --benchmark-json=$(RESULTS) $(ARGS); \
 	status=$$?; \
 	if [ $$status -eq 5 ]; then exit 5; fi; \
+	$(PY) -m reports $(RESULTS) || exit $$?; \
+	exit $$status
+
+# Distributed training (parallel/): rows merged into $(RESULTS), so `RUN=<same run>` joins a `make bench` run's report.
+bench-distributed: $(STAMP)
+	@mkdir -p $(dir $(RESULTS))
+	@$(PY) -m parallel --nproc $(NPROC) --port $(PORT) --out $(RESULTS) $(ARGS); \
+	status=$$?; \
+	if [ $$status -eq 2 ] || [ ! -s $(RESULTS) ]; then exit $$status; fi; \
 	$(PY) -m reports $(RESULTS) || exit $$?; \
 	exit $$status
 

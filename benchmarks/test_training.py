@@ -19,10 +19,15 @@ import psutil
 import pytest
 import torch
 
-from training.optimizers import state_bytes
+import devices
+import training
 from training.memory import SavedTensorMeter
+from training.optimizers import state_bytes
 
 BATCH_SIZES = (64,)
+# two digits models in the default profile (about a minute with compilation); the others join PROFILE=full
+WORKLOADS = ["digits-mlp", "digits-cnn",
+             *(pytest.param(name, marks=pytest.mark.full) for name in ("digits-dscnn", "digits-lstm"))]  # fmt: skip
 LOSS_STEPS = 30  # optimizer steps from seed 0's initial weights before the loss is read
 SEED = 0
 
@@ -59,7 +64,11 @@ def host_training(case, batch_size: int) -> tuple[dict, object]:
     return figures, step
 
 
+# listed outermost first, so that ids read device-workload-technique-batch as in test_inference
 @pytest.mark.parametrize("batch_size", BATCH_SIZES)
+@pytest.mark.parametrize("training_technique", training.REGISTRY.names(), indirect=True)
+@pytest.mark.parametrize("workload", WORKLOADS, indirect=True)
+@pytest.mark.parametrize("device", devices.REGISTRY.names(), indirect=True)
 def test_training(benchmark, training_case, host_figures: dict, batch_size: int) -> None:
     case = training_case
     key = (str(case.where), case.workload.name, case.technique.name, batch_size, "training")

@@ -51,8 +51,14 @@ def read_run(path: str | Path) -> dict:
     return raw
 
 
+def benchmark_kind(name: str) -> str:
+    """Which benchmark a case belongs to, from its name: `test_training[...]` -> "training", `ddp[...]` -> "ddp"
+    (rows recorded before the `benchmark` field existed, and outcome rows, which have no extra_info)."""
+    return name.split("[", 1)[0].removeprefix("test_").replace("_", "-")
+
+
 def _benchmark_row(bench: dict) -> dict:
-    row = {"case": bench["name"], "status": "ok", "message": ""}
+    row = {"case": bench["name"], "status": "ok", "message": "", "benchmark": benchmark_kind(bench["name"])}
     row.update(bench.get("params") or {})
     row.update(bench.get("extra_info") or {})
     stats = bench.get("stats") or {}
@@ -68,12 +74,13 @@ def _benchmark_row(bench: dict) -> dict:
 
 def _outcome_row(outcome: dict) -> dict:
     return {"case": outcome["name"], "status": outcome["status"], "message": outcome.get("message", ""),
-            **(outcome.get("params") or {})}  # fmt: skip
+            "benchmark": benchmark_kind(outcome["name"]), **(outcome.get("params") or {})}  # fmt: skip
 
 
 def load_run(path: str | Path) -> pd.DataFrame:
     """One row per case of the run at `path`: timed cases (`status` 'ok') and the cases that errored or were
-    skipped, with their message. Device facts and software versions of the run are joined onto every row."""
+    skipped, with their message; `benchmark` says which benchmark ("inference", "training", "time-to-accuracy",
+    "ddp", "pipeline"). Device facts and software versions of the run are joined onto every row."""
     raw = read_run(path)
     rows = [_benchmark_row(b) for b in raw["benchmarks"]]
     rows += [_outcome_row(o) for o in raw.get("accelbench_outcomes") or []]

@@ -16,6 +16,8 @@ import pandas as pd
 
 from reports.compare import BASELINE, with_baseline_ratios
 from reports.plots import roofline_figure, speedup_figure
+from reports.training import inference_rows, training_sections
+from reports.training_plots import memory_vs_step_figure
 from reports.tables import (
     NOISY_MARK,
     SIMULATED_MARK,
@@ -50,14 +52,15 @@ def _machine_line(results: pd.DataFrame) -> str:
     parts = [f"{c.removesuffix('_version')} {first[c]}" for c in ("torch_version", "torchao_version") if c in first]
     if "cpu_model" in results and results["cpu_model"].notna().any():
         cpu = results[results["cpu_model"].notna()].iloc[0]
-        flags = [c.removeprefix("flag_") for c in results.columns if c.startswith("flag_") and cpu[c] is True]
+        flags = [c.removeprefix("flag_") for c in results.columns if c.startswith("flag_") and cpu[c] == True]  # noqa: E712 (numpy bools)
         parts.insert(0, f"CPU {cpu['cpu_model']}, {int(cpu['threads'])} threads, flags: {' '.join(flags) or 'none'}")
     return "; ".join(parts)
 
 
 def sections(results: pd.DataFrame) -> list[Section]:
     """The report's content, in order, from results that already carry baseline ratios."""
-    out = [Section("accelbench report", 1, [f"Run {results['run_datetime'].iloc[0]} · {_machine_line(results)}", LEGEND])]
+    everything, results = results, inference_rows(results)  # training sections: reports/training.py
+    out = [Section("accelbench report", 1, [f"Run {everything['run_datetime'].iloc[0]} · {_machine_line(everything)}", LEGEND])]
     workloads = list(results["workload"].dropna().unique())
     for workload in workloads:
         metric = results.loc[results["workload"] == workload].get("metric", pd.Series(dtype=object)).dropna()
@@ -96,7 +99,8 @@ def sections(results: pd.DataFrame) -> list[Section]:
             "arithmetic intensity and the FLOP/s the cost model gives it, under the device's peak per dtype and its "
             "DRAM/HBM bandwidth (points above that slope read from on-chip memory or caches). Simulated, not measured."
         ]))  # fmt: skip
-    extra = notes(results)
+    out += [Section(**part) for part in training_sections(everything)]
+    extra = notes(everything)
     if extra:
         out.append(Section("Not measured", bullets=extra))
     return out
@@ -115,13 +119,15 @@ def to_markdown(parts: list[Section]) -> str:
     return "\n".join(lines)
 
 
-def to_html(parts: list[Section], png: bytes, roofline: bytes | None = None) -> str:
+def to_html(parts: list[Section], png: bytes, roofline: bytes | None = None, training: bytes | None = None) -> str:
     body = []
     for index, part in enumerate(parts):
         body.append(f"<h{part.level}>{html.escape(part.title)}</h{part.level}>")
         body += [f"<p>{html.escape(p)}</p>" for p in part.paragraphs if p]
         if index == 0:
             body.append(f'<img alt="speedup versus {BASELINE}" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
+        if part.title == "Training step" and training is not None:
+            body.append(f'<img alt="memory versus step time" src="data:image/png;base64,{base64.b64encode(training).decode()}">')
         if part.title.startswith("Roofline") and roofline is not None:
             body.append(f'<img alt="roofline per simulated device" src="data:image/png;base64,{base64.b64encode(roofline).decode()}">')
         if part.table is not None:
@@ -149,7 +155,7 @@ def write_report(results: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
     _atomic_write(paths["csv"], results.to_csv(index=False).encode())
     parts = sections(results)
     _atomic_write(paths["md"], to_markdown(parts).encode())
-    figure = speedup_figure(results)
+    figure = speedup_figure(inference_rows(results))
     figure.savefig(paths["png"], dpi=110)
     plt.close(figure)
     roofline = roofline_figure(results)
@@ -157,6 +163,12 @@ def write_report(results: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
         paths["roofline"] = out_dir / "roofline.png"
         roofline.savefig(paths["roofline"], dpi=100)
         plt.close(roofline)
+    training = memory_vs_step_figure(results)
+    if training is not None:
+        paths["training"] = out_dir / "training.png"
+        training.savefig(paths["training"], dpi=100)
+        plt.close(training)
     _atomic_write(paths["html"], to_html(parts, paths["png"].read_bytes(),
-                                         paths["roofline"].read_bytes() if roofline is not None else None).encode())  # fmt: skip
+                                         paths["roofline"].read_bytes() if roofline is not None else None,
+                                         paths["training"].read_bytes() if training is not None else None).encode())  # fmt: skip
     return paths

@@ -133,6 +133,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         return
     import devices
     import techniques
+    import training
     import workloads
 
     selection = " ".join(
@@ -142,7 +143,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         f"accelbench: no case matched {selection or 'the selection'}. Case ids are "
         f"device-workload-technique-batch; devices: {', '.join(devices.REGISTRY.names())}; "
         f"workloads: {', '.join(workloads.REGISTRY.names())}; "
-        f"techniques: {', '.join(techniques.REGISTRY.names())}.",
+        f"techniques: {', '.join(techniques.REGISTRY.names())}; "
+        f"training techniques (test_training, device-workload-technique-batch): {', '.join(training.REGISTRY.names())}.",
         red=True,
         bold=True,
     )

@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
                     merge(args.out, outcomes=[outcome_row(name, params, f"rank 0: {type(exc).__name__}: {exc}")])
                 raise
             if figures is not None:
-                extra = dict(benchmark="ddp", simulated=False, backend=world.backend, threads=args.threads,
+                extra = dict(benchmark="ddp", simulated=False, backend=world.backend, threads_per_process=args.threads,
                              hosts=facts["hosts"], **params, **figures["extra"])  # fmt: skip
                 merge(args.out, rows=[benchmark_row(name, params, extra, figures["times"])], machine=facts)
                 world.log(f"{config}: {extra['samples_per_s']:.0f} samples/s, all-reduce {extra['allreduce_s'] * 1e6:.0f} µs")

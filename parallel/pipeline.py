@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
                     merge(args.out, outcomes=[outcome_row(name, params, f"rank 0: {type(exc).__name__}: {exc}")])
                 raise
             if figures is not None:
-                extra = dict(benchmark="pipeline", simulated=False, backend=world.backend, threads=args.threads,
+                extra = dict(benchmark="pipeline", simulated=False, backend=world.backend, threads_per_process=args.threads,
                              **params, **figures["extra"])  # fmt: skip
                 merge(args.out, rows=[benchmark_row(name, params, extra, figures["times"])], machine=facts)
                 world.log(f"{microbatches} micro-batches: bubble {extra['bubble_fraction_measured']:.2f} measured, "

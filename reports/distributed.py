@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports.tables import format_seconds
+from reports.tables import NOISY_MARK, format_seconds, is_noisy
 
 
 def of_benchmark(results: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -32,10 +32,11 @@ def ddp_table(results: pd.DataFrame) -> pd.DataFrame:
     if ddp.empty:
         return pd.DataFrame()
     ddp = with_scaling_efficiency(ddp).sort_values(["device", "workload", "technique", "nproc"])
+    ddp["noisy"] = is_noisy(ddp)
     rows = {}
     for r in ddp.itertuples():
         rows[f"{r.technique} ({int(r.nproc)} proc, {r.device}, {r.workload})"] = {
-            "step": format_seconds(r.latency_median_s),
+            "step": format_seconds(r.latency_median_s) + (NOISY_MARK if r.noisy else ""),
             "samples/s": f"{r.samples_per_s:,.0f}",
             "scaling efficiency": "-" if pd.isna(r.scaling_efficiency) else f"{r.scaling_efficiency:.0%}",
             "all-reduce": format_seconds(r.allreduce_s),
@@ -51,11 +52,12 @@ def pipeline_table(results: pd.DataFrame) -> pd.DataFrame:
     pipe = of_benchmark(results, "pipeline")
     if pipe.empty:
         return pd.DataFrame()
+    pipe = pipe.assign(noisy=is_noisy(pipe))
     rows = {}
     for r in pipe.sort_values(["device", "workload", "stages", "microbatches"]).itertuples():
         busy = [getattr(r, f"busy_fraction_rank{i}", None) for i in range(int(r.stages))]
         rows[f"{int(r.stages)} stages, {int(r.microbatches)} micro-batches ({r.device}, {r.workload})"] = {
-            "step": format_seconds(r.latency_median_s),
+            "step": format_seconds(r.latency_median_s) + (NOISY_MARK if r.noisy else ""),
             "samples/s": f"{r.samples_per_s:,.0f}",
             "bubble ideal": f"{r.bubble_fraction_ideal:.0%}",
             "bubble measured": f"{r.bubble_fraction_measured:.0%}",

@@ -57,9 +57,17 @@ def benchmark_kind(name: str) -> str:
     return name.split("[", 1)[0].removeprefix("test_").replace("_", "-")
 
 
+def _params(params: dict | None) -> dict:
+    """A case's parameters; the training benchmarks' `training_technique` fixture fills the `technique` column."""
+    params = dict(params or {})
+    if "training_technique" in params:
+        params["technique"] = params.pop("training_technique")
+    return params
+
+
 def _benchmark_row(bench: dict) -> dict:
     row = {"case": bench["name"], "status": "ok", "message": "", "benchmark": benchmark_kind(bench["name"])}
-    row.update(bench.get("params") or {})
+    row.update(_params(bench.get("params")))
     row.update(bench.get("extra_info") or {})
     stats = bench.get("stats") or {}
     row.update({column: stats.get(key) for key, column in STATS.items()})
@@ -74,7 +82,7 @@ def _benchmark_row(bench: dict) -> dict:
 
 def _outcome_row(outcome: dict) -> dict:
     return {"case": outcome["name"], "status": outcome["status"], "message": outcome.get("message", ""),
-            "benchmark": benchmark_kind(outcome["name"]), **(outcome.get("params") or {})}  # fmt: skip
+            "benchmark": benchmark_kind(outcome["name"]), **_params(outcome.get("params"))}  # fmt: skip
 
 
 def load_run(path: str | Path) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import math
 import pandas as pd
 
 from reports.distributed import ddp_table, of_benchmark, pipeline_table
-from reports.tables import SIMULATED_MARK, device_label, format_seconds
+from reports.tables import NOISY_MARK, SIMULATED_MARK, device_label, format_seconds, is_noisy
 
 PROJECTED_DEVICES = (8, 64)  # devices/simulated/training.py's (reports do not import the simulator)
 BASELINE = "train-baseline"
@@ -37,7 +37,7 @@ def format_bytes(count: float) -> str:
 def _cell(row: pd.Series) -> str:
     if row["status"] != "ok":
         return row["status"]
-    return (f"{format_seconds(row['latency_median_s'])} · {row['samples_per_s']:,.0f}/s · "
+    return (f"{format_seconds(row['latency_median_s'])}{NOISY_MARK if row['noisy'] else ''} · {row['samples_per_s']:,.0f}/s · "
             f"saved {format_bytes(row['saved_activation_bytes'])} · loss {row['loss_after_steps']:.3f}")  # fmt: skip
 
 
@@ -49,6 +49,7 @@ def training_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame()
     frame["column"] = [device_label(d, s) for d, s in zip(frame["device"], frame["simulated"])]
+    frame["noisy"] = is_noisy(frame)
     frame["cell"] = frame.apply(_cell, axis=1)
     table = frame.pivot_table(index="technique", columns="column", values="cell", aggfunc="first")
     return table.reindex(index=frame["technique"].unique(), columns=frame["column"].unique()).fillna("-").rename_axis(

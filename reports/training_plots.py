@@ -20,7 +20,8 @@ def plot_memory_vs_step(results: pd.DataFrame, workload: str, ax: plt.Axes) -> p
     speed (or the reverse): checkpointing and gradient accumulation move down, paying in step time."""
     frame = results[(kind(results) == "training") & (results["status"] == "ok") & (results["workload"] == workload)]
     techniques = list(frame["technique"].unique())
-    colours = {t: plt.get_cmap("tab10")(i % 10) for i, t in enumerate(techniques)}
+    palette = [c for i, c in enumerate(plt.get_cmap("tab10").colors) if i != 7]  # grey is kept for nothing
+    colours = {t: palette[i % len(palette)] for i, t in enumerate(techniques)}
     devices = list(frame["device"].unique())
     for index, device in enumerate(devices):
         picked = frame[frame["device"] == device]
@@ -33,14 +34,14 @@ def plot_memory_vs_step(results: pd.DataFrame, workload: str, ax: plt.Axes) -> p
         ax.scatter([], [], color=colours[technique], label=technique)
     for index, device in enumerate(devices):  # and marker per device
         simulated = bool(frame.loc[frame["device"] == device, "simulated"].iloc[0])
-        ax.scatter([], [], marker=MARKERS[index % len(MARKERS)], facecolors="none" if simulated else "grey",
-                   edgecolors="grey", label=device_label(device, simulated) + (" (simulated)" if simulated else ""))  # fmt: skip
+        ax.scatter([], [], marker=MARKERS[index % len(MARKERS)], facecolors="none" if simulated else "black",
+                   edgecolors="black", label=device_label(device, simulated) + (" (simulated)" if simulated else ""))  # fmt: skip
     ax.set_xscale("log")
     ax.set_xlabel("training step time, s (log)")
     ax.set_ylabel("bytes saved for backward")
     ax.set_title(workload)
     if techniques:
-        ax.legend(fontsize="x-small", ncol=2)
+        ax.legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.01, 0.5))
     return ax
 
 
@@ -50,7 +51,7 @@ def memory_vs_step_figure(results: pd.DataFrame) -> plt.Figure | None:
     workloads = list(frame["workload"].dropna().unique())
     if not workloads:
         return None
-    fig, axes = plt.subplots(1, len(workloads), figsize=(6 * len(workloads), 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(workloads), figsize=(8 * len(workloads), 4.6), squeeze=False)
     for workload, ax in zip(workloads, axes[0]):
         plot_memory_vs_step(results, workload, ax)
     fig.tight_layout()

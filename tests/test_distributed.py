@@ -161,3 +161,23 @@ def test_the_pipeline_benchmark_runs_over_two_processes_and_reports_its_bubble(t
     assert set(rows.index) == {1, 4} and (rows["benchmark"] == "pipeline").all()
     assert rows.loc[1, "bubble_fraction_ideal"] == 0.5 and rows.loc[4, "bubble_fraction_ideal"] == pytest.approx(0.2)
     assert rows["bubble_fraction_measured"].between(0, 1).all() and (rows["samples_per_s"] > 0).all()
+
+
+def test_results_are_merged_by_name_and_a_foreign_file_is_never_overwritten(tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    first = benchmark_row("ddp[a]", {"nproc": 1}, {"benchmark": "ddp", "samples_per_s": 1.0}, [2e-3, 1e-3, 3e-3])
+    merge(out, rows=[first], machine={"torch": "x", "devices": {"cpu-1t": {"threads": 1}}})
+    assert first["stats"]["median"] == 2e-3 and first["stats"]["rounds"] == 3
+    merge(out, rows=[benchmark_row("ddp[b]", {}, {"benchmark": "ddp"}, [1e-3])])
+    rerun = benchmark_row("ddp[a]", {"nproc": 1}, {"benchmark": "ddp", "samples_per_s": 2.0}, [1e-3])
+    merge(out, rows=[rerun], machine={"torch": "y", "devices": {"cpu-1t": {"threads": 9}}})
+    raw = json.loads(out.read_text())
+    assert [b["name"] for b in raw["benchmarks"]] == ["ddp[b]", "ddp[a]"]
+    assert raw["benchmarks"][1]["extra_info"]["samples_per_s"] == 2.0  # the rerun replaced its row
+    assert raw["machine_info"]["accelbench"] == {"torch": "x", "devices": {"cpu-1t": {"threads": 1}}}  # first kept
+    assert not list(tmp_path.glob(".*.tmp"))  # written through a temporary file, then replaced
+    foreign = tmp_path / "notes.json"
+    foreign.write_text("my notes, not JSON")
+    with pytest.raises(ValueError, match="not valid JSON.*refusing to overwrite it"):
+        merge(foreign, rows=[first])
+    assert foreign.read_text() == "my notes, not JSON"

@@ -34,7 +34,11 @@ BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=500 --benchmar
               --benchmark-max-time=0.15 --benchmark-columns=median,iqr,rounds --benchmark-sort=name \
               --timeout=$(CASE_TIMEOUT)
 
-.PHONY: setup bench bench-report report smoke test clean calibrate validate baseline regress
+# bench-distributed: DDP under torchrun for 1..NPROC processes, then the pipeline over NPROC; PORT=0: torchrun picks one
+NPROC      ?= 2
+PORT       ?= 0
+
+.PHONY: setup bench bench-distributed bench-report report smoke test clean calibrate validate baseline regress
 
 setup: $(STAMP)
 
@@ -63,6 +67,15 @@ baseline: $(STAMP)
 regress: $(STAMP)
 	@$(if $(NEW),,$(MAKE) --no-print-directory bench RUN=$(RUN) || test $$? -ne 5 || exit 5;) \
 	$(PY) -m reports.gate compare $(or $(NEW),$(RESULTS)) $(if $(BASE),--base $(BASE)) $(if $(FORCE),--force)
+
+# Distributed training (parallel/): rows merged into $(RESULTS), so `RUN=<same run>` joins a `make bench` run's report.
+bench-distributed: $(STAMP)
+	@mkdir -p $(dir $(RESULTS))
+	@$(PY) -m parallel --nproc $(NPROC) --port $(PORT) --out $(RESULTS) $(ARGS); \
+	status=$$?; \
+	if [ $$status -eq 2 ] || [ ! -s $(RESULTS) ]; then exit $$status; fi; \
+	$(PY) -m reports $(RESULTS) $(REPORT_ARGS) || exit $$?; \
+	exit $$status
 
 # From saved results, no re-run: RESULTS=path, else the newest file in results/.
 report: $(STAMP)

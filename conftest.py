@@ -1,4 +1,4 @@
-"""The benchmark matrix as pytest fixtures: device x workload x technique, by registry name.
+"""The benchmark matrix as pytest fixtures: device x workload x technique (or training technique), by registry name.
 
 A device this machine lacks, or a technique a device cannot run, becomes pytest.skip(reason) in `case`,
 never a pass with no data.
@@ -16,10 +16,12 @@ from torch import nn
 
 import devices
 import techniques
+import training
 import workloads
 from devices import Device, DeviceUnavailable
 from techniques import Context, Technique
-from workloads import Workload, WorkloadUnavailable
+from training import TrainContext, TrainingTechnique
+from workloads import Split, Workload, WorkloadUnavailable
 
 pytest_plugins = ["accelbench.plugin"]  # hooks and the `cache_dir` fixture
 
@@ -126,6 +128,52 @@ def _apply(technique: Technique, workload: Workload, where: torch.device, cache_
     model_setup_s = time.perf_counter() - start
     model = technique.apply(base, context)
     return model, model_setup_s, time.perf_counter() - start - model_setup_s
+
+
+@pytest.fixture(params=params(training.REGISTRY))
+def training_technique(request: pytest.FixtureRequest) -> TrainingTechnique:
+    return training.REGISTRY.get(request.param)
+
+
+@dataclass(frozen=True)
+class TrainingCase:
+    """One cell of the training matrix: a recipe that can run on the device, and seeded untrained models."""
+
+    device: Device
+    workload: Workload
+    technique: TrainingTechnique
+    where: torch.device
+    context: TrainContext
+
+    def model(self, seed: int) -> nn.Module:
+        """The workload's network, initialised from `seed`."""
+        return training.untrained_model(self.workload, seed)
+
+
+@pytest.fixture
+def training_case(device: Device, workload: Workload, training_technique: TrainingTechnique, applied: dict) -> TrainingCase:
+    try:
+        where = device.open()
+    except DeviceUnavailable as exc:
+        pytest.skip(f"device {device.name} unavailable: {exc}")
+    if device.simulated and getattr(getattr(device, "profile", None), "inference_only", False):
+        pytest.skip(f"{device.name} models an inference-only accelerator (inference_only in its profile): no training")
+    key = ("training", str(where), workload.name, training_technique.name)
+    if key not in applied:  # whether the recipe runs here, found out once (simulated devices share the host's)
+        try:
+            data = workload.data()
+            context = TrainContext(where, getattr(workload, "loss", None), Split(data.train.x[:2], data.train.y[:2]))
+            training_technique.prepare(training.untrained_model(workload, 0), context)
+            applied[key] = context
+        except (WorkloadUnavailable, NotImplementedError) as exc:
+            applied[key] = exc
+    outcome = applied[key]
+    if isinstance(outcome, WorkloadUnavailable):
+        pytest.skip(f"workload {workload.name} unavailable: {outcome}")
+    if isinstance(outcome, NotImplementedError):
+        host = f" (its host, {where.type})" if device.simulated else ""
+        pytest.skip(f"{training_technique.name} cannot run on {device.name}{host}: {outcome}")
+    return TrainingCase(device, workload, training_technique, where, outcome)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

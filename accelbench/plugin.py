@@ -36,6 +36,14 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "accelbench"
 
 
+def accuracy_target(text: str) -> float:
+    """An accuracy in (0, 1], for `--accelbench-target-accuracy`."""
+    value = float(text)
+    if not 0 < value <= 1:
+        raise ValueError(f"{text} is not a fraction in (0, 1], e.g. 0.95")
+    return value
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--accelbench-cache",
@@ -55,6 +63,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="go on with the journal's run: skip the cases it already holds, append to it, and write the results "
         "of the whole run (python -m accelbench.supervise uses it after a case crashed the process)",
+    )
+    parser.addoption(
+        "--accelbench-target-accuracy",
+        type=accuracy_target,
+        default=0.95,
+        help="test accuracy that benchmarks/test_time_to_accuracy.py trains to (default 0.95)",
     )
 
 
@@ -230,6 +244,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         return  # a resumed run with nothing left to run is done, not empty
     import devices
     import techniques
+    import training
     import workloads
 
     selection = " ".join(
@@ -239,7 +254,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         f"accelbench: no case matched {selection or 'the selection'}. Case ids are "
         f"device-workload-technique-batch; devices: {', '.join(devices.REGISTRY.names())}; "
         f"workloads: {', '.join(workloads.REGISTRY.names())}; "
-        f"techniques: {', '.join(techniques.REGISTRY.names())}.",
+        f"techniques: {', '.join(techniques.REGISTRY.names())}; "
+        f"training techniques (test_training, device-workload-technique-batch): {', '.join(training.REGISTRY.names())}.",
         red=True,
         bold=True,
     )

@@ -68,11 +68,25 @@ def read_journal(path: Path) -> dict:
         raise ResultsFileError(path, str(exc)) from None
 
 
+def benchmark_kind(name: str) -> str:
+    """Which benchmark a case belongs to, from its name: `test_training[...]` -> "training", `ddp[...]` -> "ddp"
+    (rows recorded before the `benchmark` field existed, and outcome rows, which have no extra_info)."""
+    return name.split("[", 1)[0].removeprefix("test_").replace("_", "-")
+
+
+def _params(params: dict | None) -> dict:
+    """A case's parameters; the training benchmarks' `training_technique` fixture fills the `technique` column."""
+    params = dict(params or {})
+    if "training_technique" in params:
+        params["technique"] = params.pop("training_technique")
+    return params
+
+
 def _benchmark_row(bench: dict, samples: bool) -> dict:
-    row = {"case": bench["name"], "status": "ok", "message": ""}
+    row = {"case": bench["name"], "status": "ok", "message": "", "benchmark": benchmark_kind(bench["name"])}
     if samples:  # seconds per call, one per timed round
         row["latency_samples_s"] = list((bench.get("stats") or {}).get("data") or [])
-    row.update(bench.get("params") or {})
+    row.update(_params(bench.get("params")))
     row.update(bench.get("extra_info") or {})
     stats = bench.get("stats") or {}
     row.update({column: stats.get(key) for key, column in STATS.items()})
@@ -89,12 +103,13 @@ def _benchmark_row(bench: dict, samples: bool) -> dict:
 
 def _outcome_row(outcome: dict) -> dict:
     return {"case": outcome["name"], "status": outcome["status"], "message": outcome.get("message", ""),
-            **(outcome.get("params") or {})}  # fmt: skip
+            "benchmark": benchmark_kind(outcome["name"]), **_params(outcome.get("params"))}  # fmt: skip
 
 
 def load_run(path: str | Path, samples: bool = False, raw: dict | None = None) -> pd.DataFrame:
     """One row per case of the run at `path`: timed cases (`status` 'ok') and the cases that errored or were
-    skipped, with their message. Device facts and software versions of the run are joined onto every row.
+    skipped, with their message; `benchmark` says which benchmark ("inference", "training", "time-to-accuracy",
+    "ddp", "pipeline"). Device facts and software versions of the run are joined onto every row.
     `samples`: add `latency_samples_s`, every timed round's seconds per call (a list; empty for simulated cases).
     `raw`: the already parsed run (read_run(path)), to parse a file once."""
     raw = read_run(path) if raw is None else raw

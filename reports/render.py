@@ -6,16 +6,19 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
 from accelbench.files import atomic_write
 from reports.compare import with_baseline_ratios, with_speedup_evidence
-from reports.document import Section, to_html, to_markdown, with_anchors
+from reports.document import Image, Section, to_html, to_markdown, with_anchors
 from reports.figures import heatmap_sections, history_sections, pareto_sections, roofline_sections
 from reports.prices import Price, with_costs
 from reports.recommend import recommend
 from reports.sections import header, money_sections, one_time_sections, recommendations_section, runs_section, summary_sections
 from reports.tables import notes
+from reports.training import inference_rows, training_sections
+from reports.training_plots import memory_vs_step_figure
 from reports.why import with_why
 
 
@@ -23,6 +26,20 @@ def prepare(results: pd.DataFrame, prices: dict[str, Price] | None = None) -> tu
     """Results with every derived column the report shows (ratios, paired evidence, costs, why) and the price notes."""
     results, price_notes = with_costs(with_speedup_evidence(with_baseline_ratios(results)), prices)
     return with_why(results), price_notes
+
+
+def _training_parts(results: pd.DataFrame) -> list[Section]:
+    """The training benchmarks' sections (reports/training.py), the memory-versus-step-time figure in the first."""
+    parts = [Section(title=p["title"], level=p.get("level", 2), paragraphs=list(p.get("paragraphs", [])),
+                     tables=[("", p["table"])] if p.get("table") is not None and not p["table"].empty else [],
+                     bullets=list(p.get("bullets", []))) for p in training_sections(results)]  # fmt: skip
+    figure = memory_vs_step_figure(results)
+    if figure is not None and parts:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=100)
+        plt.close(figure)
+        parts[0].images.append(Image("training.png", "saved-for-backward memory versus training step time", buffer.getvalue()))
+    return parts
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:
@@ -44,22 +61,23 @@ def write_report(results: pd.DataFrame, out_dir: Path, prices: dict[str, Price] 
     returns their paths by kind. `history`: the latency of each case in earlier runs (reports.history)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    results, price_notes = prepare(results, prices)
+    everything, price_notes = prepare(results, prices)
+    results = inference_rows(everything)  # the training benchmarks have sections of their own
     recs = recommend(results)
     machine = results["machine_id"].iloc[0] if "machine_id" in results and len(results) else None
     parts = with_anchors([
-        header(results), runs_section(results), recommendations_section(recs), *heatmap_sections(results),
+        header(everything), runs_section(everything), recommendations_section(recs), *heatmap_sections(results),
         *pareto_sections(results), *summary_sections(results), *money_sections(results, price_notes),
-        *one_time_sections(results), *roofline_sections(results),
+        *one_time_sections(results), *roofline_sections(results), *_training_parts(everything),
         *history_sections(history, history_notes or [], machine),
     ])  # fmt: skip
-    extra = notes(results)
+    extra = notes(everything)
     if extra:
         parts = with_anchors([*parts, Section("Not measured", bullets=extra)])
     paths = {"csv": out_dir / "results.csv", "parquet": out_dir / "results.parquet", "md": out_dir / "summary.md",
              "html": out_dir / "index.html", "recommendations": out_dir / "recommendations.csv"}  # fmt: skip
-    atomic_write(paths["csv"], results.to_csv(index=False))
-    atomic_write(paths["parquet"], _parquet(results))
+    atomic_write(paths["csv"], everything.to_csv(index=False))
+    atomic_write(paths["parquet"], _parquet(everything))
     atomic_write(paths["recommendations"], recs.to_csv(index=False))
     if history is not None:
         paths["history"] = atomic_write(out_dir / "history.csv", history.to_csv(index=False))

@@ -15,6 +15,7 @@ from devices.cpu import CpuDevice
 from devices.simulated.cost import Prediction, predict
 from devices.simulated.graph import Graph
 from devices.simulated.profile import Profile
+from devices.simulated.training import TrainingPrediction, TrainingStep, predict_step
 
 R = TypeVar("R")
 
@@ -53,6 +54,14 @@ class SimulatedDevice:
     def predict(self, graph: Graph, runtime: str = "eager") -> Prediction:
         return predict(graph, self.profile, runtime=runtime)
 
+    def predict_training(self, step: TrainingStep, runtime: str = "eager") -> TrainingPrediction:
+        """One optimizer step, modelled (devices/simulated/training.py). Raises NotImplementedError for an
+        inference-only accelerator."""
+        if self.profile.inference_only:
+            raise NotImplementedError(f"{self.name} models an inference-only accelerator (inference_only in "
+                                      f"{self.profile.path.name}): it has no training step")  # fmt: skip
+        return predict_step(step, self.profile, runtime)
+
     def facts(self) -> dict[str, Fact]:
         p = self.profile
         tags = [f.confidence for f in p.figures.values()]
@@ -69,5 +78,6 @@ class SimulatedDevice:
             "price_per_hour_usd": p.price_per_hour,
             "price_source": _figure_source(p, "price_per_hour"),
             "roof_bandwidth_bps": p.memory[-1].bandwidth,  # the roofline's slope: the last (DRAM/HBM) level
+            "interconnect": "; ".join(link.name for link in p.interconnect) or None,
             **{f"roof_peak_{dtype}_flops": peak for dtype, peak in p.peak.items() if peak is not None},
         }

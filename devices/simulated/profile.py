@@ -44,6 +44,18 @@ class MemoryLevel:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A device-to-device interconnect for collectives (NVLink, TPU ICI, PCIe, InfiniBand), as a ring all-reduce
+    sees it: `bandwidth` in bytes/s per device and direction, `latency` in s per ring step, joining up to
+    `devices` devices (None: no stated limit)."""
+
+    name: str
+    bandwidth: float
+    latency: float
+    devices: int | None
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     version: str
@@ -63,6 +75,7 @@ class Profile:
     compiled_conv_overhead: dict[str, float]
     onnxruntime_peak: dict[str, float]  # optional: matrix FLOP/s of ONNX Runtime's own kernels (MLAS), per dtype
     graph_compiler: bool  # its toolchain always compiles (XLA, Vitis AI): elementwise chains always fuse
+    inference_only: bool  # no training step to model (Edge TPU, DPU, inference NPUs)
     matrix: dict[str, object]  # kind, dataflow, and the numbers of that kind
     peak: dict[str, float | None]  # matrix-unit FLOP/s (OP/s for ints) per dtype; None = unsupported
     vector_rate: float  # FLOP/s of the vector unit
@@ -81,6 +94,8 @@ class Profile:
     op_energy_pj: dict[str, float]  # per dtype present
     price_per_hour: float | None  # USD
     measured_on: str | None = None  # sim-cpu: the CPU `make calibrate` measured
+    # optional [[interconnect]] links, fastest (and smallest domain) first; none: no data-parallel projection
+    interconnect: tuple[Link, ...] = ()
     figures: dict[str, Figure] = field(default_factory=dict, repr=False)
 
     def supports(self, dtype: str) -> bool:
@@ -236,6 +251,7 @@ def load_profile(path: Path) -> Profile:
         memory.append(MemoryLevel(name, r.figure(f"memory.{index}.capacity", "B"),
                                   r.figure(f"memory.{index}.bandwidth", "B/s"),
                                   r.figure(f"memory.{index}.energy", "pJ/B", positive=False)))  # fmt: skip
+    interconnect = _links(r)
     dtype_energy = r.raw("power.op_energy", required=True)
     if not isinstance(dtype_energy, dict) or not dtype_energy:
         raise r.fail("power.op_energy", "empty", "pJ per operation for at least one dtype")
@@ -262,6 +278,7 @@ def load_profile(path: Path) -> Profile:
         compiled_conv_overhead=r.dtype_figures("compiled_conv_overhead", "s"),
         onnxruntime_peak=r.dtype_figures("onnxruntime_peak", "FLOP/s"),
         graph_compiler=r.flag("graph_compiler"),
+        inference_only=r.flag("inference_only"),
         matrix=matrix,
         peak=peak,
         vector_rate=r.figure("vector.rate", "FLOP/s"),
@@ -280,6 +297,7 @@ def load_profile(path: Path) -> Profile:
         op_energy_pj={d: r.figure(f"power.op_energy.{d}", "pJ", positive=False) for d in DTYPES if d in dtype_energy},
         price_per_hour=r.figure("price_per_hour", "USD/h", required=False),
         measured_on=r.text("measured_on", required=False),
+        interconnect=interconnect,
     )
     if not profile.name.startswith("sim-"):
         raise r.fail("name", f"{profile.name!r}", "a name starting with 'sim-' (simulated devices are labelled so)")
@@ -287,6 +305,23 @@ def load_profile(path: Path) -> Profile:
         raise r.fail("power.idle.value", f"idle {profile.idle_power} W not below TDP {profile.tdp} W", "idle < tdp")
     object.__setattr__(profile, "figures", r.figures)
     return profile
+
+
+def _links(r: _Reader) -> tuple[Link, ...]:
+    """The optional [[interconnect]] array: name, bandwidth (B/s), latency (s), devices (optional)."""
+    links = r.raw("interconnect", required=False)
+    if links is None:
+        return ()
+    if not isinstance(links, list) or not all(isinstance(link, dict) for link in links):
+        raise r.fail("interconnect", "not an array of tables", "[[interconnect]] tables, fastest link first")
+    out = []
+    for index, link in enumerate(links):
+        if not isinstance(link.get("name"), str):
+            raise r.fail(f"interconnect[{index}].name", "missing", 'a name such as "NVLink 4"')
+        out.append(Link(link["name"], r.figure(f"interconnect.{index}.bandwidth", "B/s"),
+                        r.figure(f"interconnect.{index}.latency", "s", positive=False),
+                        r.count(f"interconnect.{index}.devices", required=False)))  # fmt: skip
+    return tuple(out)
 
 
 def _or(value: float | None, default: float) -> float:

@@ -1,0 +1,112 @@
+"""What every distributed worker shares: joining the process group torchrun set up, the device of this rank,
+timing a step across ranks, and rank 0's gathering of every rank's figures.
+
+torchrun's contract is environment variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT); they are read
+here, once, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable
+
+import torch
+import torch.distributed as dist
+
+from devices import REGISTRY, CpuDevice, CudaDevice, Device
+
+TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place in the run."""
+
+    rank: int
+    size: int
+    local_rank: int
+    device: Device
+    where: torch.device
+    backend: str
+
+    def log(self, message: str) -> None:
+        """A progress line on stderr, naming the rank and its process (torchrun passes it through)."""
+        print(f"[rank {self.rank} pid {os.getpid()}] {message}", file=sys.stderr, flush=True)
+
+
+def worker_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options every worker takes."""
+    parser.add_argument("--out", required=True, help="results file (JSON) rank 0 writes; merged into if it exists")
+    parser.add_argument("--workload", default="digits-mlp", help="registry name of the workload (default digits-mlp)")
+    parser.add_argument("--device", default="cpu", help="cpu (gloo) or cuda (NCCL, one GPU per local rank)")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads per process (default 1)")
+    parser.add_argument("--steps", type=int, default=100, help="timed steps per configuration")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed steps before timing")
+    parser.add_argument("--timeout-s", type=float, default=60.0,
+                        help="process-group timeout: a collective waiting longer for a rank fails (default 60)")  # fmt: skip
+    return parser
+
+
+def device_for(name: str, local_rank: int, threads: int) -> Device:
+    """The device of this rank: the CPU with `threads` threads, or GPU `local_rank`."""
+    if name == "cpu":
+        return CpuDevice(threads=threads)
+    if name == "cuda":
+        return CudaDevice(index=local_rank)
+    device = REGISTRY.get(name)
+    if device.simulated:
+        raise ValueError(f"{name} is simulated: distributed benchmarks run on real devices (cpu, cuda); "
+                         "benchmarks/test_training.py projects data-parallel scaling for simulated ones")  # fmt: skip
+    return device
+
+
+def join(device_name: str, threads: int, timeout_s: float) -> World:
+    """Joins the process group torchrun prepared: gloo on CPUs, NCCL on GPUs, with `timeout_s` on every collective
+    so that a rank that stops answering ends the run with an error instead of a hang."""
+    missing = [v for v in TORCHRUN_VARIABLES if v not in os.environ]
+    if missing:
+        raise SystemExit(f"{sys.argv[0]}: {', '.join(missing)} not set; launch this worker with torchrun, e.g. "
+                         "`torchrun --nproc-per-node 2 -m parallel.ddp --out results/ddp.json`, or `make bench-distributed`")  # fmt: skip
+    rank, size, local_rank = (int(os.environ[v]) for v in TORCHRUN_VARIABLES[:3])
+    device = device_for(device_name, local_rank, threads)
+    where = device.open()
+    backend = "nccl" if where.type == "cuda" else "gloo"
+    dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s), device_id=where if where.type == "cuda" else None)
+    return World(rank, size, local_rank, device, where, backend)
+
+
+def timed_steps(world: World, step: Callable[[], object], steps: int, warmup: int) -> list[float]:
+    """Seconds of each of `steps` calls of `step` (after `warmup` untimed ones), per step the slowest rank's: a
+    synchronous step is done when its last rank is. Collective: every rank must call it; rank 0 gets the times."""
+    run = world.device.synchronized(step)
+    for _ in range(warmup):
+        run()
+    dist.barrier()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    gathered = gather(world, times)
+    return [max(per_rank) for per_rank in zip(*gathered)] if gathered else []
+
+
+def gather(world: World, value: object) -> list | None:
+    """Every rank's `value` on rank 0 (None elsewhere)."""
+    out = [None] * world.size if world.rank == 0 else None
+    dist.gather_object(value, out, dst=0)
+    return out
+
+
+def machine(world: World) -> dict:
+    """The harness's machine facts, as pytest runs record them, for a results file written by rank 0."""
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "devices": {world.device.name: {"simulated": False, **world.device.facts()}},
+            "hosts": len(set(gather(world, socket.gethostname()) or [socket.gethostname()]))}  # fmt: skip

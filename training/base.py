@@ -1,0 +1,54 @@
+"""The training-technique protocol: a recipe turns a model into a ready-to-run optimizer step (TrainStep)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+from workloads.base import Split, Workload
+
+if TYPE_CHECKING:
+    from training.step import TrainStep
+
+
+@dataclass(frozen=True)
+class TrainContext:
+    """Where a recipe trains and on what objective.
+
+    `loss(outputs, targets)` is the workload's (None: cross-entropy on class labels); `sample` holds a few training
+    rows a recipe may run once to find out whether its kernels exist on this device.
+    """
+
+    device: torch.device
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    sample: Split | None = None
+
+
+@runtime_checkable
+class TrainingTechnique(Protocol):
+    """A way to train: optimizer, micro-batching, precision, checkpointing, compilation.
+
+    `prepare` returns a TrainStep over its own copy of `model` on `context.device` (the input is never mutated).
+    A recipe that cannot run on a device raises `NotImplementedError` with the reason; the case is then skipped.
+    """
+
+    name: str
+
+    def prepare(self, model: nn.Module, context: TrainContext) -> TrainStep: ...
+
+
+def untrained_model(workload: Workload, seed: int) -> nn.Module:
+    """The workload's network with weights initialised from `seed` (the caller's random state is left as it was).
+    Raises NotImplementedError for a workload with no untrained-model factory (`build()`)."""
+    build = getattr(workload, "build", None)
+    if not callable(build):
+        raise NotImplementedError(
+            f"workload {workload.name} has no build() giving an untrained model; training benchmarks need one "
+            "(the digits workloads have it)"
+        )
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return build()

@@ -3,6 +3,11 @@ regression, 2 on input it cannot use (a bad file, runs from different machines w
 
     python -m reports.gate baseline results/<run>.json [--to benchmarks/baselines/<machine-id>.json]
     python -m reports.gate compare results/<run>.json [--base FILE] [--out DIR] [--force] [--config pyproject.toml]
+                                  [--suspects FILE] [--recheck results/<run>-recheck.json]
+
+`make regress` runs it twice when latencies regressed: first with --suspects (the cases to measure again are written
+there, pytest node ids, one per line), then, after re-running those cases in a fresh process, with --recheck: a
+latency regression counts only if the re-measured case regresses too (reports.regress.confirmed).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from pathlib import Path
 from accelbench.files import atomic_write
 from reports.fingerprint import fingerprint, machine_id, mismatches
 from reports.load import OUT_ROOT, ResultsFileError, load_run, partial_reason, read_run
-from reports.regress import compare_runs, gate_fails
+from reports.regress import compare_runs, confirmed, gate_fails, suspects
 from reports.regress_md import to_markdown
 from reports.rules import RulesError, load_rules
 
@@ -41,7 +46,8 @@ def save_baseline(results: Path, to: Path | None = None) -> Path:
     return target
 
 
-def compare(new: Path, base: Path | None, out: Path, force: bool = False, config: Path | None = Path("pyproject.toml")):
+def compare(new: Path, base: Path | None, out: Path, force: bool = False, config: Path | None = Path("pyproject.toml"),
+            suspects_file: Path | None = None, recheck: Path | None = None):  # fmt: skip
     """(comparison DataFrame, regress.md path, failed) for the run `new` against `base` (default: this machine's
     stored baseline). Raises GateError, ResultsFileError or RulesError on input it cannot use."""
     new_raw = read_run(new)
@@ -56,7 +62,14 @@ def compare(new: Path, base: Path | None, out: Path, force: bool = False, config
                         f"are not comparable ({'; '.join(differ)}). Compare runs of one machine, or pass --force "
                         "(make regress FORCE=1) to compare anyway.")  # fmt: skip
     rules = load_rules(config)
-    comparison = compare_runs(load_run(base, samples=True, raw=base_raw), load_run(new, samples=True, raw=new_raw), rules)
+    base_frame = load_run(base, samples=True, raw=base_raw)
+    comparison = compare_runs(base_frame, load_run(new, samples=True, raw=new_raw), rules)
+    if recheck is not None:
+        recheck_raw = read_run(recheck)
+        comparison = confirmed(comparison, compare_runs(base_frame, load_run(recheck, samples=True, raw=recheck_raw), rules))
+    if suspects_file is not None:
+        ids = {b["name"]: b.get("fullname", b["name"]) for b in new_raw["benchmarks"]}
+        atomic_write(suspects_file, "".join(f"{ids.get(case, case)}\n" for case in suspects(comparison)))
     failed = gate_fails(comparison)
     notes = [f"PARTIAL RUN: {r}" for r in (partial_reason(base_raw), partial_reason(new_raw)) if r]
     notes += [f"FORCED across machines: {line}" for line in differ]
@@ -78,13 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--out", type=Path, help="where regress.md goes (default: reports/out/<run>/)")
     check.add_argument("--force", action="store_true", help="compare runs from different machines anyway")
     check.add_argument("--config", type=Path, default=Path("pyproject.toml"), help="rules ([tool.accelbench.regress])")
+    check.add_argument("--suspects", type=Path, help="write the node ids of cases whose latency regressed here")
+    check.add_argument("--recheck", type=Path, help="a run re-measuring those cases: only regressions it repeats count")
     args = parser.parse_args(argv)
     try:
         if args.command == "baseline":
             print(f"accelbench: baseline saved to {save_baseline(args.results, args.to)}")
             return 0
         out = args.out or OUT_ROOT / args.results.with_suffix("").name
-        comparison, path, failed = compare(args.results, args.base, out, args.force, args.config)
+        comparison, path, failed = compare(args.results, args.base, out, args.force, args.config, args.suspects,
+                                           args.recheck)  # fmt: skip
     except (GateError, ResultsFileError, RulesError) as exc:
         print(f"accelbench regress: {exc}", file=sys.stderr)
         return 2

@@ -19,7 +19,8 @@ from scipy.stats import mannwhitneyu
 from reports.rules import DETERMINISTIC, LATENCY, Rule, Rules
 
 # how a verdict is listed, worst first; the gate fails on the first two
-VERDICTS = ["regression", "error", "improvement", "missing", "new", "skipped", "untested", "not run", "unchanged"]
+VERDICTS = ["regression", "error", "improvement", "missing", "new", "skipped", "untested", "not confirmed", "not run",
+            "unchanged"]  # fmt: skip
 FAILING = {"regression", "error"}
 MIN_ROUNDS = 3  # fewer timed rounds on either side: no significance test is possible; listed as `untested`
 MAX_PAIRS = 1_000_000  # above this many sample pairs, the ratio estimate works on 1000 quantiles of each side
@@ -132,6 +133,33 @@ def compare_runs(base: pd.DataFrame, new: pd.DataFrame, rules: Rules) -> pd.Data
     order = {v: i for i, v in enumerate(VERDICTS)}
     return frame.sort_values(["verdict", "case", "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c,
                              kind="stable").reset_index(drop=True)  # fmt: skip
+
+
+def suspects(comparison: pd.DataFrame) -> list[str]:
+    """Cases whose measured latency regressed: worth measuring again, in a fresh process, before failing a build."""
+    rows = comparison[(comparison["verdict"] == "regression") & (comparison["metric"] == LATENCY)]
+    return sorted(set(rows["case"]))
+
+
+def confirmed(comparison: pd.DataFrame, recheck: pd.DataFrame) -> pd.DataFrame:
+    """The comparison with each measured-latency regression kept only where `recheck` (the same cases re-measured
+    in a fresh process, compared with the same baseline) regresses too; the others become `not confirmed`, with the
+    re-measured ratio. A slowdown that lasts one stretch of one run (another tenant, a clock change) is not a
+    regression of the code; one that the code causes comes back."""
+    again = recheck[recheck["metric"] == LATENCY].set_index("case")
+    out = comparison.copy()
+    for index in out.index[(out["verdict"] == "regression") & (out["metric"] == LATENCY)]:
+        case = out.at[index, "case"]
+        if case not in again.index:
+            out.at[index, "message"] = "not re-measured (the re-check did not time it): kept"
+        elif again.at[case, "verdict"] != "regression":
+            out.at[index, "verdict"] = "not confirmed"
+            out.at[index, "message"] = f"re-measured in a fresh process: {again.at[case, 'verdict']} ({again.at[case, 'ratio']:.3f}x)"
+        else:
+            out.at[index, "message"] = f"confirmed in a fresh process ({again.at[case, 'ratio']:.3f}x)"
+    order = {v: i for i, v in enumerate(VERDICTS)}
+    return out.sort_values(["verdict", "case", "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c,
+                           kind="stable").reset_index(drop=True)  # fmt: skip
 
 
 def gate_fails(comparison: pd.DataFrame) -> bool:

@@ -19,10 +19,11 @@ TITLES = {
     "new": "New: in this run only",
     "skipped": "Skipped now: ran in the baseline",
     "untested": "Untested: too few rounds for a significance test",
+    "not confirmed": "Not confirmed: slower in the run, not when re-measured in a fresh process",
     "not run": "Not run in either",
     "unchanged": "Unchanged",
 }
-OPEN = ("regression", "error", "improvement", "missing", "new", "skipped")  # shown as tables; the rest folded
+OPEN = ("regression", "error", "improvement", "missing", "new", "skipped", "not confirmed")  # shown as tables; the rest folded
 
 
 def _value(metric: str, value: float) -> str:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from reports.gate import compare, main, save_baseline
-from reports.regress import compare_runs, deterministic_change, gate_fails, latency_change
+from reports.regress import compare_runs, confirmed, deterministic_change, gate_fails, latency_change, suspects
 from reports.rules import Rule, Rules, RulesError, load_rules
 
 SAMPLE = Path(__file__).parent / "data" / "sample-run.json"
@@ -183,3 +183,22 @@ def test_a_partial_run_is_not_saved_as_a_baseline(tmp_path: Path, capsys) -> Non
     partial = _variant(tmp_path, "partial.json", lambda raw: raw.update(accelbench_exitstatus=2))
     assert main(["baseline", str(partial), "--to", str(tmp_path / "b.json")]) == 2
     assert "interrupted" in capsys.readouterr().err and not (tmp_path / "b.json").exists()
+
+
+def test_a_latency_regression_counts_only_if_a_fresh_measurement_repeats_it() -> None:
+    rng = np.random.default_rng(5)
+    base = pd.DataFrame([_row(f"cpu-{name}", latency_samples_s=list(timings(rng, 1e-3)), latency_median_s=1e-3)
+                         for name in ("real", "blip", "fine")])  # fmt: skip
+    run = pd.DataFrame([_row("cpu-real", latency_samples_s=list(timings(rng, 1.3e-3)), latency_median_s=1.3e-3),
+                        _row("cpu-blip", latency_samples_s=list(timings(rng, 1.3e-3)), latency_median_s=1.3e-3),
+                        _row("cpu-fine", latency_samples_s=list(timings(rng, 1e-3)), latency_median_s=1e-3)])  # fmt: skip
+    recheck = pd.DataFrame([_row("cpu-real", latency_samples_s=list(timings(rng, 1.3e-3)), latency_median_s=1.3e-3),
+                            _row("cpu-blip", latency_samples_s=list(timings(rng, 1e-3)), latency_median_s=1e-3)])  # fmt: skip
+    first = compare_runs(base, run, Rules())
+    assert suspects(first) == ["cpu-blip", "cpu-real"]
+    final = confirmed(first, compare_runs(base, recheck, Rules()))
+    verdict = dict(zip(final["case"], final["verdict"]))
+    assert verdict == {"cpu-real": "regression", "cpu-blip": "not confirmed", "cpu-fine": "unchanged"}
+    assert gate_fails(final) and "re-measured in a fresh process: unchanged" in " ".join(final["message"])
+    unmeasured = confirmed(first, compare_runs(base, recheck[recheck["case"] == "cpu-blip"], Rules()))
+    assert dict(zip(unmeasured["case"], unmeasured["verdict"]))["cpu-real"] == "regression"  # not refuted: kept

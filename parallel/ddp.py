@@ -25,8 +25,7 @@ from torch.distributed.elastic.multiprocessing.errors import record
 from torch.nn.parallel import DistributedDataParallel
 
 import workloads
-from parallel.results import benchmark_row, merge, outcome_row
-from parallel.runtime import World, gather, join, machine, timed_steps, worker_arguments
+from parallel.runtime import World, gather, join, machine, record_part, timed_steps, worker_arguments
 from training import untrained_model
 
 CONFIGS = {"ddp": (1, False), "ddp-accum-4": (4, False), "ddp-no-sync-accum-4": (4, True)}  # micro-batches, no_sync
@@ -100,16 +99,11 @@ def main(argv: list[str] | None = None) -> None:
             name = f"ddp[{world.device.name}-{workload.name}-{config}-{world.size}proc]"
             params = dict(device=world.device.name, workload=workload.name, technique=config,
                           batch_size=world.size * args.batch_size, nproc=world.size)  # fmt: skip
-            try:
-                figures = measure(world, args, workload, config)
-            except Exception as exc:  # rank 0 records what failed before the run ends
-                if world.rank == 0:
-                    merge(args.out, outcomes=[outcome_row(name, params, f"rank 0: {type(exc).__name__}: {exc}")])
-                raise
-            if figures is not None:
-                extra = dict(benchmark="ddp", simulated=False, backend=world.backend, threads_per_process=args.threads,
-                             hosts=facts["hosts"], **params, **figures["extra"])  # fmt: skip
-                merge(args.out, rows=[benchmark_row(name, params, extra, figures["times"])], machine=facts)
+            common = dict(benchmark="ddp", simulated=False, backend=world.backend, threads_per_process=args.threads,
+                          hosts=facts["hosts"])  # fmt: skip
+            extra = record_part(world, args.out, facts, name, params, common,
+                                lambda: measure(world, args, workload, config))  # fmt: skip
+            if extra is not None:
                 world.log(f"{config}: {extra['samples_per_s']:.0f} samples/s, all-reduce {extra['allreduce_s'] * 1e6:.0f} µs")
     finally:
         dist.destroy_process_group()

@@ -24,8 +24,7 @@ from torch.distributed.pipelining import PipelineStage, ScheduleGPipe
 
 import workloads
 from accelbench.measure import flops_per_call
-from parallel.results import benchmark_row, merge, outcome_row
-from parallel.runtime import World, gather, join, machine, timed_steps, worker_arguments
+from parallel.runtime import World, gather, join, machine, record_part, timed_steps, worker_arguments
 from training import untrained_model
 
 LR, MOMENTUM = 0.05, 0.9  # as train-baseline
@@ -157,16 +156,10 @@ def main(argv: list[str] | None = None) -> None:
             name = f"pipeline[{world.device.name}-{workload.name}-{world.size}stages-{microbatches}mb]"
             params = dict(device=world.device.name, workload=workload.name, technique=f"gpipe-{microbatches}mb",
                           batch_size=args.batch_size, nproc=world.size)  # fmt: skip
-            try:
-                figures = measure(world, args, workload, microbatches)
-            except Exception as exc:  # rank 0 records what failed before the run ends
-                if world.rank == 0:
-                    merge(args.out, outcomes=[outcome_row(name, params, f"rank 0: {type(exc).__name__}: {exc}")])
-                raise
-            if figures is not None:
-                extra = dict(benchmark="pipeline", simulated=False, backend=world.backend, threads_per_process=args.threads,
-                             **params, **figures["extra"])  # fmt: skip
-                merge(args.out, rows=[benchmark_row(name, params, extra, figures["times"])], machine=facts)
+            common = dict(benchmark="pipeline", simulated=False, backend=world.backend, threads_per_process=args.threads)
+            extra = record_part(world, args.out, facts, name, params, common,
+                                lambda: measure(world, args, workload, microbatches))  # fmt: skip
+            if extra is not None:
                 world.log(f"{microbatches} micro-batches: bubble {extra['bubble_fraction_measured']:.2f} measured, "
                           f"{extra['bubble_fraction_ideal']:.2f} ideal")  # fmt: skip
     finally:

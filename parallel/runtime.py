@@ -21,6 +21,7 @@ import torch
 import torch.distributed as dist
 
 from devices import REGISTRY, CpuDevice, CudaDevice, Device
+from parallel.results import benchmark_row, merge, outcome_row
 
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
@@ -110,3 +111,20 @@ def machine(world: World) -> dict:
     return {"python": platform.python_version(), "torch": torch.__version__,
             "devices": {world.device.name: {"simulated": False, **world.device.facts()}},
             "hosts": len(set(gather(world, socket.gethostname()) or [socket.gethostname()]))}  # fmt: skip
+
+
+def record_part(world: World, out: str, facts: dict, name: str, params: dict, common: dict,
+                measure: Callable[[], dict | None]) -> dict | None:
+    """Runs one part of a distributed benchmark; rank 0 merges its row into `out`, or, when it raised, an error row
+    naming it (and re-raises, so torchrun ends the run). Returns the row's extra_info on rank 0, None elsewhere."""
+    try:
+        figures = measure()
+    except Exception as exc:  # rank 0 records what failed before the run ends
+        if world.rank == 0:
+            merge(out, outcomes=[outcome_row(name, params, f"rank 0: {type(exc).__name__}: {exc}")])
+        raise
+    if figures is None:
+        return None
+    extra = dict(**common, **params, **figures["extra"])
+    merge(out, rows=[benchmark_row(name, params, extra, figures["times"])], machine=facts)
+    return extra

@@ -56,16 +56,17 @@ def describe_exit(code: int) -> str:
 
 
 def failed_ranks(output: str) -> list[str]:
-    """'rank 1 (local rank 1) died with signal SIGKILL' for each failure torchrun's summary lists: its root cause
-    (the first observed failure) first, then the ranks it stopped or that failed after it."""
+    """'rank 1 (local rank 1) died with signal SIGKILL' for each failure torchrun's summary lists. A rank killed by a
+    signal comes first (other than SIGTERM, which torchrun sends to stop the rest): when one rank dies, its peers fail
+    in their next collective, and torchrun's "root cause" (the first failure it observed) is then often a peer. Then
+    torchrun's root cause, then the others."""
     root = output.rfind("Root Cause")
     ordered = output[root:] + "\n" + output[:root] if root >= 0 else output
-    found = []
+    found: dict[str, int] = {}
     for rank, local, code in FAILURE.findall(ordered):
         line = f"rank {rank} (local rank {local}) {'died with' if int(code) < 0 else 'ended with'} {describe_exit(int(code))}"
-        if line not in found:
-            found.append(line)
-    return found
+        found.setdefault(line, int(code))
+    return sorted(found, key=lambda line: not (found[line] < 0 and found[line] != -signal.SIGTERM))
 
 
 def torchrun(module: str, nproc: int, port: int, out: Path, worker_args: list[str], threads: int) -> tuple[int, str]:

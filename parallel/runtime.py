@@ -38,8 +38,10 @@ class World:
     backend: str
 
     def log(self, message: str) -> None:
-        """A progress line on stderr, naming the rank and its process (torchrun passes it through)."""
-        print(f"[rank {self.rank} pid {os.getpid()}] {message}", file=sys.stderr, flush=True)
+        """A progress line on stderr, naming the rank and its process (torchrun passes it through). One write of the
+        whole line: ranks share the pipe, and print()'s separate write of the newline let two ranks' lines run together."""
+        sys.stderr.flush()
+        os.write(sys.stderr.fileno(), f"[rank {self.rank} pid {os.getpid()}] {message}\n".encode())
 
 
 def worker_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -104,8 +105,9 @@ def test_a_rank_that_dies_ends_the_run_with_an_error_naming_it_and_earlier_rows_
     try:
         for line in run.stdout:
             lines.append(line)
-            if line.startswith("[rank 1 pid ") and "measuring" in line:
-                killed = int(line.split()[3].rstrip("]"))
+            found = re.search(r"\[rank 1 pid (\d+)\] ddp [^\[]*measuring", line)
+            if found:
+                killed = int(found.group(1))
                 os.kill(killed, signal.SIGKILL)  # mid-run: rank 1 is inside its timed steps
                 break
         lines.append(run.stdout.read())
@@ -149,6 +151,20 @@ Root Cause (first observed failure):
     # the root cause first, whatever order the summary lists them in
     assert failed_ranks(summary) == ["rank 1 (local rank 1) died with signal SIGKILL",
                                      "rank 0 (local rank 0) ended with exit code 1"]  # fmt: skip
+    # a peer that failed in its next collective was observed first: the rank that was killed still leads
+    peer_first = """Failures:
+[1]:
+  rank      : 1 (local_rank: 1)
+  exitcode  : -9 (pid: 12)
+Root Cause (first observed failure):
+[0]:
+  rank      : 0 (local_rank: 0)
+  exitcode  : 1 (pid: 11)"""
+    assert failed_ranks(peer_first) == ["rank 1 (local rank 1) died with signal SIGKILL",
+                                        "rank 0 (local rank 0) ended with exit code 1"]  # fmt: skip
+    stopped = summary.replace("exitcode  : 1 (pid: 11)", "exitcode  : -15 (pid: 11)")  # torchrun's SIGTERM to the rest
+    assert failed_ranks(stopped) == ["rank 1 (local rank 1) died with signal SIGKILL",
+                                     "rank 0 (local rank 0) died with signal SIGTERM"]  # fmt: skip
     assert failed_ranks("no summary here") == []
 
 

@@ -64,19 +64,12 @@ baseline: $(STAMP)
 	$(PY) -m reports.gate baseline $(RESULTS) $(if $(BASELINE),--to $(BASELINE))
 
 # Runs the matrix (or takes NEW=<file>) and compares it with BASE: writes regress.md, exits 1 on a regression.
-# Cases whose latency regressed are measured again in a fresh process; only a regression that repeats counts.
-GATE = $(PY) -m reports.gate compare $(or $(NEW),$(RESULTS)) $(if $(BASE),--base $(BASE)) $(if $(FORCE),--force)
-SUSPECTS = $(basename $(or $(NEW),$(RESULTS)))-suspects.txt
-RECHECK  = $(basename $(or $(NEW),$(RESULTS)))-recheck.json
+# Cases whose latency regressed are measured again in fresh processes beside the baseline's own code (a git worktree
+# of its commit; reports/recheck.py); only a regression that repeats there counts.
 regress: $(STAMP)
 	@$(if $(NEW),,$(MAKE) --no-print-directory bench RUN=$(RUN) || test $$? -ne 5 || exit 5;) \
-	$(GATE) --suspects $(SUSPECTS) > /dev/null; status=$$?; \
-	if [ $$status -eq 1 ] && [ -s $(SUSPECTS) ]; then set -f; \
-	  echo "accelbench: $$(wc -l < $(SUSPECTS)) case(s) regressed in latency; measuring them again in a fresh process"; \
-	  $(PY) -m accelbench.supervise -p no:cacheprovider $(BENCH_OPTS) --benchmark-json=$(RECHECK) -q \
-	    $$(cat $(SUSPECTS)) > $(basename $(RECHECK)).log 2>&1; \
-	  $(GATE) --recheck $(RECHECK); \
-	else $(GATE); fi
+	$(PY) -m reports.gate regress $(or $(NEW),$(RESULTS)) $(if $(BASE),--base $(BASE)) $(if $(FORCE),--force) \
+	  --pytest-args "$(BENCH_OPTS)"
 
 # Distributed training (parallel/): rows merged into $(RESULTS), so `RUN=<same run>` joins a `make bench` run's report.
 bench-distributed: $(STAMP)

@@ -141,22 +141,25 @@ def suspects(comparison: pd.DataFrame) -> list[str]:
     return sorted(set(rows["case"]))
 
 
-def confirmed(comparison: pd.DataFrame, recheck: pd.DataFrame) -> pd.DataFrame:
-    """The comparison with each measured-latency regression kept only where `recheck` (the same cases re-measured
-    in a fresh process, compared with the same baseline) regresses too; the others become `not confirmed`, with the
-    re-measured ratio. A slowdown that lasts one stretch of one run (another tenant, a clock change) is not a
-    regression of the code; one that the code causes comes back."""
-    again = recheck[recheck["metric"] == LATENCY].set_index("case")
+def confirmed(comparison: pd.DataFrame, rechecks: list[pd.DataFrame], how: str = "re-measured in a fresh process"
+              ) -> pd.DataFrame:  # fmt: skip
+    """The comparison with each measured-latency regression kept only where every comparison in `rechecks` (the same
+    cases measured again, `how` says how) regresses too; the others become `not confirmed`, with the re-measured
+    ratios. A slowdown that lasts one stretch of one run (another tenant, a clock change) is not a regression of the
+    code; one that the code causes comes back, and comes back beside the baseline's code measured at the same time."""
+    again = [r[r["metric"] == LATENCY].set_index("case") for r in rechecks]
     out = comparison.copy()
     for index in out.index[(out["verdict"] == "regression") & (out["metric"] == LATENCY)]:
         case = out.at[index, "case"]
-        if case not in again.index:
+        seen = [(r.at[case, "verdict"], r.at[case, "ratio"]) for r in again if case in r.index]
+        described = ", ".join(f"{verdict} ({ratio:.3f}x)" for verdict, ratio in seen)
+        if not seen:
             out.at[index, "message"] = "not re-measured (the re-check did not time it): kept"
-        elif again.at[case, "verdict"] != "regression":
+        elif any(verdict != "regression" for verdict, _ in seen):
             out.at[index, "verdict"] = "not confirmed"
-            out.at[index, "message"] = f"re-measured in a fresh process: {again.at[case, 'verdict']} ({again.at[case, 'ratio']:.3f}x)"
+            out.at[index, "message"] = f"{how}: {described}"
         else:
-            out.at[index, "message"] = f"confirmed in a fresh process ({again.at[case, 'ratio']:.3f}x)"
+            out.at[index, "message"] = f"confirmed, {how}: {described}"
     order = {v: i for i, v in enumerate(VERDICTS)}
     return out.sort_values(["verdict", "case", "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c,
                            kind="stable").reset_index(drop=True)  # fmt: skip

@@ -19,7 +19,7 @@ TITLES = {
     "new": "New: in this run only",
     "skipped": "Skipped now: ran in the baseline",
     "untested": "Untested: too few rounds for a significance test",
-    "not confirmed": "Not confirmed: slower in the run, not when re-measured in a fresh process",
+    "not confirmed": "Not confirmed: slower in the run, not when measured again (beside the baseline's code)",
     "not run": "Not run in either",
     "unchanged": "Unchanged",
 }

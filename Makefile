@@ -65,7 +65,7 @@ baseline: $(STAMP)
 
 # Runs the matrix (or takes NEW=<file>) and compares it with BASE: writes regress.md, exits 1 on a regression.
 # Cases whose latency regressed are measured again in fresh processes beside the baseline's own code (a git worktree
-# of its commit; reports/recheck.py); only a regression that repeats there counts.
+# of its commit, 4 pairs in ABBA order; reports/recheck.py); only a regression every pair repeats counts.
 regress: $(STAMP)
 	@$(if $(NEW),,$(MAKE) --no-print-directory bench RUN=$(RUN) || test $$? -ne 5 || exit 5;) \
 	$(PY) -m reports.gate regress $(or $(NEW),$(RESULTS)) $(if $(BASE),--base $(BASE)) $(if $(FORCE),--force) \

@@ -65,10 +65,12 @@ def test_suspects_run_base_new_new_base_each_in_its_own_code(repo: Path, tmp_pat
     result = recheck(["b::t[a]"], base_raw, ["--benchmark-max-time=0.1"], tmp_path / "run", root=repo)
     assert [(code, name) for code, name, _, _ in runs] == [
         ("old", "run-recheck-base-1.json"), ("new", "run-recheck-new-1.json"),
-        ("new", "run-recheck-new-2.json"), ("old", "run-recheck-base-2.json")]  # fmt: skip
+        ("new", "run-recheck-new-2.json"), ("old", "run-recheck-base-2.json"),
+        ("old", "run-recheck-base-3.json"), ("new", "run-recheck-new-3.json"),
+        ("new", "run-recheck-new-4.json"), ("old", "run-recheck-base-4.json")]  # fmt: skip
     assert all(ids == ["b::t[a]"] and args == ["--benchmark-max-time=0.1"] for _, _, ids, args in runs)
-    assert [(b.name, n.name) for b, n in result.pairs] == [("run-recheck-base-1.json", "run-recheck-new-1.json"),
-                                                          ("run-recheck-base-2.json", "run-recheck-new-2.json")]  # fmt: skip
+    assert [(b.name, n.name) for b, n in result.pairs] == [(f"run-recheck-base-{n}.json", f"run-recheck-new-{n}.json")
+                                                          for n in range(1, 5)]  # fmt: skip
     runs.clear()
     alone = recheck(["b::t[a]"], {"commit_info": {}}, [], tmp_path / "run", root=repo)
     assert [(code, name) for code, name, _, _ in runs] == [("new", "run-recheck.json")]

@@ -108,7 +108,7 @@ def regress(new: Path, base: Path | None, out: Path, force: bool = False, config
     (reports.recheck) and compared once more: only regressions that repeat fail."""
     suspects_file = out / "suspects.txt"
     comparison, path, failed = compare(new, base, out, force, config, suspects_file)
-    ids = suspects_file.read_text(encoding="utf-8").split()
+    ids = suspects_file.read_text(encoding="utf-8").splitlines()
     if failed and ids:
         base = base_path(read_run(new), base)
         print(f"accelbench regress: {len(ids)} case(s) regressed in latency; measuring them again beside the "

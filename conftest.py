@@ -151,7 +151,9 @@ class TrainingCase:
 
 
 @pytest.fixture
-def training_case(device: Device, workload: Workload, training_technique: TrainingTechnique, applied: dict) -> TrainingCase:
+def training_case(
+    device: Device, workload: Workload, training_technique: TrainingTechnique, applied: dict
+) -> TrainingCase:
     try:
         where = device.open()
     except DeviceUnavailable as exc:

@@ -11,7 +11,6 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode, mm_flop, register_flop_formula
 
 
-
 def _linear_flop(x_shape, *args, out_shape=None, **kwargs) -> int:
     """2 * rows * in_features * out_features, for matmul kernels whose weight is packed (its shape hidden)."""
     return 2 * math.prod(x_shape[:-1]) * x_shape[-1] * out_shape[-1]
@@ -79,9 +78,10 @@ def flops_per_call(model: nn.Module, inputs: torch.Tensor) -> int | None:
 def _plain_weights(model: nn.Module) -> list[torch.Tensor]:
     """Float weight matrices and kernels stored as ordinary dense tensors (quantized storage is left out)."""
     return [
-        p.detach() for p in unwrap(model).parameters()
+        p.detach()
+        for p in unwrap(model).parameters()
         if p.dim() >= 2 and p.is_floating_point() and type(p.data) is torch.Tensor
-    ]  # fmt: skip
+    ]
 
 
 def weight_sparsity(model: nn.Module) -> float | None:

@@ -133,8 +133,13 @@ def _journal_open(config: pytest.Config) -> Journal | None:
     bench = getattr(config, "_benchmarksession", None)
     if journal is not None and not journal.started and bench is not None:
         commit_info = config.hook.pytest_benchmark_generate_commit_info(config=config)
-        journal.write("run", version=VERSION, datetime=datetime.now(timezone.utc).isoformat(),
-                      machine_info=bench.get_machine_info(), commit_info=commit_info)  # fmt: skip
+        journal.write(
+            "run",
+            version=VERSION,
+            datetime=datetime.now(timezone.utc).isoformat(),
+            machine_info=bench.get_machine_info(),
+            commit_info=commit_info,
+        )
     return journal
 
 
@@ -227,9 +232,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
 def _save(config: pytest.Config, bench, path: Path, exitstatus: int, resumed: Path | None) -> None:
     """The run's JSON; a resumed run's is the whole run's, from its journal (this process ran only the rest)."""
     output = config.hook.pytest_benchmark_generate_json(
-        config=config, benchmarks=bench.benchmarks, include_data=True, machine_info=bench.get_machine_info(),
+        config=config,
+        benchmarks=bench.benchmarks,
+        include_data=True,
+        machine_info=bench.get_machine_info(),
         commit_info=config.hook.pytest_benchmark_generate_commit_info(config=config),
-    )  # fmt: skip
+    )
     config.hook.pytest_benchmark_update_json(config=config, benchmarks=bench.benchmarks, output_json=output)
     if resumed is not None:
         whole = journals.read(resumed)

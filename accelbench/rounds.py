@@ -56,8 +56,9 @@ def _round(call: Callable[[], object], calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def paired_rounds(baseline: Callable[[], object], candidate: Callable[[], object],
-                  pairing: Pairing = Pairing()) -> PairedRounds | str:  # fmt: skip
+def paired_rounds(
+    baseline: Callable[[], object], candidate: Callable[[], object], pairing: Pairing = Pairing()
+) -> PairedRounds | str:
     """ABAB rounds of `baseline` and `candidate` (both warmed up by the caller), or the reason they were not run."""
     # the fastest of three single calls: one call can be slow for reasons of its own (a page fault, a preemption)
     estimate_a = min(_round(baseline, 1) for _ in range(ESTIMATE_CALLS))
@@ -65,19 +66,24 @@ def paired_rounds(baseline: Callable[[], object], candidate: Callable[[], object
     calls_a, calls_b = pairing.calls_per_round(estimate_a), pairing.calls_per_round(estimate_b)
     needed_s = pairing.min_pairs * (calls_a * estimate_a + calls_b * estimate_b)
     if needed_s > pairing.limit_s:
-        return (f"not paired: {pairing.min_pairs} pairs would take about {needed_s:.3g} s "
-                f"(limit {pairing.limit_s:g} s per case)")  # fmt: skip
+        return (
+            f"not paired: {pairing.min_pairs} pairs would take about {needed_s:.3g} s "
+            f"(limit {pairing.limit_s:g} s per case)"
+        )
     a: list[float] = []
     b: list[float] = []
     start = time.perf_counter()
-    while len(a) < pairing.max_pairs and (len(a) < pairing.min_pairs or time.perf_counter() - start < pairing.max_time_s):
+    while len(a) < pairing.max_pairs and (
+        len(a) < pairing.min_pairs or time.perf_counter() - start < pairing.max_time_s
+    ):
         a.append(_round(baseline, calls_a))
         b.append(_round(candidate, calls_b))
     return PairedRounds(a, b, calls_a, calls_b)
 
 
-def metered(meter: EnergyMeter, call: Callable[[], object], per_call_s: float, max_calls: int = 100_000
-            ) -> tuple[EnergyReading, int]:  # fmt: skip
+def metered(
+    meter: EnergyMeter, call: Callable[[], object], per_call_s: float, max_calls: int = 100_000
+) -> tuple[EnergyReading, int]:
     """The energy of enough calls to fill the meter's window (at least one), and the number of calls made."""
     calls = max(1, min(max_calls, math.ceil(meter.window_s / max(per_call_s, 1e-9))))
 

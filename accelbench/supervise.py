@@ -24,8 +24,11 @@ def journal_path(args: list[str]) -> Path | None:
     """The journal pytest will write for these arguments (the plugin's rule), or None."""
     for flag, suffix in (("--accelbench-journal", None), ("--benchmark-json", ".jsonl")):
         for index, arg in enumerate(args):
-            value = arg.split("=", 1)[1] if arg.startswith(f"{flag}=") else (
-                args[index + 1] if arg == flag and index + 1 < len(args) else None)  # fmt: skip
+            value = (
+                arg.split("=", 1)[1]
+                if arg.startswith(f"{flag}=")
+                else (args[index + 1] if arg == flag and index + 1 < len(args) else None)
+            )
             if value:
                 return Path(value).with_suffix(suffix) if suffix else Path(value)
     return None
@@ -47,10 +50,17 @@ def record_crash(path: Path, returncode: int) -> str | None:
     why = _signal_name(returncode)
     hint = " (SIGKILL: most often the out-of-memory killer)" if why == "SIGKILL" else ""
     writer = journals.Journal(path, resume=True)
-    writer.write("case", outcome={
-        "name": name, "fullname": name, "status": "error", "when": "call", "params": run["accelbench_journal"]["in_flight_params"],
-        "message": f"crashed: the benchmark process died of {why}{hint} during this case; the run went on without it",
-    })  # fmt: skip
+    writer.write(
+        "case",
+        outcome={
+            "name": name,
+            "fullname": name,
+            "status": "error",
+            "when": "call",
+            "params": run["accelbench_journal"]["in_flight_params"],
+            "message": f"crashed: the benchmark process died of {why}{hint} during this case; the run went on without it",
+        },
+    )
     writer.close()
     return name
 
@@ -69,18 +79,24 @@ def main(args: list[str]) -> int:
             break
         name = record_crash(path, returncode) if path is not None and path.is_file() else None
         if name is None or len(crashed) >= MAX_CRASHES:
-            print(f"accelbench: pytest died of {_signal_name(returncode)} "
-                  f"{'outside any case' if name is None else f'{len(crashed) + 1} times'}; stopping. "
-                  f"{f'Finished cases are in {path}' if path is not None else 'No journal: pass --benchmark-json'}.",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"accelbench: pytest died of {_signal_name(returncode)} "
+                f"{'outside any case' if name is None else f'{len(crashed) + 1} times'}; stopping. "
+                f"{f'Finished cases are in {path}' if path is not None else 'No journal: pass --benchmark-json'}.",
+                file=sys.stderr,
+            )
             return 1
         crashed.append(name)
-        print(f"accelbench: {name} crashed the process ({_signal_name(returncode)}); going on with the rest",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"accelbench: {name} crashed the process ({_signal_name(returncode)}); going on with the rest",
+            file=sys.stderr,
+        )
         command = [sys.executable, "-m", "pytest", *args, "--accelbench-resume"]
     if crashed:
-        print(f"accelbench: {len(crashed)} case(s) crashed the process and are error rows: {', '.join(crashed)}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"accelbench: {len(crashed)} case(s) crashed the process and are error rows: {', '.join(crashed)}",
+            file=sys.stderr,
+        )
         return returncode if returncode not in (0, 5) else 1
     return returncode
 

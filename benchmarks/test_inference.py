@@ -118,8 +118,11 @@ def after_timing(benchmark, case, baseline_model, call, x: torch.Tensor) -> None
     if isinstance(rounds, str):
         benchmark.extra_info["paired_note"] = rounds
         return
-    benchmark.extra_info.update(rounds.speedup().as_extra_info(), paired_calls_per_round=rounds.candidate_calls,
-                                paired_calls_per_baseline_round=rounds.baseline_calls)  # fmt: skip
+    benchmark.extra_info.update(
+        rounds.speedup().as_extra_info(),
+        paired_calls_per_round=rounds.candidate_calls,
+        paired_calls_per_baseline_round=rounds.baseline_calls,
+    )
 
 
 def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -> None:
@@ -154,8 +157,11 @@ def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -
         **{f"time_{bound}_s": seconds for bound, seconds in prediction.time_by_bound.items()},
     )
     if case.technique.name == "fp32" and batch == max(BATCH_SIZES):  # the report's roofline: one point per operator
-        points = [[c.flops / max(c.bytes, 1), c.flops / c.time_s] for c in prediction.ops
-                  if c.where == "device" and c.flops > 0 and c.time_s > 0]  # fmt: skip
+        points = [
+            [c.flops / max(c.bytes, 1), c.flops / c.time_s]
+            for c in prediction.ops
+            if c.where == "device" and c.flops > 0 and c.time_s > 0
+        ]
         benchmark.extra_info["roofline_ops"] = json.dumps([[float(f"{a:.4g}"), float(f"{p:.4g}")] for a, p in points])
 
 

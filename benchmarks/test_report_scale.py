@@ -27,6 +27,10 @@ def results():
 def test_report_build_10000_rows(benchmark, results, tmp_path: Path) -> None:
     cpu_start = time.process_time()
     paths = benchmark.pedantic(write_report, args=(results, tmp_path), rounds=1, iterations=1)
-    benchmark.extra_info.update(rows=len(results), cpu_s=time.process_time() - cpu_start,
-                                files=len(paths), html_bytes=paths["html"].stat().st_size)  # fmt: skip
+    benchmark.extra_info.update(
+        rows=len(results),
+        cpu_s=time.process_time() - cpu_start,
+        files=len(paths),
+        html_bytes=paths["html"].stat().st_size,
+    )
     assert len(results) >= ROWS and paths["html"].stat().st_size > 0

@@ -26,8 +26,11 @@ from training.optimizers import state_bytes
 
 BATCH_SIZES = (64,)
 # two digits models in the default profile (about a minute with compilation); the others join PROFILE=full
-WORKLOADS = ["digits-mlp", "digits-cnn",
-             *(pytest.param(name, marks=pytest.mark.full) for name in ("digits-dscnn", "digits-lstm"))]  # fmt: skip
+WORKLOADS = [
+    "digits-mlp",
+    "digits-cnn",
+    *(pytest.param(name, marks=pytest.mark.full) for name in ("digits-dscnn", "digits-lstm")),
+]
 LOSS_STEPS = 30  # optimizer steps from seed 0's initial weights before the loss is read
 SEED = 0
 
@@ -144,12 +147,16 @@ def simulate_training(benchmark, case, step, figures: dict, host_figures: dict, 
     for devices in PROJECTED_DEVICES:  # weak scaling: each device keeps the case's batch
         projected = project_data_parallel(prediction.step_s, spec.grad_bytes, profile, devices)
         if projected is None:
-            benchmark.extra_info[f"projection_{devices}"] = f"unavailable: {profile.name} lists no interconnect for {devices} devices"
+            benchmark.extra_info[f"projection_{devices}"] = (
+                f"unavailable: {profile.name} lists no interconnect for {devices} devices"
+            )
             continue
-        benchmark.extra_info.update({
-            f"projection_{devices}": f"projection over {projected.link}",
-            f"projected_step_s_{devices}": projected.step_s,
-            f"projected_allreduce_s_{devices}": projected.allreduce_s,
-            f"projected_efficiency_{devices}": projected.scaling_efficiency,
-            f"projected_samples_per_s_{devices}": devices * batch / projected.step_s,
-        })  # fmt: skip
+        benchmark.extra_info.update(
+            {
+                f"projection_{devices}": f"projection over {projected.link}",
+                f"projected_step_s_{devices}": projected.step_s,
+                f"projected_allreduce_s_{devices}": projected.allreduce_s,
+                f"projected_efficiency_{devices}": projected.scaling_efficiency,
+                f"projected_samples_per_s_{devices}": devices * batch / projected.step_s,
+            }
+        )

@@ -23,4 +23,12 @@ for _error in _errors:
 for _name in sorted(_profiles):
     REGISTRY.add(SimulatedDevice(_profiles[_name]))
 
-__all__ = ["REGISTRY", "CpuDevice", "CudaDevice", "Device", "DeviceUnavailable", "ProfileLoadWarning", "SimulatedDevice"]
+__all__ = [
+    "REGISTRY",
+    "CpuDevice",
+    "CudaDevice",
+    "Device",
+    "DeviceUnavailable",
+    "ProfileLoadWarning",
+    "SimulatedDevice",
+]

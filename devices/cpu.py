@@ -17,8 +17,17 @@ from devices.rapl import cpu_energy_meter
 
 # CPU features that decide which kernels a technique reaches (VNNI/AMX for int8, AVX512-BF16/AMX for bf16,
 # AVX512-FP16/AMX-FP16 for fp16: without them fp16 is emulated).
-SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_int8", "amx_bf16", "amx_tile", "avx512_fp16",
-               "amx_fp16")  # fmt: skip
+SPEED_FLAGS = (
+    "avx2",
+    "avx512f",
+    "avx512_vnni",
+    "avx512_bf16",
+    "amx_int8",
+    "amx_bf16",
+    "amx_tile",
+    "avx512_fp16",
+    "amx_fp16",
+)
 # Default price of one thread for an hour (assumed: on-demand cloud prices of general-purpose x86 instances run about
 # 0.04-0.05 USD per vCPU-hour in 2024-2026, e.g. a 2-vCPU AMD EPYC instance at about 0.09 USD/h). facts()
 # multiplies it by the thread count; a price file overrides it (README: "Prices").

@@ -62,8 +62,12 @@ class NvmlEnergyMeter:
             fn()
             seconds = time.perf_counter() - start
             joules = (pynvml.nvmlDeviceGetTotalEnergyConsumption(handle) - before_mj) / 1000.0
-            return EnergyReading(joules, seconds, MEASURED, f"NVML total energy counter of GPU {self.index} "
-                                                            "(whole GPU, other processes included)")  # fmt: skip
+            return EnergyReading(
+                joules,
+                seconds,
+                MEASURED,
+                f"NVML total energy counter of GPU {self.index} (whole GPU, other processes included)",
+            )
         finally:
             pynvml.nvmlShutdown()
 
@@ -86,8 +90,13 @@ class NvmlEnergyMeter:
             sampler.join()
         seconds = time.perf_counter() - start
         joules = sum((t1 - t0) * (w0 + w1) / 2 for (t0, w0), (t1, w1) in zip(samples, samples[1:]))
-        return EnergyReading(joules, seconds, MEASURED, f"NVML power samples of GPU {self.index} every "
-                                                        f"{POWER_SAMPLE_S * 1000:g} ms, integrated (no energy counter)")
+        return EnergyReading(
+            joules,
+            seconds,
+            MEASURED,
+            f"NVML power samples of GPU {self.index} every "
+            f"{POWER_SAMPLE_S * 1000:g} ms, integrated (no energy counter)",
+        )
 
 
 def _nvml_reason() -> str:

@@ -77,8 +77,9 @@ class RaplMeter:
         after = [zone.read_uj() for zone in self.zones]
         uj = sum(wrapped_delta_uj(b, a, z.max_energy_range_uj) for b, a, z in zip(before, after, self.zones))
         names = ", ".join(z.path.name for z in self.zones)
-        return EnergyReading(uj * 1e-6, seconds, MEASURED, f"RAPL package counters ({names}): whole package, "
-                                                            "other processes included")  # fmt: skip
+        return EnergyReading(
+            uj * 1e-6, seconds, MEASURED, f"RAPL package counters ({names}): whole package, other processes included"
+        )
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,10 @@ class CpuTimeEstimate:
         cpu_start, start = time.process_time(), time.perf_counter()
         fn()
         cpu_s, seconds = time.process_time() - cpu_start, time.perf_counter() - start
-        source = (f"TDP x utilisation: {cpu_s:.3g} s of process CPU time x {self.watts_per_thread:.3g} W per "
-                  f"thread ({self.basis}); not measured: {self.why_not_measured}")  # fmt: skip
+        source = (
+            f"TDP x utilisation: {cpu_s:.3g} s of process CPU time x {self.watts_per_thread:.3g} W per "
+            f"thread ({self.basis}); not measured: {self.why_not_measured}"
+        )
         return EnergyReading(cpu_s * self.watts_per_thread, seconds, ESTIMATED, source)
 
 

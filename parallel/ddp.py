@@ -32,8 +32,9 @@ CONFIGS = {"ddp": (1, False), "ddp-accum-4": (4, False), "ddp-no-sync-accum-4": 
 LR, MOMENTUM = 0.05, 0.9  # as train-baseline
 
 
-def accumulate_gradients(ddp: DistributedDataParallel, x: torch.Tensor, y: torch.Tensor, micro_batches: int,
-                         no_sync: bool) -> None:  # fmt: skip
+def accumulate_gradients(
+    ddp: DistributedDataParallel, x: torch.Tensor, y: torch.Tensor, micro_batches: int, no_sync: bool
+) -> None:
     """Gradients of the mean cross-entropy over (x, y) into `.grad`, over `micro_batches` equal slices; with
     `no_sync`, the all-reduce runs only in the last slice's backward (DDP then reduces the accumulated sum)."""
     for index, (xs, ys) in enumerate(zip(x.chunk(micro_batches), y.chunk(micro_batches))):
@@ -53,7 +54,10 @@ def allreduce_s(world: World, numel: int, reps: int = 30) -> float | None:
 def measure(world: World, args: argparse.Namespace, workload, config: str) -> dict | None:
     micro_batches, no_sync = CONFIGS[config]
     data = workload.data().train
-    shard_x, shard_y = data.x[world.rank :: world.size].to(world.where), data.y[world.rank :: world.size].to(world.where)
+    shard_x, shard_y = (
+        data.x[world.rank :: world.size].to(world.where),
+        data.y[world.rank :: world.size].to(world.where),
+    )
     x, y = shard_x[: args.batch_size], shard_y[: args.batch_size]
     model = untrained_model(workload, seed=world.rank).to(world.where)  # different seeds: DDP must broadcast rank 0's
     ddp = DistributedDataParallel(model, device_ids=[world.where.index] if world.where.type == "cuda" else None)
@@ -73,12 +77,19 @@ def measure(world: World, args: argparse.Namespace, workload, config: str) -> di
     if world.rank != 0:
         return None
     median_s = statistics.median(times)
-    return dict(times=times, extra=dict(
-        micro_batches=micro_batches, no_sync=no_sync, per_process_batch=args.batch_size,
-        samples_per_s=world.size * args.batch_size / median_s, allreduce_s=reduce_s, grad_bytes=4 * numel,
-        allreduce_share=min(1.0, reduce_s * (1 if no_sync else micro_batches) / median_s),
-        replicas_identical=len(set(checksums)) == 1,
-    ))  # fmt: skip
+    return dict(
+        times=times,
+        extra=dict(
+            micro_batches=micro_batches,
+            no_sync=no_sync,
+            per_process_batch=args.batch_size,
+            samples_per_s=world.size * args.batch_size / median_s,
+            allreduce_s=reduce_s,
+            grad_bytes=4 * numel,
+            allreduce_share=min(1.0, reduce_s * (1 if no_sync else micro_batches) / median_s),
+            replicas_identical=len(set(checksums)) == 1,
+        ),
+    )
 
 
 @record
@@ -97,14 +108,27 @@ def main(argv: list[str] | None = None) -> None:
     try:
         for config in configs:
             name = f"ddp[{world.device.name}-{workload.name}-{config}-{world.size}proc]"
-            params = dict(device=world.device.name, workload=workload.name, technique=config,
-                          batch_size=world.size * args.batch_size, nproc=world.size)  # fmt: skip
-            common = dict(benchmark="ddp", simulated=False, backend=world.backend, threads_per_process=args.threads,
-                          hosts=facts["hosts"])  # fmt: skip
-            extra = record_part(world, args.out, facts, name, params, common,
-                                lambda: measure(world, args, workload, config))  # fmt: skip
+            params = dict(
+                device=world.device.name,
+                workload=workload.name,
+                technique=config,
+                batch_size=world.size * args.batch_size,
+                nproc=world.size,
+            )
+            common = dict(
+                benchmark="ddp",
+                simulated=False,
+                backend=world.backend,
+                threads_per_process=args.threads,
+                hosts=facts["hosts"],
+            )
+            extra = record_part(
+                world, args.out, facts, name, params, common, lambda: measure(world, args, workload, config)
+            )
             if extra is not None:
-                world.log(f"{config}: {extra['samples_per_s']:.0f} samples/s, all-reduce {extra['allreduce_s'] * 1e6:.0f} µs")
+                world.log(
+                    f"{config}: {extra['samples_per_s']:.0f} samples/s, all-reduce {extra['allreduce_s'] * 1e6:.0f} µs"
+                )
     finally:
         dist.destroy_process_group()
 

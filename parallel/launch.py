@@ -73,8 +73,21 @@ def torchrun(module: str, nproc: int, port: int, out: Path, worker_args: list[st
     """Runs `module` under torchrun with `nproc` processes on this machine; returns its status and the tail of its
     stderr (which is passed through as it comes)."""
     rendezvous = ["--standalone"] if port == 0 else ["--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{port}"]
-    command = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={nproc}", "--max-restarts=0",
-               *rendezvous, "-m", module, "--out", str(out), "--threads", str(threads), *worker_args]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        f"--nproc-per-node={nproc}",
+        "--max-restarts=0",
+        *rendezvous,
+        "-m",
+        module,
+        "--out",
+        str(out),
+        "--threads",
+        str(threads),
+        *worker_args,
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
     tail: deque[str] = deque(maxlen=400)
@@ -93,8 +106,9 @@ def torchrun(module: str, nproc: int, port: int, out: Path, worker_args: list[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m parallel", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m parallel", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--nproc", type=int, default=2, help="largest process count; DDP runs 1..NPROC (default 2)")
     parser.add_argument("--only", action="store_true", help="run NPROC processes only, not 1..NPROC")
     parser.add_argument("--out", type=Path, required=True, help="results file; rows are merged into it if it exists")
@@ -123,10 +137,16 @@ def main(argv: list[str] | None = None) -> int:
         status, output = torchrun(BENCHMARKS[benchmark], nproc, args.port, args.out, worker_args, args.threads)
         if status != 0:
             ranks = failed_ranks(output)
-            message = f"{benchmark} with {nproc} processes failed: " + ("; ".join(ranks) if ranks else
-                      f"torchrun exited with {describe_exit(status)} (its output is above)")  # fmt: skip
+            message = f"{benchmark} with {nproc} processes failed: " + (
+                "; ".join(ranks) if ranks else f"torchrun exited with {describe_exit(status)} (its output is above)"
+            )
             print(f"parallel: {message}", file=sys.stderr)
-            merge(args.out, outcomes=[outcome_row(f"{benchmark}[{nproc}proc]", dict(technique=benchmark, nproc=nproc), message)])
+            merge(
+                args.out,
+                outcomes=[outcome_row(f"{benchmark}[{nproc}proc]", dict(technique=benchmark, nproc=nproc), message)],
+            )
             failures.append(message)
-    print(f"parallel: results in {args.out}" + (f"; {len(failures)} run(s) failed" if failures else ""), file=sys.stderr)
+    print(
+        f"parallel: results in {args.out}" + (f"; {len(failures)} run(s) failed" if failures else ""), file=sys.stderr
+    )
     return 1 if failures else 0

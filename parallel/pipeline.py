@@ -127,19 +127,28 @@ def measure(world: World, args: argparse.Namespace, workload, microbatches: int)
         return None
     median_s = statistics.median(times)
     busy = [b / median_s for b, _ in gathered]
-    return dict(times=times, extra=dict(
-        stages=world.size, microbatches=microbatches, micro_batch_size=micro, samples_per_s=args.batch_size / median_s,
-        bubble_fraction_ideal=ideal_bubble_fraction(world.size, microbatches),
-        bubble_fraction_measured=max(0.0, 1 - statistics.fmean(busy)),
-        loss_last_step=gathered[-1][1], stage_modules=f"{lo}:{hi} of {len(model)} on rank 0",
-        **{f"busy_fraction_rank{r}": min(1.0, b) for r, b in enumerate(busy)},
-    ))  # fmt: skip
+    return dict(
+        times=times,
+        extra=dict(
+            stages=world.size,
+            microbatches=microbatches,
+            micro_batch_size=micro,
+            samples_per_s=args.batch_size / median_s,
+            bubble_fraction_ideal=ideal_bubble_fraction(world.size, microbatches),
+            bubble_fraction_measured=max(0.0, 1 - statistics.fmean(busy)),
+            loss_last_step=gathered[-1][1],
+            stage_modules=f"{lo}:{hi} of {len(model)} on rank 0",
+            **{f"busy_fraction_rank{r}": min(1.0, b) for r, b in enumerate(busy)},
+        ),
+    )
 
 
 @record
 def main(argv: list[str] | None = None) -> None:
     parser = worker_arguments(argparse.ArgumentParser(prog="parallel.pipeline", description=__doc__))
-    parser.add_argument("--batch-size", type=int, default=1024, help="rows per step, cut into micro-batches (default 1024)")
+    parser.add_argument(
+        "--batch-size", type=int, default=1024, help="rows per step, cut into micro-batches (default 1024)"
+    )
     parser.add_argument("--microbatches", default="1,2,4,8", help="micro-batch counts to measure (default 1,2,4,8)")
     args = parser.parse_args(argv)
     counts = [int(m) for m in args.microbatches.split(",") if m]
@@ -154,14 +163,24 @@ def main(argv: list[str] | None = None) -> None:
     try:
         for microbatches in counts:
             name = f"pipeline[{world.device.name}-{workload.name}-{world.size}stages-{microbatches}mb]"
-            params = dict(device=world.device.name, workload=workload.name, technique=f"gpipe-{microbatches}mb",
-                          batch_size=args.batch_size, nproc=world.size)  # fmt: skip
-            common = dict(benchmark="pipeline", simulated=False, backend=world.backend, threads_per_process=args.threads)
-            extra = record_part(world, args.out, facts, name, params, common,
-                                lambda: measure(world, args, workload, microbatches))  # fmt: skip
+            params = dict(
+                device=world.device.name,
+                workload=workload.name,
+                technique=f"gpipe-{microbatches}mb",
+                batch_size=args.batch_size,
+                nproc=world.size,
+            )
+            common = dict(
+                benchmark="pipeline", simulated=False, backend=world.backend, threads_per_process=args.threads
+            )
+            extra = record_part(
+                world, args.out, facts, name, params, common, lambda: measure(world, args, workload, microbatches)
+            )
             if extra is not None:
-                world.log(f"{microbatches} micro-batches: bubble {extra['bubble_fraction_measured']:.2f} measured, "
-                          f"{extra['bubble_fraction_ideal']:.2f} ideal")  # fmt: skip
+                world.log(
+                    f"{microbatches} micro-batches: bubble {extra['bubble_fraction_measured']:.2f} measured, "
+                    f"{extra['bubble_fraction_ideal']:.2f} ideal"
+                )
     finally:
         dist.destroy_process_group()
 

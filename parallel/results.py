@@ -23,28 +23,55 @@ def stats_of(times_s: list[float]) -> dict[str, float | int]:
     quartiles = statistics.quantiles(ordered, n=4) if len(ordered) > 1 else [ordered[0]] * 3
     mean = statistics.fmean(ordered)
     return {
-        "min": ordered[0], "max": ordered[-1], "mean": mean, "median": statistics.median(ordered),
+        "min": ordered[0],
+        "max": ordered[-1],
+        "mean": mean,
+        "median": statistics.median(ordered),
         "stddev": statistics.stdev(ordered) if len(ordered) > 1 else 0.0,
-        "q1": quartiles[0], "q3": quartiles[2], "iqr": quartiles[2] - quartiles[0],
-        "rounds": len(ordered), "iterations": 1, "total": sum(ordered), "ops": 1 / mean if mean > 0 else 0.0,
-    }  # fmt: skip
+        "q1": quartiles[0],
+        "q3": quartiles[2],
+        "iqr": quartiles[2] - quartiles[0],
+        "rounds": len(ordered),
+        "iterations": 1,
+        "total": sum(ordered),
+        "ops": 1 / mean if mean > 0 else 0.0,
+    }
 
 
 def benchmark_row(name: str, params: dict, extra_info: dict, times_s: list[float]) -> dict:
-    return {"group": None, "name": name, "fullname": f"parallel::{name}", "params": params,
-            "extra_info": extra_info, "options": {}, "stats": stats_of(times_s)}  # fmt: skip
+    return {
+        "group": None,
+        "name": name,
+        "fullname": f"parallel::{name}",
+        "params": params,
+        "extra_info": extra_info,
+        "options": {},
+        "stats": stats_of(times_s),
+    }
 
 
 def outcome_row(name: str, params: dict, message: str) -> dict:
     """A part that failed: the report lists it under "Not measured" with its message."""
-    return {"name": name, "fullname": f"parallel::{name}", "status": "error", "when": "call", "message": message,
-            "params": params}  # fmt: skip
+    return {
+        "name": name,
+        "fullname": f"parallel::{name}",
+        "status": "error",
+        "when": "call",
+        "message": message,
+        "params": params,
+    }
 
 
 def _read(path: Path) -> dict:
     if not path.exists() or path.stat().st_size == 0:
-        return {"machine_info": {}, "commit_info": {}, "benchmarks": [], "version": "accelbench-parallel",
-                "datetime": datetime.now(timezone.utc).isoformat(), "accelbench_outcomes": []}  # fmt: skip
+        return {
+            "machine_info": {},
+            "commit_info": {},
+            "benchmarks": [],
+            "version": "accelbench-parallel",
+            "datetime": datetime.now(timezone.utc).isoformat(),
+            "accelbench_outcomes": [],
+        }
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:

@@ -52,8 +52,12 @@ def worker_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
     parser.add_argument("--threads", type=int, default=1, help="CPU threads per process (default 1)")
     parser.add_argument("--steps", type=int, default=100, help="timed steps per configuration")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps before timing")
-    parser.add_argument("--timeout-s", type=float, default=60.0,
-                        help="process-group timeout: a collective waiting longer for a rank fails (default 60)")  # fmt: skip
+    parser.add_argument(
+        "--timeout-s",
+        type=float,
+        default=60.0,
+        help="process-group timeout: a collective waiting longer for a rank fails (default 60)",
+    )
     return parser
 
 
@@ -65,8 +69,10 @@ def device_for(name: str, local_rank: int, threads: int) -> Device:
         return CudaDevice(index=local_rank)
     device = REGISTRY.get(name)
     if device.simulated:
-        raise ValueError(f"{name} is simulated: distributed benchmarks run on real devices (cpu, cuda); "
-                         "benchmarks/test_training.py projects data-parallel scaling for simulated ones")  # fmt: skip
+        raise ValueError(
+            f"{name} is simulated: distributed benchmarks run on real devices (cpu, cuda); "
+            "benchmarks/test_training.py projects data-parallel scaling for simulated ones"
+        )
     return device
 
 
@@ -75,13 +81,17 @@ def join(device_name: str, threads: int, timeout_s: float) -> World:
     so that a rank that stops answering ends the run with an error instead of a hang."""
     missing = [v for v in TORCHRUN_VARIABLES if v not in os.environ]
     if missing:
-        raise SystemExit(f"{sys.argv[0]}: {', '.join(missing)} not set; launch this worker with torchrun, e.g. "
-                         "`torchrun --nproc-per-node 2 -m parallel.ddp --out results/ddp.json`, or `make bench-distributed`")  # fmt: skip
+        raise SystemExit(
+            f"{sys.argv[0]}: {', '.join(missing)} not set; launch this worker with torchrun, e.g. "
+            "`torchrun --nproc-per-node 2 -m parallel.ddp --out results/ddp.json`, or `make bench-distributed`"
+        )
     rank, size, local_rank = (int(os.environ[v]) for v in TORCHRUN_VARIABLES[:3])
     device = device_for(device_name, local_rank, threads)
     where = device.open()
     backend = "nccl" if where.type == "cuda" else "gloo"
-    dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s), device_id=where if where.type == "cuda" else None)
+    dist.init_process_group(
+        backend, timeout=timedelta(seconds=timeout_s), device_id=where if where.type == "cuda" else None
+    )
     return World(rank, size, local_rank, device, where, backend)
 
 
@@ -110,13 +120,17 @@ def gather(world: World, value: object) -> list | None:
 
 def machine(world: World) -> dict:
     """The harness's machine facts, as pytest runs record them, for a results file written by rank 0."""
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "devices": {world.device.name: {"simulated": False, **world.device.facts()}},
-            "hosts": len(set(gather(world, socket.gethostname()) or [socket.gethostname()]))}  # fmt: skip
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "devices": {world.device.name: {"simulated": False, **world.device.facts()}},
+        "hosts": len(set(gather(world, socket.gethostname()) or [socket.gethostname()])),
+    }
 
 
-def record_part(world: World, out: str, facts: dict, name: str, params: dict, common: dict,
-                measure: Callable[[], dict | None]) -> dict | None:
+def record_part(
+    world: World, out: str, facts: dict, name: str, params: dict, common: dict, measure: Callable[[], dict | None]
+) -> dict | None:
     """Runs one part of a distributed benchmark; rank 0 merges its row into `out`, or, when it raised, an error row
     naming it (and re-raises, so torchrun ends the run). Returns the row's extra_info on rank 0, None elsewhere."""
     try:

@@ -22,9 +22,12 @@ PRICES_ENV = "ACCELBENCH_PRICES"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reports", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("results", nargs="*", type=Path, help="pytest-benchmark JSON files (default: newest in results/)")
+    parser = argparse.ArgumentParser(
+        prog="python -m reports", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "results", nargs="*", type=Path, help="pytest-benchmark JSON files (default: newest in results/)"
+    )
     parser.add_argument("--out", type=Path, help="output directory (default: reports/out/<first results file stem>)")
     parser.add_argument("--prices", type=Path, help=f"price file (TOML; default: ${PRICES_ENV}, else device defaults)")
     parser.add_argument("--no-history", action="store_true", help="leave out the trend over the other saved runs")
@@ -46,8 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     written = write_report(results, args.out or OUT_ROOT / paths[0].stem, prices, history, notes)
     counts = results["status"].value_counts()
     partial = "; ".join(reason for reason in results["run_partial"].dropna().unique() if reason)
-    print(f"accelbench report of {', '.join(map(str, paths))} ({', '.join(f'{n} {s}' for s, n in counts.items())})"
-          f"{f'; PARTIAL: {partial}' if partial else ''}:")  # fmt: skip
+    print(
+        f"accelbench report of {', '.join(map(str, paths))} ({', '.join(f'{n} {s}' for s, n in counts.items())})"
+        f"{f'; PARTIAL: {partial}' if partial else ''}:"
+    )
     for kind in ("html", "md", "csv", "parquet", "recommendations", "history"):
         if kind in written:
             print(f"  {written[kind]}")

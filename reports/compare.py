@@ -17,10 +17,15 @@ def with_baseline_ratios(results: pd.DataFrame, baseline: str = BASELINE) -> pd.
         ok = ok.assign(flops_per_batch=float("nan"))
     base = ok[ok["technique"] == baseline].drop_duplicates(GROUP)
     base = base[GROUP + ["latency_median_s", "accuracy", "flops_per_batch"]].rename(
-        columns={"latency_median_s": "baseline_latency_s", "accuracy": "baseline_accuracy",
-                 "flops_per_batch": "baseline_flops"}
-    )  # fmt: skip
-    out = results.drop(columns=["speedup", "accuracy_delta", "flops_ratio"], errors="ignore").merge(base, on=GROUP, how="left")
+        columns={
+            "latency_median_s": "baseline_latency_s",
+            "accuracy": "baseline_accuracy",
+            "flops_per_batch": "baseline_flops",
+        }
+    )
+    out = results.drop(columns=["speedup", "accuracy_delta", "flops_ratio"], errors="ignore").merge(
+        base, on=GROUP, how="left"
+    )
     measured = out["status"] == "ok"
     out["speedup"] = (out["baseline_latency_s"] / out["latency_median_s"]).where(measured)
     out["accuracy_delta"] = (out["accuracy"].astype(float) - out["baseline_accuracy"].astype(float)).where(measured)

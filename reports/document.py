@@ -94,28 +94,34 @@ def _cell(text: str, colour: str, simulated: bool) -> str:
 
 
 def _dark(colour: str) -> bool:
-    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     return 0.299 * red + 0.587 * green + 0.114 * blue < 110  # perceived brightness: light text on dark cells
 
 
 def _heatmap_html(heatmap: Heatmap) -> str:
-    head = "".join(f'<th class="{"sim" if heatmap.simulated.get(d) else "real"}">{html.escape(heatmap.header(d))}</th>'
-                   for d in heatmap.text.columns)  # fmt: skip
+    head = "".join(
+        f'<th class="{"sim" if heatmap.simulated.get(d) else "real"}">{html.escape(heatmap.header(d))}</th>'
+        for d in heatmap.text.columns
+    )
     flags = [bool(heatmap.simulated.get(d)) for d in heatmap.text.columns]
     rows = "".join(
         f"<tr><th>{html.escape(str(technique))}</th>"
-        + "".join(_cell(t, c, f) for t, c, f in zip(texts, colours, flags)) + "</tr>"
+        + "".join(_cell(t, c, f) for t, c, f in zip(texts, colours, flags))
+        + "</tr>"
         for technique, texts, colours in zip(heatmap.text.index, heatmap.text.to_numpy(), heatmap.colour.to_numpy())
-    )  # fmt: skip
-    return (f'<div class="scroll"><table class="heatmap"><caption>{html.escape(heatmap.caption)}</caption>'
-            f"<thead><tr><th>technique</th>{head}</tr></thead><tbody>{rows}</tbody></table></div>")  # fmt: skip
+    )
+    return (
+        f'<div class="scroll"><table class="heatmap"><caption>{html.escape(heatmap.caption)}</caption>'
+        f"<thead><tr><th>technique</th>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
+    )
 
 
 def _key_html() -> str:
-    swatches = "".join(f'<span style="background-color:{c}{";color:#fff" if _dark(c) else ""}">{label}</span>'
-                       for label, c in key_colours())  # fmt: skip
+    swatches = "".join(
+        f'<span style="background-color:{c}{";color:#fff" if _dark(c) else ""}">{label}</span>'
+        for label, c in key_colours()
+    )
     return f'<p class="key">colour key: {swatches} <span class="none" style="background:#eee">did not run</span></p>'
-
 
 
 def _table_html(caption: str, table: pd.DataFrame) -> str:
@@ -135,8 +141,10 @@ def to_html(parts: list[Section]) -> str:
         body += [_table_html(caption, table) for caption, table in part.tables]
         for image in part.images:
             data = base64.b64encode(image.png).decode()
-            body.append(f'<figure><img alt="{html.escape(image.caption)}" src="data:image/png;base64,{data}">'
-                        f"<figcaption>{html.escape(image.caption)}</figcaption></figure>")  # fmt: skip
+            body.append(
+                f'<figure><img alt="{html.escape(image.caption)}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{html.escape(image.caption)}</figcaption></figure>"
+            )
         if part.bullets:
             body.append("<ul>" + "".join(f"<li>{html.escape(b)}</li>" for b in part.bullets) + "</ul>")
         if index == 0:
@@ -145,5 +153,7 @@ def to_html(parts: list[Section]) -> str:
                 for p in _contents(parts)
             )
             body.append(f'<nav id="contents"><h2>Contents</h2><ul>{items}</ul></nav>')
-    return (f'<!doctype html><html><head><meta charset="utf-8"><title>accelbench report</title><style>{STYLE}</style>'
-            f"</head><body>{''.join(body)}</body></html>")  # fmt: skip
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>accelbench report</title><style>{STYLE}</style>'
+        f"</head><body>{''.join(body)}</body></html>"
+    )

@@ -16,8 +16,10 @@ def _pivot(frame: pd.DataFrame, cells: list[str]) -> pd.DataFrame:
     frame["row"] = frame["technique"] + " (b=" + frame["batch_size"].astype(str) + ")"
     frame["column"] = [device_label(d, s) for d, s in zip(frame["device"], frame["simulated"])]
     table = frame.pivot_table(index="row", columns="column", values="cell", aggfunc="first")
-    return table.reindex(index=frame["row"].unique(), columns=frame["column"].unique()).fillna("-").rename_axis(
-        index="technique", columns=None
+    return (
+        table.reindex(index=frame["row"].unique(), columns=frame["column"].unique())
+        .fillna("-")
+        .rename_axis(index="technique", columns=None)
     )
 
 
@@ -27,16 +29,22 @@ def energy_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
     frame = results[(results["workload"] == workload) & (results["status"] == "ok")]
     if frame.empty:
         return pd.DataFrame()
-    energy = pd.to_numeric(frame.get("energy_per_inference_j"), errors="coerce") if "energy_per_inference_j" in frame \
-        else pd.Series(float("nan"), index=frame.index)  # fmt: skip
+    energy = (
+        pd.to_numeric(frame.get("energy_per_inference_j"), errors="coerce")
+        if "energy_per_inference_j" in frame
+        else pd.Series(float("nan"), index=frame.index)
+    )
     method = frame.get("energy_method", pd.Series(None, index=frame.index))
     bound = frame.get("bound", pd.Series(None, index=frame.index))
     limited = frame.get("power_limited", pd.Series(None, index=frame.index))
     cells = [
-        NOT_RECORDED if pd.isna(e) else f"{format_joules(float(e))} {m}"
-        + (f" · {b}" if sim and isinstance(b, str) else "") + (" (power-limited)" if lim is True else "")
+        NOT_RECORDED
+        if pd.isna(e)
+        else f"{format_joules(float(e))} {m}"
+        + (f" · {b}" if sim and isinstance(b, str) else "")
+        + (" (power-limited)" if lim is True else "")
         for e, m, b, lim, sim in zip(energy, method, bound, limited, frame["simulated"])
-    ]  # fmt: skip
+    ]
     return _pivot(frame, cells)
 
 
@@ -45,7 +53,10 @@ def cost_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
     frame = results[(results["workload"] == workload) & (results["status"] == "ok")]
     if frame.empty:
         return pd.DataFrame()
-    cells = ["no price" if pd.isna(c) else f"{format_usd(c)} {m}" for c, m in zip(frame["cost_per_million_usd"], frame["cost_method"])]
+    cells = [
+        "no price" if pd.isna(c) else f"{format_usd(c)} {m}"
+        for c, m in zip(frame["cost_per_million_usd"], frame["cost_method"])
+    ]
     return _pivot(frame, cells)
 
 
@@ -67,13 +78,15 @@ def methods_table(results: pd.DataFrame) -> pd.DataFrame:
         # an estimate's source carries each case's own CPU seconds: count the kinds of source, not the numbers
         kinds = sources.str.replace(r"[\d.]+(e-?\d+)? s of", "… s of", regex=True).nunique()
         prices = group["price_per_hour_usd"].dropna()
-        rows.append({
-            "device": device_label(device, bool(group["simulated"].iloc[0])),
-            "cases": len(group),
-            "energy method": method,
-            "energy source": source + (f" (and {kinds - 1} other sources)" if kinds > 1 else ""),
-            "cost method": ", ".join(sorted(set(group["cost_method"]))),
-            "price (USD/h)": f"{prices.iloc[0]:.4g}" if len(prices) else "-",
-            "price source": next(iter(group["price_source"].dropna().astype(str)), "-"),
-        })  # fmt: skip
+        rows.append(
+            {
+                "device": device_label(device, bool(group["simulated"].iloc[0])),
+                "cases": len(group),
+                "energy method": method,
+                "energy source": source + (f" (and {kinds - 1} other sources)" if kinds > 1 else ""),
+                "cost method": ", ".join(sorted(set(group["cost_method"]))),
+                "price (USD/h)": f"{prices.iloc[0]:.4g}" if len(prices) else "-",
+                "price source": next(iter(group["price_source"].dropna().astype(str)), "-"),
+            }
+        )
     return pd.DataFrame(rows).set_index("device")

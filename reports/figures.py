@@ -44,13 +44,18 @@ def _file(*parts: object) -> str:
 
 
 def heatmap_sections(results: pd.DataFrame) -> list[Section]:
-    out = [Section("Speedup heatmaps", paragraphs=[
-        f"Per workload and batch size: speedup versus {BASELINE} on the same device, technique rows x device columns. "
-        "Blue is faster, red slower (log scale, saturating at 4x). A number in bold is a paired result whose 95% "
-        "interval excludes 1; ≈1 is a paired result whose interval holds 1 (no significant difference, coloured "
-        f"neutral). Simulated devices ({SIMULATED_MARK}, orange band over the column, hatched cells) are deterministic "
-        "modelled figures without an interval; measured devices have a grey band. Grey cells: the case did not run."
-    ])]  # fmt: skip
+    out = [
+        Section(
+            "Speedup heatmaps",
+            paragraphs=[
+                f"Per workload and batch size: speedup versus {BASELINE} on the same device, technique rows x device columns. "
+                "Blue is faster, red slower (log scale, saturating at 4x). A number in bold is a paired result whose 95% "
+                "interval excludes 1; ≈1 is a paired result whose interval holds 1 (no significant difference, coloured "
+                f"neutral). Simulated devices ({SIMULATED_MARK}, orange band over the column, hatched cells) are deterministic "
+                "modelled figures without an interval; measured devices have a grey band. Grey cells: the case did not run."
+            ],
+        )
+    ]
     for workload in results["workload"].dropna().unique():
         out.append(Section(f"Heatmap: {workload}", 3, heatmaps=heatmaps(results, workload)))
     return out
@@ -62,17 +67,34 @@ def pareto_sections(results: pd.DataFrame) -> list[Section]:
         ("latency_median_s", "latency", "median latency of one batch, measured or simulated"),
         ("energy_per_inference_j", "energy", "energy per inference, with its method in each panel's title"),
     ):
-        out.append(Section(f"Pareto fronts: accuracy vs {what}", paragraphs=[
-            f"Per workload, one panel per device: every case's accuracy against its {text} (log scale). The step "
-            "line per batch size is the Pareto front: no case off it is both cheaper and at least as accurate; "
-            "front points are named."
-        ]))  # fmt: skip
+        out.append(
+            Section(
+                f"Pareto fronts: accuracy vs {what}",
+                paragraphs=[
+                    f"Per workload, one panel per device: every case's accuracy against its {text} (log scale). The step "
+                    "line per batch size is the Pareto front: no case off it is both cheaper and at least as accurate; "
+                    "front points are named."
+                ],
+            )
+        )
         for workload in results["workload"].dropna().unique():
             figures = pareto_figures(results, workload, x)
-            images = [Image(_file("pareto", what, workload, i), f"{workload}: accuracy vs {what}, {caption}",
-                            png(fig, labels=labels)) for i, (caption, fig, labels) in enumerate(figures, 1)]  # fmt: skip
-            out.append(Section(f"Pareto ({what}): {workload}", 3, images=images,
-                               paragraphs=[] if images else [f"No case of {workload} has this figure."]))  # fmt: skip
+            images = [
+                Image(
+                    _file("pareto", what, workload, i),
+                    f"{workload}: accuracy vs {what}, {caption}",
+                    png(fig, labels=labels),
+                )
+                for i, (caption, fig, labels) in enumerate(figures, 1)
+            ]
+            out.append(
+                Section(
+                    f"Pareto ({what}): {workload}",
+                    3,
+                    images=images,
+                    paragraphs=[] if images else [f"No case of {workload} has this figure."],
+                )
+            )
     return out
 
 
@@ -80,11 +102,17 @@ def roofline_sections(results: pd.DataFrame) -> list[Section]:
     figure = roofline_figure(results)
     if figure is None:
         return []
-    return [Section(f"Roofline of the simulated devices {SIMULATED_MARK}", paragraphs=[
-        "Each operator of each workload's fp32 model at the largest batch size, placed by its arithmetic intensity "
-        "and the FLOP/s the cost model gives it, under the device's peak per dtype and its DRAM/HBM bandwidth (points "
-        "above that slope read from on-chip memory or caches). Simulated, not measured."
-    ], images=[Image("roofline.png", "roofline per simulated device", png(figure, dpi=90))])]  # fmt: skip
+    return [
+        Section(
+            f"Roofline of the simulated devices {SIMULATED_MARK}",
+            paragraphs=[
+                "Each operator of each workload's fp32 model at the largest batch size, placed by its arithmetic intensity "
+                "and the FLOP/s the cost model gives it, under the device's peak per dtype and its DRAM/HBM bandwidth (points "
+                "above that slope read from on-chip memory or caches). Simulated, not measured."
+            ],
+            images=[Image("roofline.png", "roofline per simulated device", png(figure, dpi=90))],
+        )
+    ]
 
 
 def history_sections(history: pd.DataFrame | None, notes: list[str], machine: str | None) -> list[Section]:
@@ -92,17 +120,23 @@ def history_sections(history: pd.DataFrame | None, notes: list[str], machine: st
         return []
     runs = history["run_file"].nunique()
     cases, more = trend_cases(history)
-    paragraphs = [f"{runs} saved run(s) read. Latency of each case across runs, by run date and commit (x labels); "
-                  "hollow red markers: a run from another machine than this report's. history.csv holds every "
-                  "case's latency in every run."]  # fmt: skip
+    paragraphs = [
+        f"{runs} saved run(s) read. Latency of each case across runs, by run date and commit (x labels); "
+        "hollow red markers: a run from another machine than this report's. history.csv holds every "
+        "case's latency in every run."
+    ]
     bullets = list(notes)
     if not cases:
         bullets.append("no case has a latency in two or more runs: nothing to trend yet")
     if more:
-        bullets.append(f"plotted the {len(cases)} cases whose latency changed most across runs (largest max/min); "
-                       f"{more} more cases with a history are not plotted: see history.csv")  # fmt: skip
+        bullets.append(
+            f"plotted the {len(cases)} cases whose latency changed most across runs (largest max/min); "
+            f"{more} more cases with a history are not plotted: see history.csv"
+        )
     others = history.loc[history["machine_id"] != machine, "run_file"].unique() if machine else []
     warnings = [f"runs from another machine are in this history: {', '.join(map(str, others))}"] if len(others) else []
-    images = [Image(_file("history", i), f"latency history, {caption}", png(fig, dpi=100))
-              for i, (caption, fig) in enumerate(history_figures(history, cases, machine), 1)]  # fmt: skip
+    images = [
+        Image(_file("history", i), f"latency history, {caption}", png(fig, dpi=100))
+        for i, (caption, fig) in enumerate(history_figures(history, cases, machine), 1)
+    ]
     return [Section("History", paragraphs=paragraphs, warnings=warnings, images=images, bullets=bullets)]

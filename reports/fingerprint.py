@@ -22,7 +22,9 @@ def fingerprint(raw: dict) -> dict[str, str]:
     found = ours.get("devices") or {}
     cpu = found.get("cpu") or {}
     gpus = sorted({facts["gpu_name"] for facts in found.values() if isinstance(facts, dict) and facts.get("gpu_name")})
-    flags = sorted(name.removeprefix("flag_") for name, value in cpu.items() if name.startswith("flag_") and value is True)
+    flags = sorted(
+        name.removeprefix("flag_") for name, value in cpu.items() if name.startswith("flag_") and value is True
+    )
     return {
         "cpu_model": str(cpu.get("cpu_model") or (info.get("cpu") or {}).get("brand_raw") or ""),
         "cpu_flags": " ".join(flags),
@@ -37,7 +39,11 @@ def fingerprint(raw: dict) -> dict[str, str]:
 
 def mismatches(a: dict[str, str], b: dict[str, str]) -> list[str]:
     """One line per field that differs, e.g. "torch: '2.13.0+cpu' vs '2.14.0+cpu'"; empty when comparable."""
-    return [f"{field}: {a.get(field, '')!r} vs {b.get(field, '')!r}" for field in FIELDS if a.get(field, "") != b.get(field, "")]
+    return [
+        f"{field}: {a.get(field, '')!r} vs {b.get(field, '')!r}"
+        for field in FIELDS
+        if a.get(field, "") != b.get(field, "")
+    ]
 
 
 def machine_id(fp: dict[str, str]) -> str:

@@ -62,8 +62,15 @@ def _rechecked(comparison, base_frame, again: Recheck, rules) -> tuple[object, l
     return confirmed(comparison, frames, SIDE_BY_SIDE if again.pairs else ALONE), notes
 
 
-def compare(new: Path, base: Path | None, out: Path, force: bool = False, config: Path | None = Path("pyproject.toml"),
-            suspects_file: Path | None = None, again: Recheck | None = None):  # fmt: skip
+def compare(
+    new: Path,
+    base: Path | None,
+    out: Path,
+    force: bool = False,
+    config: Path | None = Path("pyproject.toml"),
+    suspects_file: Path | None = None,
+    again: Recheck | None = None,
+):
     """(comparison DataFrame, regress.md path, failed) for the run `new` against `base` (default: this machine's
     stored baseline); `again`: the suspects measured again. Raises GateError, ResultsFileError or RulesError on
     input it cannot use."""
@@ -72,9 +79,11 @@ def compare(new: Path, base: Path | None, out: Path, force: bool = False, config
     base_raw = read_run(base)
     differ = mismatches(fingerprint(base_raw), fingerprint(new_raw))
     if differ and not force:
-        raise GateError(f"{base} and {new} were measured on different machines or software, so their latencies "
-                        f"are not comparable ({'; '.join(differ)}). Compare runs of one machine, or pass --force "
-                        "(make regress FORCE=1) to compare anyway.")  # fmt: skip
+        raise GateError(
+            f"{base} and {new} were measured on different machines or software, so their latencies "
+            f"are not comparable ({'; '.join(differ)}). Compare runs of one machine, or pass --force "
+            "(make regress FORCE=1) to compare anyway."
+        )
     rules = load_rules(config)
     base_frame = load_run(base, samples=True, raw=base_raw)
     comparison = compare_runs(base_frame, load_run(new, samples=True, raw=new_raw), rules)
@@ -97,13 +106,21 @@ def base_path(new_raw: dict, base: Path | None) -> Path:
     """`base`, or this machine's stored baseline; GateError when there is none."""
     base = base or default_baseline(new_raw)
     if not base.is_file():
-        raise GateError(f"no baseline at {base} (the default for this run's machine: "
-                        f"{machine_id(fingerprint(new_raw))}); run `make baseline` first or pass BASE=<file>")  # fmt: skip
+        raise GateError(
+            f"no baseline at {base} (the default for this run's machine: "
+            f"{machine_id(fingerprint(new_raw))}); run `make baseline` first or pass BASE=<file>"
+        )
     return base
 
 
-def regress(new: Path, base: Path | None, out: Path, force: bool = False, config: Path | None = Path("pyproject.toml"),
-            pytest_args: list[str] = ()):  # fmt: skip
+def regress(
+    new: Path,
+    base: Path | None,
+    out: Path,
+    force: bool = False,
+    config: Path | None = Path("pyproject.toml"),
+    pytest_args: list[str] = (),
+):
     """`compare`, then, when latencies regressed, those cases measured again beside the baseline's code
     (reports.recheck) and compared once more: only regressions that repeat fail."""
     suspects_file = out / "suspects.txt"
@@ -111,8 +128,11 @@ def regress(new: Path, base: Path | None, out: Path, force: bool = False, config
     ids = suspects_file.read_text(encoding="utf-8").splitlines()
     if failed and ids:
         base = base_path(read_run(new), base)
-        print(f"accelbench regress: {len(ids)} case(s) regressed in latency; measuring them again beside the "
-              f"baseline's code", file=sys.stderr)  # fmt: skip
+        print(
+            f"accelbench regress: {len(ids)} case(s) regressed in latency; measuring them again beside the "
+            f"baseline's code",
+            file=sys.stderr,
+        )
         again = recheck(ids, read_run(base), list(pytest_args), Path(new).with_suffix(""))
         comparison, path, failed = compare(new, base, out, force, config, again=again)
     return comparison, path, failed
@@ -128,10 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     full = commands.add_parser("regress", help="compare; measure latency regressions again beside the baseline's code")
     for command in (check, full):
         command.add_argument("results", type=Path, help="the new run")
-        command.add_argument("--base", type=Path, help=f"baseline (default: {BASELINE_DIR}/<machine-id of the run>.json)")
+        command.add_argument(
+            "--base", type=Path, help=f"baseline (default: {BASELINE_DIR}/<machine-id of the run>.json)"
+        )
         command.add_argument("--out", type=Path, help="where regress.md goes (default: reports/out/<run>/)")
         command.add_argument("--force", action="store_true", help="compare runs from different machines anyway")
-        command.add_argument("--config", type=Path, default=Path("pyproject.toml"), help="rules ([tool.accelbench.regress])")
+        command.add_argument(
+            "--config", type=Path, default=Path("pyproject.toml"), help="rules ([tool.accelbench.regress])"
+        )
     check.add_argument("--suspects", type=Path, help="write the node ids of cases whose latency regressed here")
     check.add_argument("--recheck", type=Path, help="a run re-measuring those cases: only regressions it repeats count")
     full.add_argument("--pytest-args", default="", help="pytest options for measuring again (make regress: BENCH_OPTS)")
@@ -142,17 +166,23 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         out = args.out or OUT_ROOT / args.results.with_suffix("").name
         if args.command == "regress":
-            comparison, path, failed = regress(args.results, args.base, out, args.force, args.config,
-                                               shlex.split(args.pytest_args))  # fmt: skip
+            comparison, path, failed = regress(
+                args.results, args.base, out, args.force, args.config, shlex.split(args.pytest_args)
+            )
         else:
             again = Recheck(alone=args.recheck, note=f"{ALONE}: {args.recheck}") if args.recheck else None
-            comparison, path, failed = compare(args.results, args.base, out, args.force, args.config, args.suspects,
-                                               again)  # fmt: skip
+            comparison, path, failed = compare(
+                args.results, args.base, out, args.force, args.config, args.suspects, again
+            )
     except (GateError, ResultsFileError, RulesError) as exc:
         print(f"accelbench regress: {exc}", file=sys.stderr)
         return 2
     shown = path.read_text(encoding="utf-8").split("<details>")[0].splitlines()  # the folded parts stay in the file
-    print("\n".join(shown[:SHOWN_LINES] + ([f"... ({len(shown) - SHOWN_LINES} more lines)"] if len(shown) > SHOWN_LINES else [])))
+    print(
+        "\n".join(
+            shown[:SHOWN_LINES] + ([f"... ({len(shown) - SHOWN_LINES} more lines)"] if len(shown) > SHOWN_LINES else [])
+        )
+    )
     print(f"accelbench regress: {'REGRESSION' if failed else 'no regression'}; full table: {path}")
     return 1 if failed else 0
 

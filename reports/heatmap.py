@@ -68,8 +68,11 @@ def heatmap_cells(results: pd.DataFrame, workload: str, batch: int) -> tuple[pd.
     frame = frame.drop_duplicates(["technique", "device"])  # one case per cell (reports.runs renames repeats)
     text = frame.pivot(index="technique", columns="device", values="text")
     colour = frame.pivot(index="technique", columns="device", values="colour")
-    return (text.reindex(index=techniques, columns=devices).fillna(""),
-            colour.reindex(index=techniques, columns=devices).fillna(""), simulated)  # fmt: skip
+    return (
+        text.reindex(index=techniques, columns=devices).fillna(""),
+        colour.reindex(index=techniques, columns=devices).fillna(""),
+        simulated,
+    )
 
 
 def heatmaps(results: pd.DataFrame, workload: str) -> list[Heatmap]:
@@ -78,9 +81,11 @@ def heatmaps(results: pd.DataFrame, workload: str) -> list[Heatmap]:
     for batch in sorted(results.loc[results["workload"] == workload, "batch_size"].dropna().unique()):
         text, colour, simulated = heatmap_cells(results, workload, batch)
         for start in range(0, text.shape[1], DEVICES_PER_TABLE):
-            page = list(text.columns[start:start + DEVICES_PER_TABLE])
+            page = list(text.columns[start : start + DEVICES_PER_TABLE])
             caption = f"{workload}, batch {batch}: speedup vs {BASELINE} (devices {start + 1}-{start + len(page)} of {text.shape[1]})"
-            out.append(Heatmap(caption, text[page].rename_axis(index="technique", columns=None), colour[page], simulated))
+            out.append(
+                Heatmap(caption, text[page].rename_axis(index="technique", columns=None), colour[page], simulated)
+            )
     return out
 
 

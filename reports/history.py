@@ -22,8 +22,19 @@ from reports.tables import SIMULATED_MARK  # noqa: E402
 HISTORY_RUNS = 20  # newest result files read (each can be tens of MB of JSON)
 TREND_CASES = 24
 PANELS_PER_FIGURE = 12
-COLUMNS = ["case", "device", "workload", "technique", "batch_size", "simulated", "latency_median_s",
-           "run_file", "run_datetime", "commit_id", "machine_id"]  # fmt: skip
+COLUMNS = [
+    "case",
+    "device",
+    "workload",
+    "technique",
+    "batch_size",
+    "simulated",
+    "latency_median_s",
+    "run_file",
+    "run_datetime",
+    "commit_id",
+    "machine_id",
+]
 
 
 def history_files(current: Path) -> tuple[list[Path], list[str]]:
@@ -33,8 +44,10 @@ def history_files(current: Path) -> tuple[list[Path], list[str]]:
         found.append(current)
     notes = []
     if len(found) > HISTORY_RUNS:
-        notes.append(f"history: read the newest {HISTORY_RUNS} of {len(found)} result files in {current.parent}; "
-                     f"{len(found) - HISTORY_RUNS} older ones left out (HISTORY_RUNS in reports/history.py)")  # fmt: skip
+        notes.append(
+            f"history: read the newest {HISTORY_RUNS} of {len(found)} result files in {current.parent}; "
+            f"{len(found) - HISTORY_RUNS} older ones left out (HISTORY_RUNS in reports/history.py)"
+        )
     return found[-HISTORY_RUNS:], notes
 
 
@@ -76,7 +89,7 @@ def history_figures(history: pd.DataFrame, cases: list[str], machine: str | None
     labels = [f"{label}\n{str(c)[:7] if isinstance(c, str) else '-'}" for label, c in zip(labels, runs["commit_id"])]
     out = []
     for start in range(0, len(cases), PANELS_PER_FIGURE):
-        page = cases[start:start + PANELS_PER_FIGURE]
+        page = cases[start : start + PANELS_PER_FIGURE]
         columns = min(len(page), 4)
         rows = -(-len(page) // columns)
         fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.6 * rows), squeeze=False)
@@ -89,13 +102,15 @@ def history_figures(history: pd.DataFrame, cases: list[str], machine: str | None
             ax.scatter(x[other], picked["latency_median_s"][other], s=14, facecolors="none", edgecolors="#e15759")
             first = picked.iloc[0]
             mark = f" {SIMULATED_MARK}" if bool(first["simulated"]) else ""
-            quick_panel(ax, f"{first['device']}{mark} · {first['workload']}\n{first['technique']} b={first['batch_size']}", 7.5)
+            quick_panel(
+                ax, f"{first['device']}{mark} · {first['workload']}\n{first['technique']} b={first['batch_size']}", 7.5
+            )
             latency = picked["latency_median_s"].astype(float)
             quick_log(ax, "y", "s", span=latency.max() / latency.min())
             ax.set_ylabel("median latency (s)", fontsize=7)
             ax.set_xticks(range(len(labels)), labels, fontsize=6.5, rotation=90)
             ax.tick_params(axis="y", labelsize=6.5)
-        for ax in list(axes.flat)[len(page):]:
+        for ax in list(axes.flat)[len(page) :]:
             ax.set_visible(False)
         grid_layout(fig, left_in=0.75, top_in=0.5, bottom_in=1.0, wspace=0.45, hspace=1.1)
         out.append((f"cases {start + 1}-{start + len(page)} of {len(cases)} plotted", fig))

@@ -51,10 +51,17 @@ class LabelOverlay:
     def draw_with_matplotlib(self) -> None:
         """The same labels as ordinary Text artists (for a figure shown or saved some other way)."""
         for label in self.labels:
-            label.ax.annotate(label.text, (label.x, label.y), xytext=label.offset_pt, textcoords="offset points",
-                              fontsize=label.size_pt, color=label.colour, fontweight="bold" if label.bold else None,
-                              ha={"l": "left", "m": "center", "r": "right"}[label.anchor[0]],
-                              va={"m": "center", "s": "baseline", "t": "top", "b": "bottom"}[label.anchor[1]])  # fmt: skip
+            label.ax.annotate(
+                label.text,
+                (label.x, label.y),
+                xytext=label.offset_pt,
+                textcoords="offset points",
+                fontsize=label.size_pt,
+                color=label.colour,
+                fontweight="bold" if label.bold else None,
+                ha={"l": "left", "m": "center", "r": "right"}[label.anchor[0]],
+                va={"m": "center", "s": "baseline", "t": "top", "b": "bottom"}[label.anchor[1]],
+            )
         self.labels = []
 
     def burn(self, figure: plt.Figure, image: Image.Image) -> None:

@@ -12,8 +12,14 @@ from reports.fingerprint import fingerprint, machine_id
 
 # Identity of a case, then what was measured. Later columns (device facts, versions) follow these.
 KEY_COLUMNS = ["device", "workload", "technique", "batch_size"]
-STATS = {"median": "latency_median_s", "mean": "latency_mean_s", "min": "latency_min_s",
-         "stddev": "latency_stddev_s", "iqr": "latency_iqr_s", "rounds": "rounds"}  # fmt: skip
+STATS = {
+    "median": "latency_median_s",
+    "mean": "latency_mean_s",
+    "min": "latency_min_s",
+    "stddev": "latency_stddev_s",
+    "iqr": "latency_iqr_s",
+    "rounds": "rounds",
+}
 
 
 class ResultsFileError(ValueError):
@@ -30,8 +36,11 @@ OUT_ROOT = Path("reports/out")
 
 def newest_results(directory: Path = RESULTS_DIR) -> Path:
     """The newest run in `directory`: its JSON, or the journal of a run that did not finish (no JSON beside it)."""
-    runs = [p for p in directory.glob("*.json*") if p.suffix == ".json" or
-            (p.suffix == ".jsonl" and not p.with_suffix(".json").exists())]  # fmt: skip
+    runs = [
+        p
+        for p in directory.glob("*.json*")
+        if p.suffix == ".json" or (p.suffix == ".jsonl" and not p.with_suffix(".json").exists())
+    ]
     if not runs:
         raise ResultsFileError(directory, "no results (*.json, or a *.jsonl journal) here; run `make bench` first")
     return max(runs, key=lambda p: p.stat().st_mtime)
@@ -94,16 +103,26 @@ def _benchmark_row(bench: dict, samples: bool) -> dict:
         # a simulated case: the clock timed the simulator; the latency is the cost model's, exact (no spread)
         row["simulator_s"] = row["latency_median_s"]
         row.update({column: None for column in STATS.values()})
-        row.update(latency_median_s=row["simulated_latency_s"], latency_mean_s=row["simulated_latency_s"],
-                   latency_min_s=row["simulated_latency_s"], latency_iqr_s=0.0, rounds=0)  # fmt: skip
+        row.update(
+            latency_median_s=row["simulated_latency_s"],
+            latency_mean_s=row["simulated_latency_s"],
+            latency_min_s=row["simulated_latency_s"],
+            latency_iqr_s=0.0,
+            rounds=0,
+        )
         if samples:
             row["latency_samples_s"] = []  # the simulator's own run time is no sample of the device's latency
     return row
 
 
 def _outcome_row(outcome: dict) -> dict:
-    return {"case": outcome["name"], "status": outcome["status"], "message": outcome.get("message", ""),
-            "benchmark": benchmark_kind(outcome["name"]), **_params(outcome.get("params"))}  # fmt: skip
+    return {
+        "case": outcome["name"],
+        "status": outcome["status"],
+        "message": outcome.get("message", ""),
+        "benchmark": benchmark_kind(outcome["name"]),
+        **_params(outcome.get("params")),
+    }
 
 
 def load_run(path: str | Path, samples: bool = False, raw: dict | None = None) -> pd.DataFrame:
@@ -156,6 +175,10 @@ def with_run_identity(frame: pd.DataFrame, raw: dict) -> pd.DataFrame:
     found = fingerprint(raw)
     commit = raw.get("commit_info") or {}
     columns = {f"fingerprint_{name}": value for name, value in found.items()}
-    columns.update(machine_id=machine_id(found), commit_id=commit.get("id"), commit_time=commit.get("time"),
-                   commit_dirty=commit.get("dirty"))  # fmt: skip
+    columns.update(
+        machine_id=machine_id(found),
+        commit_id=commit.get("id"),
+        commit_time=commit.get("time"),
+        commit_dirty=commit.get("dirty"),
+    )
     return frame.assign(**columns)

@@ -54,11 +54,15 @@ def plot_pareto(frame: pd.DataFrame, x: str, ax: plt.Axes, labels: LabelOverlay 
         # Line2D markers rather than scatter: the same dots at a fraction of the drawing cost
         ax.plot(cost[~on], quality[~on], "o", markersize=3, color=colour, alpha=0.35, markeredgewidth=0)
         order = np.argsort(cost[on])
-        ax.step(cost[on][order], quality[on][order], where="post", color=colour, linewidth=1.2, label=f"b={batch} front")
+        ax.step(
+            cost[on][order], quality[on][order], where="post", color=colour, linewidth=1.2, label=f"b={batch} front"
+        )
         ax.plot(cost[on], quality[on], "o", markersize=4, color=colour)
         above = i % 2 == 0  # the first batch size's names above its points, the next one's below
         for c, q, name in zip(cost[on], quality[on], technique[on]):
-            overlay.add(Label(ax, c, q, name, size_pt=6, offset_pt=(3, 2 if above else -3), anchor="ls" if above else "lt"))
+            overlay.add(
+                Label(ax, c, q, name, size_pt=6, offset_pt=(3, 2 if above else -3), anchor="ls" if above else "lt")
+            )
     if labels is None:
         overlay.draw_with_matplotlib()
     ax.set_xscale("log")
@@ -101,15 +105,19 @@ def pareto_figures(results: pd.DataFrame, workload: str, x: str) -> list[tuple[s
     compare at a glance) for `x`, with a caption and the front's names each; empty when no case has `x`."""
     if x not in results:
         return []
-    frame = results[(results["workload"] == workload) & (results["status"] == "ok") & results[x].notna()
-                    & results["accuracy"].notna()]  # fmt: skip
+    frame = results[
+        (results["workload"] == workload)
+        & (results["status"] == "ok")
+        & results[x].notna()
+        & results["accuracy"].notna()
+    ]
     frame = frame[frame[x].astype(float) > 0]
     if frame.empty:
         return []
     xlim = _limits(frame[x].astype(float), log=True)
     ylim = _limits(100 * frame["accuracy"].astype(float), log=False)
     devices = list(dict.fromkeys(frame["device"]))
-    pages = [devices[i:i + PANELS_PER_FIGURE] for i in range(0, len(devices), PANELS_PER_FIGURE)]
+    pages = [devices[i : i + PANELS_PER_FIGURE] for i in range(0, len(devices), PANELS_PER_FIGURE)]
     out = []
     for number, page in enumerate(pages, 1):
         rows, columns = -(-len(page) // COLUMNS), min(len(page), COLUMNS)

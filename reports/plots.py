@@ -36,13 +36,26 @@ def quick_panel(ax: plt.Axes, title: str, fontsize: float = 9) -> None:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
 
 
-def grid_layout(fig: plt.Figure, left_in: float = 0.6, right_in: float = 0.2, top_in: float = 0.55,
-                bottom_in: float = 0.55, wspace: float = 0.4, hspace: float = 0.75) -> None:  # fmt: skip
+def grid_layout(
+    fig: plt.Figure,
+    left_in: float = 0.6,
+    right_in: float = 0.2,
+    top_in: float = 0.55,
+    bottom_in: float = 0.55,
+    wspace: float = 0.4,
+    hspace: float = 0.75,
+) -> None:
     """Fixed margins in inches instead of tight_layout, which measures every tick label of every panel (seconds
     for a page of log-scale panels)."""
     width, height = fig.get_size_inches()
-    fig.subplots_adjust(left=left_in / width, right=1 - right_in / width, top=1 - top_in / height,
-                        bottom=bottom_in / height, wspace=wspace, hspace=hspace)  # fmt: skip
+    fig.subplots_adjust(
+        left=left_in / width,
+        right=1 - right_in / width,
+        top=1 - top_in / height,
+        bottom=bottom_in / height,
+        wspace=wspace,
+        hspace=hspace,
+    )
 
 
 def roofline_figure(results: pd.DataFrame) -> plt.Figure | None:
@@ -82,7 +95,7 @@ def roofline_figure(results: pd.DataFrame) -> plt.Figure | None:
         ax.set_ylabel("attained FLOP/s (simulated)")
         quick_panel(ax, f"{device_label(device, True)} (simulated)", 10)
         ax.legend(fontsize="x-small")
-    for ax in list(axes.flat)[len(devices):]:
+    for ax in list(axes.flat)[len(devices) :]:
         ax.set_visible(False)
     grid_layout(fig, left_in=0.8, bottom_in=0.6, wspace=0.35, hspace=0.45)
     return fig

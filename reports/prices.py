@@ -94,10 +94,14 @@ def with_costs(results: pd.DataFrame, prices: dict[str, Price] | None = None) ->
     priced = (out["status"] == "ok") & cost.notna()
     out["cost_per_million_usd"] = cost.where(priced)
     out["cost_method"] = pd.Series("measured", index=out.index).where(~out["simulated"], "simulated").where(priced)
-    notes = [f"price file: {name!r} matches no device of these results (devices: {', '.join(sorted(set(base)))})"
-             for name in sorted(set(given) - set(device) - set(base))]  # fmt: skip
+    notes = [
+        f"price file: {name!r} matches no device of these results (devices: {', '.join(sorted(set(base)))})"
+        for name in sorted(set(given) - set(device) - set(base))
+    ]
     unpriced = sorted(set(device[(out["status"] == "ok") & out["price_per_hour_usd"].isna()]))
     if unpriced:
-        notes.append(f"no price for {', '.join(unpriced)}: no cost per inference; give one in a price file "
-                     "(`make report PRICES=prices.toml`, README: Prices)")  # fmt: skip
+        notes.append(
+            f"no price for {', '.join(unpriced)}: no cost per inference; give one in a price file "
+            "(`make report PRICES=prices.toml`, README: Prices)"
+        )
     return out, notes

@@ -55,12 +55,18 @@ def baseline_code(base_raw: dict, root: Path) -> Iterator[tuple[Path | None, str
         yield None, "the baseline records no commit"
         return
     if _git(root, "cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
-        yield None, (f"the baseline's commit {commit[:12]} is not in this clone (fetch it, or check out with full "
-                     "history: actions/checkout `fetch-depth: 0`)")  # fmt: skip
+        yield (
+            None,
+            (
+                f"the baseline's commit {commit[:12]} is not in this clone (fetch it, or check out with full "
+                "history: actions/checkout `fetch-depth: 0`)"
+            ),
+        )
         return
     dirty = (base_raw.get("commit_info") or {}).get("dirty")
-    note = f"baseline code: commit {commit[:12]}" + (" (the baseline was measured with uncommitted changes; "
-                                                      "the commit is what is re-measured)" if dirty else "")  # fmt: skip
+    note = f"baseline code: commit {commit[:12]}" + (
+        " (the baseline was measured with uncommitted changes; the commit is what is re-measured)" if dirty else ""
+    )
     with tempfile.TemporaryDirectory(prefix="accelbench-base-") as parent:
         tree = Path(parent) / "base"
         added = _git(root, "worktree", "add", "--detach", str(tree), commit)
@@ -76,15 +82,25 @@ def baseline_code(base_raw: dict, root: Path) -> Iterator[tuple[Path | None, str
 def measure(node_ids: list[str], pytest_args: list[str], cwd: Path, out: Path) -> Path:
     """Runs the cases `node_ids` in a fresh process (through accelbench.supervise, so a crash is an error row) in
     the checkout `cwd`, results to `out`, its output to `out` with .log; returns `out`."""
-    command = [sys.executable, "-m", "accelbench.supervise", "-p", "no:cacheprovider", "-q", *pytest_args,
-               f"--benchmark-json={out.resolve()}", *node_ids]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "accelbench.supervise",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        *pytest_args,
+        f"--benchmark-json={out.resolve()}",
+        *node_ids,
+    ]
     with out.with_suffix(".log").open("w", encoding="utf-8") as log:
         subprocess.run(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     return out
 
 
-def recheck(node_ids: list[str], base_raw: dict, pytest_args: list[str], stem: Path, root: Path = Path("."),
-            pairs: int = PAIRS) -> Recheck:  # fmt: skip
+def recheck(
+    node_ids: list[str], base_raw: dict, pytest_args: list[str], stem: Path, root: Path = Path("."), pairs: int = PAIRS
+) -> Recheck:
     """Measures `node_ids` again: beside the baseline's code when its commit can be checked out, else alone.
     Result files are `stem`-recheck-{base,new}-{1..pairs}.json (or `stem`-recheck.json)."""
     root = root.resolve()
@@ -92,9 +108,12 @@ def recheck(node_ids: list[str], base_raw: dict, pytest_args: list[str], stem: P
         if tree is None:
             alone = measure(node_ids, pytest_args, root, Path(f"{stem}-recheck.json"))
             return Recheck(alone=alone, note=f"{ALONE}: {note}")
-        files = {(side, n): Path(f"{stem}-recheck-{side}-{n}.json") for side in ("base", "new") for n in range(1, pairs + 1)}
+        files = {
+            (side, n): Path(f"{stem}-recheck-{side}-{n}.json") for side in ("base", "new") for n in range(1, pairs + 1)
+        }
         for n in range(1, pairs + 1):
             for side in ("base", "new") if n % 2 else ("new", "base"):
                 measure(node_ids, pytest_args, tree if side == "base" else root, files[side, n])
-        return Recheck(pairs=[(files["base", n], files["new", n]) for n in range(1, pairs + 1)],
-                       note=f"{SIDE_BY_SIDE}; {note}")
+        return Recheck(
+            pairs=[(files["base", n], files["new", n]) for n in range(1, pairs + 1)], note=f"{SIDE_BY_SIDE}; {note}"
+        )

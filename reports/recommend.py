@@ -26,8 +26,20 @@ OBJECTIVES = {  # objective -> (column, how the figure was obtained: a column, o
     "energy": ("energy_per_inference_j", "energy_method"),
     "cost": ("cost_per_million_usd", "cost_method"),
 }
-COLUMNS = ["workload", "batch_size", "budget", "objective", "device", "technique", "simulated", "value", "basis",
-           "accuracy_ratio", "answer", "note"]  # fmt: skip
+COLUMNS = [
+    "workload",
+    "batch_size",
+    "budget",
+    "objective",
+    "device",
+    "technique",
+    "simulated",
+    "value",
+    "basis",
+    "accuracy_ratio",
+    "answer",
+    "note",
+]
 
 
 def _reference(ok: pd.DataFrame) -> pd.Series:
@@ -37,7 +49,9 @@ def _reference(ok: pd.DataFrame) -> pd.Series:
     host = fp32[~fp32["simulated"]].groupby(["workload", "batch_size"])["accuracy"].max()
     keys = pd.MultiIndex.from_frame(ok[["device", "workload", "batch_size"]])
     reference = pd.Series(same.reindex(keys).to_numpy(), index=ok.index)
-    fallback = pd.Series(host.reindex(pd.MultiIndex.from_frame(ok[["workload", "batch_size"]])).to_numpy(), index=ok.index)
+    fallback = pd.Series(
+        host.reindex(pd.MultiIndex.from_frame(ok[["workload", "batch_size"]])).to_numpy(), index=ok.index
+    )
     return reference.fillna(fallback)
 
 
@@ -54,37 +68,61 @@ def _label(device: str, technique: str, simulated: bool) -> str:
 def _answer(group: pd.DataFrame, objective: str, budget: float) -> dict:
     column, method = OBJECTIVES[objective]
     qualified = group[group["accuracy_ratio"] >= budget - 1e-12]
-    row = {"answer": "", "note": "", "device": None, "technique": None, "simulated": None, "value": np.nan,
-           "basis": None, "accuracy_ratio": np.nan}  # fmt: skip
+    row = {
+        "answer": "",
+        "note": "",
+        "device": None,
+        "technique": None,
+        "simulated": None,
+        "value": np.nan,
+        "basis": None,
+        "accuracy_ratio": np.nan,
+    }
     if qualified.empty:
         closest = group.sort_values("accuracy_ratio", ascending=False).iloc[0] if len(group) else None
         row["answer"] = f"no case meets {budget:.1%} of {BASELINE} accuracy"
         if closest is not None and pd.notna(closest["accuracy_ratio"]):
-            row["note"] = (f"closest: {_label(closest['device'], closest['technique'], closest['simulated'])} at "
-                           f"{closest['accuracy_ratio']:.2%}")  # fmt: skip
+            row["note"] = (
+                f"closest: {_label(closest['device'], closest['technique'], closest['simulated'])} at "
+                f"{closest['accuracy_ratio']:.2%}"
+            )
         return row
     valued = qualified[qualified[column].notna()]
     if valued.empty:
         row["answer"] = f"no qualifying case has a {objective} figure"
         return row
     valued = valued.assign(_rounded=_round(valued[column].astype(float)))
-    order = valued.sort_values(["_rounded", "simulated", "accuracy", "device", "technique"],
-                               ascending=[True, True, False, True, True])  # fmt: skip
+    order = valued.sort_values(
+        ["_rounded", "simulated", "accuracy", "device", "technique"], ascending=[True, True, False, True, True]
+    )
     best = order.iloc[0]
     tied = order[order["_rounded"] == best["_rounded"]]
     basis = best[method] if method else ("simulated" if best["simulated"] else "measured")
-    row.update(device=best["device"], technique=best["technique"], simulated=bool(best["simulated"]),
-               value=float(best[column]), basis=basis, accuracy_ratio=float(best["accuracy_ratio"]),
-               answer=_label(best["device"], best["technique"], best["simulated"]))  # fmt: skip
+    row.update(
+        device=best["device"],
+        technique=best["technique"],
+        simulated=bool(best["simulated"]),
+        value=float(best[column]),
+        basis=basis,
+        accuracy_ratio=float(best["accuracy_ratio"]),
+        answer=_label(best["device"], best["technique"], best["simulated"]),
+    )
     notes = []
     if len(tied) > 1:
-        notes.append("tie: " + ", ".join(_label(d, t, s) for d, t, s in tied[["device", "technique", "simulated"]].itertuples(index=False)))
+        notes.append(
+            "tie: "
+            + ", ".join(
+                _label(d, t, s) for d, t, s in tied[["device", "technique", "simulated"]].itertuples(index=False)
+            )
+        )
     measured = order[~order["simulated"]]
     if measured.empty:
         notes.append("simulated only: no measured case qualifies")
     elif best["simulated"]:
         top = measured.iloc[0]
-        notes.append(f"best measured: {_label(top['device'], top['technique'], False)} ({format_value(objective, top[column])})")
+        notes.append(
+            f"best measured: {_label(top['device'], top['technique'], False)} ({format_value(objective, top[column])})"
+        )
     row["note"] = "; ".join(notes)
     return row
 
@@ -123,8 +161,15 @@ def recommend(results: pd.DataFrame, budgets: tuple[float, ...] = BUDGETS) -> pd
     for (workload, batch), group in groups:
         for budget in budgets:
             for objective in OBJECTIVES:
-                rows.append({"workload": workload, "batch_size": batch, "budget": budget, "objective": objective,
-                             **_answer(group, objective, budget)})  # fmt: skip
+                rows.append(
+                    {
+                        "workload": workload,
+                        "batch_size": batch,
+                        "budget": budget,
+                        "objective": objective,
+                        **_answer(group, objective, budget),
+                    }
+                )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -134,13 +179,23 @@ def recommendation_table(recs: pd.DataFrame) -> pd.DataFrame:
     if recs.empty:
         return pd.DataFrame()
     cells = [
-        answer if device is None else f"{answer} · {format_value(objective, value)} ({basis})" + (f" — {note}" if note else "")
-        for answer, device, objective, value, basis, note in
-        recs[["answer", "device", "objective", "value", "basis", "note"]].itertuples(index=False)
-    ]  # fmt: skip
+        answer
+        if device is None
+        else f"{answer} · {format_value(objective, value)} ({basis})" + (f" — {note}" if note else "")
+        for answer, device, objective, value, basis, note in recs[
+            ["answer", "device", "objective", "value", "basis", "note"]
+        ].itertuples(index=False)
+    ]
     cells = [c + (f" — {n}" if d is None and n else "") for c, d, n in zip(cells, recs["device"], recs["note"])]
-    frame = recs.assign(cell=cells, row=[f"{w} · b={b} · {budget:.1%} of {BASELINE}" for w, b, budget in
-                                         recs[["workload", "batch_size", "budget"]].itertuples(index=False)])  # fmt: skip
+    frame = recs.assign(
+        cell=cells,
+        row=[
+            f"{w} · b={b} · {budget:.1%} of {BASELINE}"
+            for w, b, budget in recs[["workload", "batch_size", "budget"]].itertuples(index=False)
+        ],
+    )
     table = frame.pivot(index="row", columns="objective", values="cell")
     table = table.reindex(index=list(dict.fromkeys(frame["row"])), columns=list(OBJECTIVES))
-    return table.rename(columns={o: f"by {o}" for o in OBJECTIVES}).rename_axis(index="workload · batch · budget", columns=None)
+    return table.rename(columns={o: f"by {o}" for o in OBJECTIVES}).rename_axis(
+        index="workload · batch · budget", columns=None
+    )

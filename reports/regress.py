@@ -19,13 +19,36 @@ from scipy.stats import mannwhitneyu
 from reports.rules import DETERMINISTIC, LATENCY, Rule, Rules
 
 # how a verdict is listed, worst first; the gate fails on the first two
-VERDICTS = ["regression", "error", "improvement", "missing", "new", "skipped", "untested", "not confirmed", "not run",
-            "unchanged"]  # fmt: skip
+VERDICTS = [
+    "regression",
+    "error",
+    "improvement",
+    "missing",
+    "new",
+    "skipped",
+    "untested",
+    "not confirmed",
+    "not run",
+    "unchanged",
+]
 FAILING = {"regression", "error"}
 MIN_ROUNDS = 3  # fewer timed rounds on either side: no significance test is possible; listed as `untested`
 MAX_PAIRS = 1_000_000  # above this many sample pairs, the ratio estimate works on 1000 quantiles of each side
-COLUMNS = ["case", "device", "workload", "technique", "batch_size", "metric", "base", "new", "ratio", "p_value",
-           "verdict", "rule", "message"]  # fmt: skip
+COLUMNS = [
+    "case",
+    "device",
+    "workload",
+    "technique",
+    "batch_size",
+    "metric",
+    "base",
+    "new",
+    "ratio",
+    "p_value",
+    "verdict",
+    "rule",
+    "message",
+]
 
 
 def ratio_interval(base: np.ndarray, new: np.ndarray, z: float = 1.96) -> tuple[float, float, float]:
@@ -93,18 +116,38 @@ def _case_rows(case: str, base: pd.Series, new: pd.Series, rule: Rule) -> list[d
     simulated = bool(new.get("simulated", False))
     if not simulated:
         ratio, p, verdict = latency_change(_samples(base), _samples(new), rule)
-        rows.append(dict(metric=LATENCY, base=_number(base.get("latency_median_s")),
-                         new=_number(new.get("latency_median_s")), ratio=ratio, p_value=p, verdict=verdict,
-                         rule=rule.describe(LATENCY),
-                         message="" if verdict != "untested" else f"fewer than {MIN_ROUNDS} timed rounds"))  # fmt: skip
+        rows.append(
+            dict(
+                metric=LATENCY,
+                base=_number(base.get("latency_median_s")),
+                new=_number(new.get("latency_median_s")),
+                ratio=ratio,
+                p_value=p,
+                verdict=verdict,
+                rule=rule.describe(LATENCY),
+                message="" if verdict != "untested" else f"fewer than {MIN_ROUNDS} timed rounds",
+            )
+        )
     for metric in DETERMINISTIC:
-        if metric == "energy_per_inference_j" and not (base.get("energy_method") == new.get("energy_method") == "simulated"):
+        if metric == "energy_per_inference_j" and not (
+            base.get("energy_method") == new.get("energy_method") == "simulated"
+        ):
             continue
         b, n = _number(base.get(metric)), _number(new.get(metric))
         if math.isnan(b) and math.isnan(n):
             continue  # neither run records it for this case
-        rows.append(dict(metric=metric, base=b, new=n, ratio=n / b if b else math.nan, p_value=math.nan,
-                         verdict=deterministic_change(metric, b, n, rule), rule=rule.describe(metric), message=""))  # fmt: skip
+        rows.append(
+            dict(
+                metric=metric,
+                base=b,
+                new=n,
+                ratio=n / b if b else math.nan,
+                p_value=math.nan,
+                verdict=deterministic_change(metric, b, n, rule),
+                rule=rule.describe(metric),
+                message="",
+            )
+        )
     return rows
 
 
@@ -116,7 +159,9 @@ def compare_runs(base: pd.DataFrame, new: pd.DataFrame, rules: Rules) -> pd.Data
         b = base_by.loc[case] if case in base_by.index else None
         n = new_by.loc[case] if case in new_by.index else None
         ident = {k: (n if n is not None else b).get(k) for k in ("device", "workload", "technique", "batch_size")}
-        blank = dict(case=case, **ident, metric="", base=math.nan, new=math.nan, ratio=math.nan, p_value=math.nan, rule="")
+        blank = dict(
+            case=case, **ident, metric="", base=math.nan, new=math.nan, ratio=math.nan, p_value=math.nan, rule=""
+        )
         if n is None:
             rows.append({**blank, "verdict": "missing", "message": "in the baseline only"})
         elif b is None:
@@ -131,8 +176,9 @@ def compare_runs(base: pd.DataFrame, new: pd.DataFrame, rules: Rules) -> pd.Data
             rows += [{"case": case, **ident, **row} for row in _case_rows(case, b, n, rules.for_case(case))]
     frame = pd.DataFrame(rows, columns=COLUMNS)
     order = {v: i for i, v in enumerate(VERDICTS)}
-    return frame.sort_values(["verdict", "case", "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c,
-                             kind="stable").reset_index(drop=True)  # fmt: skip
+    return frame.sort_values(
+        ["verdict", "case", "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c, kind="stable"
+    ).reset_index(drop=True)
 
 
 def suspects(comparison: pd.DataFrame) -> list[str]:
@@ -141,8 +187,9 @@ def suspects(comparison: pd.DataFrame) -> list[str]:
     return sorted(set(rows["case"]))
 
 
-def confirmed(comparison: pd.DataFrame, rechecks: list[pd.DataFrame], how: str = "re-measured in a fresh process"
-              ) -> pd.DataFrame:  # fmt: skip
+def confirmed(
+    comparison: pd.DataFrame, rechecks: list[pd.DataFrame], how: str = "re-measured in a fresh process"
+) -> pd.DataFrame:
     """The comparison with each measured-latency regression kept only where every comparison in `rechecks` (the same
     cases measured again, `how` says how) regresses too; the others become `not confirmed`, with the re-measured
     ratios. A slowdown that lasts one stretch of one run (another tenant, a clock change) is not a regression of the
@@ -161,8 +208,9 @@ def confirmed(comparison: pd.DataFrame, rechecks: list[pd.DataFrame], how: str =
         else:
             out.at[index, "message"] = f"confirmed, {how}: {described}"
     order = {v: i for i, v in enumerate(VERDICTS)}
-    return out.sort_values(["verdict", "case", "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c,
-                           kind="stable").reset_index(drop=True)  # fmt: skip
+    return out.sort_values(
+        ["verdict", "case", "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c, kind="stable"
+    ).reset_index(drop=True)
 
 
 def gate_fails(comparison: pd.DataFrame) -> bool:

@@ -23,7 +23,15 @@ TITLES = {
     "not run": "Not run in either",
     "unchanged": "Unchanged",
 }
-OPEN = ("regression", "error", "improvement", "missing", "new", "skipped", "not confirmed")  # shown as tables; the rest folded
+OPEN = (
+    "regression",
+    "error",
+    "improvement",
+    "missing",
+    "new",
+    "skipped",
+    "not confirmed",
+)  # shown as tables; the rest folded
 
 
 def _value(metric: str, value: float) -> str:
@@ -38,14 +46,18 @@ def _table(rows: pd.DataFrame) -> str:
     if rows["metric"].eq("").all():
         shown = rows[["case", "message"]]
     else:
-        shown = pd.DataFrame({
-            "case": rows["case"], "metric": rows["metric"],
-            "base": [_value(m, v) for m, v in zip(rows["metric"], rows["base"])],
-            "new": [_value(m, v) for m, v in zip(rows["metric"], rows["new"])],
-            "ratio": rows["ratio"].map(lambda r: "" if math.isnan(r) else f"{r:.3f}x"),
-            "p": rows["p_value"].map(lambda p: "" if math.isnan(p) else "<1e-300" if p == 0 else f"{p:.2g}"),
-            "rule": rows["rule"], "note": rows["message"],
-        })  # fmt: skip
+        shown = pd.DataFrame(
+            {
+                "case": rows["case"],
+                "metric": rows["metric"],
+                "base": [_value(m, v) for m, v in zip(rows["metric"], rows["base"])],
+                "new": [_value(m, v) for m, v in zip(rows["metric"], rows["new"])],
+                "ratio": rows["ratio"].map(lambda r: "" if math.isnan(r) else f"{r:.3f}x"),
+                "p": rows["p_value"].map(lambda p: "" if math.isnan(p) else "<1e-300" if p == 0 else f"{p:.2g}"),
+                "rule": rows["rule"],
+                "note": rows["message"],
+            }
+        )
     return shown.to_markdown(index=False)
 
 
@@ -56,8 +68,14 @@ def summary_line(comparison: pd.DataFrame, failed: bool) -> str:
 
 
 def to_markdown(comparison: pd.DataFrame, base: Path, new: Path, failed: bool, notes: list[str]) -> str:
-    lines = ["## accelbench regression check", "", summary_line(comparison, failed), "",
-             f"Baseline `{base}` · new run `{new}`.", ""]  # fmt: skip
+    lines = [
+        "## accelbench regression check",
+        "",
+        summary_line(comparison, failed),
+        "",
+        f"Baseline `{base}` · new run `{new}`.",
+        "",
+    ]
     lines += [f"> **{note}**\n" for note in notes]
     for verdict in VERDICTS:
         rows = comparison[comparison["verdict"] == verdict]
@@ -69,9 +87,11 @@ def to_markdown(comparison: pd.DataFrame, base: Path, new: Path, failed: bool, n
             lines += [f"### {title}", "", _table(rows), ""]
         else:
             lines += [f"<details><summary>{title}</summary>", "", _table(rows), "", "</details>", ""]
-    lines.append("Rules: measured latency is a regression when Mann-Whitney U on the per-round samples gives p "
-                 "below the threshold, the new/baseline ratio (Hodges-Lehmann, shown) reaches the factor within its "
-                 "95% confidence interval, and the medians differ by more than the floor; deterministic metrics (simulated latency and energy, FLOPs, sizes, "
-                 "parameters, accuracy) must match exactly or within the stated tolerance. Set in pyproject.toml "
-                 "[tool.accelbench.regress].")  # fmt: skip
+    lines.append(
+        "Rules: measured latency is a regression when Mann-Whitney U on the per-round samples gives p "
+        "below the threshold, the new/baseline ratio (Hodges-Lehmann, shown) reaches the factor within its "
+        "95% confidence interval, and the medians differ by more than the floor; deterministic metrics (simulated latency and energy, FLOPs, sizes, "
+        "parameters, accuracy) must match exactly or within the stated tolerance. Set in pyproject.toml "
+        "[tool.accelbench.regress]."
+    )
     return "\n".join(lines) + "\n"

@@ -15,7 +15,14 @@ from reports.document import Image, Section, to_html, to_markdown, with_anchors
 from reports.figures import heatmap_sections, history_sections, pareto_sections, roofline_sections
 from reports.prices import Price, with_costs
 from reports.recommend import recommend
-from reports.sections import header, money_sections, one_time_sections, recommendations_section, runs_section, summary_sections
+from reports.sections import (
+    header,
+    money_sections,
+    one_time_sections,
+    recommendations_section,
+    runs_section,
+    summary_sections,
+)
 from reports.tables import notes
 from reports.training import inference_rows, training_sections
 from reports.training_plots import memory_vs_step_figure
@@ -30,15 +37,24 @@ def prepare(results: pd.DataFrame, prices: dict[str, Price] | None = None) -> tu
 
 def _training_parts(results: pd.DataFrame) -> list[Section]:
     """The training benchmarks' sections (reports/training.py), the memory-versus-step-time figure in the first."""
-    parts = [Section(title=p["title"], level=p.get("level", 2), paragraphs=list(p.get("paragraphs", [])),
-                     tables=[("", p["table"])] if p.get("table") is not None and not p["table"].empty else [],
-                     bullets=list(p.get("bullets", []))) for p in training_sections(results)]  # fmt: skip
+    parts = [
+        Section(
+            title=p["title"],
+            level=p.get("level", 2),
+            paragraphs=list(p.get("paragraphs", [])),
+            tables=[("", p["table"])] if p.get("table") is not None and not p["table"].empty else [],
+            bullets=list(p.get("bullets", [])),
+        )
+        for p in training_sections(results)
+    ]
     figure = memory_vs_step_figure(results)
     if figure is not None and parts:
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=100)
         plt.close(figure)
-        parts[0].images.append(Image("training.png", "saved-for-backward memory versus training step time", buffer.getvalue()))
+        parts[0].images.append(
+            Image("training.png", "saved-for-backward memory versus training step time", buffer.getvalue())
+        )
     return parts
 
 
@@ -55,8 +71,13 @@ def _parquet(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def write_report(results: pd.DataFrame, out_dir: Path, prices: dict[str, Price] | None = None,
-                 history: pd.DataFrame | None = None, history_notes: list[str] | None = None) -> dict[str, Path]:  # fmt: skip
+def write_report(
+    results: pd.DataFrame,
+    out_dir: Path,
+    prices: dict[str, Price] | None = None,
+    history: pd.DataFrame | None = None,
+    history_notes: list[str] | None = None,
+) -> dict[str, Path]:
     """Writes every output of `results` (one run, or several combined by reports.runs.combine) into `out_dir` and
     returns their paths by kind. `history`: the latency of each case in earlier runs (reports.history)."""
     out_dir = Path(out_dir)
@@ -65,17 +86,31 @@ def write_report(results: pd.DataFrame, out_dir: Path, prices: dict[str, Price] 
     results = inference_rows(everything)  # the training benchmarks have sections of their own
     recs = recommend(results)
     machine = results["machine_id"].iloc[0] if "machine_id" in results and len(results) else None
-    parts = with_anchors([
-        header(everything), runs_section(everything), recommendations_section(recs), *heatmap_sections(results),
-        *pareto_sections(results), *summary_sections(results), *money_sections(results, price_notes),
-        *one_time_sections(results), *roofline_sections(results), *_training_parts(everything),
-        *history_sections(history, history_notes or [], machine),
-    ])  # fmt: skip
+    parts = with_anchors(
+        [
+            header(everything),
+            runs_section(everything),
+            recommendations_section(recs),
+            *heatmap_sections(results),
+            *pareto_sections(results),
+            *summary_sections(results),
+            *money_sections(results, price_notes),
+            *one_time_sections(results),
+            *roofline_sections(results),
+            *_training_parts(everything),
+            *history_sections(history, history_notes or [], machine),
+        ]
+    )
     extra = notes(everything)
     if extra:
         parts = with_anchors([*parts, Section("Not measured", bullets=extra)])
-    paths = {"csv": out_dir / "results.csv", "parquet": out_dir / "results.parquet", "md": out_dir / "summary.md",
-             "html": out_dir / "index.html", "recommendations": out_dir / "recommendations.csv"}  # fmt: skip
+    paths = {
+        "csv": out_dir / "results.csv",
+        "parquet": out_dir / "results.parquet",
+        "md": out_dir / "summary.md",
+        "html": out_dir / "index.html",
+        "recommendations": out_dir / "recommendations.csv",
+    }
     atomic_write(paths["csv"], everything.to_csv(index=False))
     atomic_write(paths["parquet"], _parquet(everything))
     atomic_write(paths["recommendations"], recs.to_csv(index=False))

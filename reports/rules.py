@@ -108,6 +108,6 @@ def load_rules(pyproject: str | Path | None = "pyproject.toml") -> Rules:
         entry = dict(entry)
         pattern = entry.pop("match", None)
         if not isinstance(pattern, str) or not pattern:
-            raise RulesError(f"{where} rules[{index}]: needs match = \"<pattern>\" (fnmatch over case ids)")
+            raise RulesError(f'{where} rules[{index}]: needs match = "<pattern>" (fnmatch over case ids)')
         overrides.append((pattern, _checked(entry, f"{where} rules[{index}] ({pattern})")))
     return Rules(default, tuple(overrides))

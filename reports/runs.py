@@ -59,6 +59,8 @@ def machine_warnings(results: pd.DataFrame) -> list[str]:
         other = {f: str(getattr(row, f"fingerprint_{f}") or "") for f in FIELDS}
         differences = mismatches(first, other)
         if differences:
-            warnings.append(f"{row.run_file} was measured on a different machine or software than "
-                            f"{runs.iloc[0]['run_file']}: " + "; ".join(differences))  # fmt: skip
+            warnings.append(
+                f"{row.run_file} was measured on a different machine or software than "
+                f"{runs.iloc[0]['run_file']}: " + "; ".join(differences)
+            )
     return warnings

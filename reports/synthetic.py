@@ -14,8 +14,9 @@ import pandas as pd
 REAL_DEVICES = ("cpu", "cuda")
 
 
-def synthetic_results(rows: int = 10_000, workloads: int = 4, devices: int = 12, batch_sizes: tuple[int, ...] = (1, 64),
-                      seed: int = 0) -> pd.DataFrame:  # fmt: skip
+def synthetic_results(
+    rows: int = 10_000, workloads: int = 4, devices: int = 12, batch_sizes: tuple[int, ...] = (1, 64), seed: int = 0
+) -> pd.DataFrame:
     """At least `rows` cases (whole device x workload x technique x batch blocks): `workloads` workloads,
     `devices` devices (the first two real, the rest simulated), as many techniques as it takes (the first is fp32).
     The default is the default matrix (4 workloads, 11 devices, 2 batch sizes) grown to 10,000 rows the way it
@@ -35,10 +36,15 @@ def synthetic_results(rows: int = 10_000, workloads: int = 4, devices: int = 12,
     speed = np.where(fp32, 1.0, np.exp(rng.normal(0.1, 0.5, n)))
     frame = grid.assign(
         case=[f"test_inference[{d}-{w}-{t}-{b}]" for d, w, t, b in grid.itertuples(index=False)],
-        status="ok", message="", simulated=simulated, metric="top-1 accuracy (synthetic)",
+        status="ok",
+        message="",
+        simulated=simulated,
+        metric="top-1 accuracy (synthetic)",
         accuracy=np.where(fp32, 0.97, 0.97 - np.abs(rng.normal(0, 0.006, n))),
-        latency_iqr_s=base_s * 0.05, rounds=np.where(simulated, 0, 50), flops_per_batch=1e6 * grid["batch_size"],
-    )  # fmt: skip
+        latency_iqr_s=base_s * 0.05,
+        rounds=np.where(simulated, 0, 50),
+        flops_per_batch=1e6 * grid["batch_size"],
+    )
     # fp32 latency per device, workload and batch; every other technique a ratio of it
     key = ["device", "workload", "batch_size"]
     frame["latency_median_s"] = frame.assign(b=base_s).groupby(key)["b"].transform("first") / speed
@@ -54,8 +60,15 @@ def synthetic_results(rows: int = 10_000, workloads: int = 4, devices: int = 12,
     frame["paired_speedup_median"] = np.where(paired, speed, np.nan)
     frame["paired_speedup_ci_low"] = np.where(paired, speed * (1 - noise), np.nan)
     frame["paired_speedup_ci_high"] = np.where(paired, speed * (1 + noise), np.nan)
-    frame["paired_verdict"] = np.where(~paired, None, np.where(frame["paired_speedup_ci_low"] > 1, "faster",
-                                       np.where(frame["paired_speedup_ci_high"] < 1, "slower", "no significant difference")))  # fmt: skip
+    frame["paired_verdict"] = np.where(
+        ~paired,
+        None,
+        np.where(
+            frame["paired_speedup_ci_low"] > 1,
+            "faster",
+            np.where(frame["paired_speedup_ci_high"] < 1, "slower", "no significant difference"),
+        ),
+    )
     frame["fast_path"] = np.where(grid["technique"].str.endswith("3") & ~simulated, False, None)
     frame["host_ops"] = np.where(simulated, rng.integers(0, 3, n), np.nan)
     frame["upcast_ops"] = np.where(simulated, rng.integers(0, 2, n), np.nan)
@@ -73,7 +86,14 @@ def synthetic_results(rows: int = 10_000, workloads: int = 4, devices: int = 12,
     frame.loc[failed, "message"] = "synthetic failure"
     frame.loc[failed, ["latency_median_s", "accuracy", "energy_per_inference_j"]] = np.nan
     return frame.assign(
-        cpu_model="Synthetic CPU", threads=2, torch_version="2.13.0+cpu", torchao_version="0.18.0",
-        python_version="3.11.7", run_datetime="2026-01-01T00:00:00+00:00", run_file="synthetic.json",
-        machine_id="synthetic-2t-00000000", commit_id="0" * 40, fingerprint_cpu_model="Synthetic CPU",
-    )  # fmt: skip
+        cpu_model="Synthetic CPU",
+        threads=2,
+        torch_version="2.13.0+cpu",
+        torchao_version="0.18.0",
+        python_version="3.11.7",
+        run_datetime="2026-01-01T00:00:00+00:00",
+        run_file="synthetic.json",
+        machine_id="synthetic-2t-00000000",
+        commit_id="0" * 40,
+        fingerprint_cpu_model="Synthetic CPU",
+    )

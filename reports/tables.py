@@ -48,7 +48,7 @@ def _cell(row: pd.Series) -> str:
 
 
 def _speedup_text(row: pd.Series) -> str:
-    """" · 1.26x", with its paired interval " [1.20-1.31]" where paired; " · ≈1 [0.95-1.04]" where the interval
+    """ " · 1.26x", with its paired interval " [1.20-1.31]" where paired; " · ≈1 [0.95-1.04]" where the interval
     holds 1 (no significant difference)."""
     shown = row.get("speedup_shown", row.get("speedup", math.nan))
     if shown is None or pd.isna(shown):
@@ -67,10 +67,12 @@ def paginate(table: pd.DataFrame, per_page: int, keep: tuple[str, ...] = ()) -> 
     if len(columns) <= per_page:
         return [("", table)]
     return [
-        (f"devices {start + 1}-{min(start + per_page, len(columns))} of {len(columns)}",
-         table[columns[start:start + per_page] + list(keep)])
+        (
+            f"devices {start + 1}-{min(start + per_page, len(columns))} of {len(columns)}",
+            table[columns[start : start + per_page] + list(keep)],
+        )
         for start in range(0, len(columns), per_page)
-    ]  # fmt: skip
+    ]
 
 
 def summary_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
@@ -90,8 +92,10 @@ def summary_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
     order = order.assign(tech_order=pd.Categorical(order["technique"], frame["technique"].unique()))
     rows = order.sort_values(["tech_order", "batch_size"])["row"]
     table = frame.pivot_table(index="row", columns="column", values="cell", aggfunc="first")
-    return table.reindex(index=rows, columns=list(dict.fromkeys(frame["column"]))).fillna("-").rename_axis(
-        index="technique", columns=None
+    return (
+        table.reindex(index=rows, columns=list(dict.fromkeys(frame["column"])))
+        .fillna("-")
+        .rename_axis(index="technique", columns=None)
     )
 
 
@@ -120,12 +124,15 @@ def one_time_costs(results: pd.DataFrame, workload: str) -> pd.DataFrame:
     frame["cell"] = [
         f"first call {format_seconds(first)} · apply {format_seconds(apply)}"
         for first, apply in zip(
-            frame["first_call_s"].astype(float), frame.get("apply_s", pd.Series(math.nan, index=frame.index)).astype(float)
+            frame["first_call_s"].astype(float),
+            frame.get("apply_s", pd.Series(math.nan, index=frame.index)).astype(float),
         )
     ]
     table = frame.pivot_table(index="row", columns="column", values="cell", aggfunc="first")
-    return table.reindex(index=frame["row"].unique(), columns=frame["column"].unique()).fillna("-").rename_axis(
-        index="technique", columns=None
+    return (
+        table.reindex(index=frame["row"].unique(), columns=frame["column"].unique())
+        .fillna("-")
+        .rename_axis(index="technique", columns=None)
     )
 
 

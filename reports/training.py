@@ -37,8 +37,10 @@ def format_bytes(count: float) -> str:
 def _cell(row: pd.Series) -> str:
     if row["status"] != "ok":
         return row["status"]
-    return (f"{format_seconds(row['latency_median_s'])}{NOISY_MARK if row['noisy'] else ''} · {row['samples_per_s']:,.0f}/s · "
-            f"saved {format_bytes(row['saved_activation_bytes'])} · loss {row['loss_after_steps']:.3f}")  # fmt: skip
+    return (
+        f"{format_seconds(row['latency_median_s'])}{NOISY_MARK if row['noisy'] else ''} · {row['samples_per_s']:,.0f}/s · "
+        f"saved {format_bytes(row['saved_activation_bytes'])} · loss {row['loss_after_steps']:.3f}"
+    )
 
 
 def training_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
@@ -52,8 +54,10 @@ def training_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
     frame["noisy"] = is_noisy(frame)
     frame["cell"] = frame.apply(_cell, axis=1)
     table = frame.pivot_table(index="technique", columns="column", values="cell", aggfunc="first")
-    return table.reindex(index=frame["technique"].unique(), columns=frame["column"].unique()).fillna("-").rename_axis(
-        columns=None
+    return (
+        table.reindex(index=frame["technique"].unique(), columns=frame["column"].unique())
+        .fillna("-")
+        .rename_axis(columns=None)
     )
 
 
@@ -69,9 +73,12 @@ def projection_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
         row = {"1 device": f"{format_seconds(r['latency_median_s'])} · {r['samples_per_s']:,.0f}/s"}
         for n in PROJECTED_DEVICES:
             efficiency = r.get(f"projected_efficiency_{n}")
-            row[f"{n} devices"] = (f"{efficiency:.0%} · {r[f'projected_samples_per_s_{n}']:,.0f}/s · all-reduce "
-                                   f"{format_seconds(r[f'projected_allreduce_s_{n}'])}" if pd.notna(efficiency)
-                                   else str(r.get(f"projection_{n}", "unavailable")))  # fmt: skip
+            row[f"{n} devices"] = (
+                f"{efficiency:.0%} · {r[f'projected_samples_per_s_{n}']:,.0f}/s · all-reduce "
+                f"{format_seconds(r[f'projected_allreduce_s_{n}'])}"
+                if pd.notna(efficiency)
+                else str(r.get(f"projection_{n}", "unavailable"))
+            )
         links = [str(r.get(f"projection_{n}", "")).removeprefix("projection over ") for n in PROJECTED_DEVICES]
         row["link"] = " / ".join(dict.fromkeys(link for link in links if not link.startswith("unavailable")))
         rows[device_label(r["device"], True)] = row
@@ -83,8 +90,10 @@ def _tta_cell(r: pd.Series) -> str:
         return r["status"]
     if not r["reached_seeds"]:
         return r["verdict"]
-    text = (f"{format_seconds(r['time_to_accuracy_s_mean'])} ± {format_seconds(r['time_to_accuracy_s_std'])} · "
-            f"{r['epochs_to_accuracy_mean']:.1f} ± {r['epochs_to_accuracy_std']:.1f} epochs")  # fmt: skip
+    text = (
+        f"{format_seconds(r['time_to_accuracy_s_mean'])} ± {format_seconds(r['time_to_accuracy_s_std'])} · "
+        f"{r['epochs_to_accuracy_mean']:.1f} ± {r['epochs_to_accuracy_std']:.1f} epochs"
+    )
     return text if r["reached_seeds"] == r["seeds"] else f"{text} ({r['verdict']})"
 
 
@@ -98,8 +107,10 @@ def time_to_accuracy_table(results: pd.DataFrame) -> pd.DataFrame:
     frame["column"] = frame["workload"] + " (" + frame["device"] + ")"
     frame["cell"] = frame.apply(_tta_cell, axis=1)
     table = frame.pivot_table(index="technique", columns="column", values="cell", aggfunc="first")
-    return table.reindex(index=frame["technique"].unique(), columns=frame["column"].unique()).fillna("-").rename_axis(
-        columns=None
+    return (
+        table.reindex(index=frame["technique"].unique(), columns=frame["column"].unique())
+        .fillna("-")
+        .rename_axis(columns=None)
     )
 
 
@@ -108,13 +119,18 @@ def training_sections(results: pd.DataFrame) -> list[dict]:
     out: list[dict] = []
     training = results[kind(results) == "training"]
     if not training.empty:
-        out.append(dict(title="Training step", paragraphs=[
-            "Each cell: median time of one optimizer step (forward, backward, update) on a batch · samples per "
-            "second · bytes autograd saves for backward (parameters excluded; the same count on every device) · "
-            "validation loss after the fixed number of steps from the same seeded weights (simulated devices: the "
-            f"host's). {SIMULATED_MARK}: a modelled step (forward + backward at twice the forward's matrix work + "
-            "recomputation + optimizer traffic). training.png: saved bytes against step time."
-        ]))  # fmt: skip
+        out.append(
+            dict(
+                title="Training step",
+                paragraphs=[
+                    "Each cell: median time of one optimizer step (forward, backward, update) on a batch · samples per "
+                    "second · bytes autograd saves for backward (parameters excluded; the same count on every device) · "
+                    "validation loss after the fixed number of steps from the same seeded weights (simulated devices: the "
+                    f"host's). {SIMULATED_MARK}: a modelled step (forward + backward at twice the forward's matrix work + "
+                    "recomputation + optimizer traffic). training.png: saved bytes against step time."
+                ],
+            )
+        )
         for workload in training["workload"].dropna().unique():
             table = training_table(results, workload)
             if not table.empty:
@@ -122,25 +138,46 @@ def training_sections(results: pd.DataFrame) -> list[dict]:
         for workload in training["workload"].dropna().unique():
             table = projection_table(results, workload)
             if not table.empty:
-                out.append(dict(title=f"Projected data-parallel scaling, {workload} {SIMULATED_MARK}", level=3, paragraphs=[
-                    f"Projection, not measurement: {BASELINE} per device plus a ring all-reduce of the gradients, "
-                    "2(N-1)/N x bytes / link bandwidth + 2(N-1) x link latency, over the profile's interconnect, not "
-                    "overlapped with backward. Efficiency = one device's step time / the N-device step time."
-                ], table=table))  # fmt: skip
+                out.append(
+                    dict(
+                        title=f"Projected data-parallel scaling, {workload} {SIMULATED_MARK}",
+                        level=3,
+                        paragraphs=[
+                            f"Projection, not measurement: {BASELINE} per device plus a ring all-reduce of the gradients, "
+                            "2(N-1)/N x bytes / link bandwidth + 2(N-1) x link latency, over the profile's interconnect, not "
+                            "overlapped with backward. Efficiency = one device's step time / the N-device step time."
+                        ],
+                        table=table,
+                    )
+                )
     tta = time_to_accuracy_table(results)
     if not tta.empty:
         target = results.loc[kind(results) == "time-to-accuracy", "target_accuracy"].dropna()
         goal = f"{target.iloc[0]:.0%}" if not target.empty and not math.isnan(target.iloc[0]) else "the target"
-        out.append(dict(title="Time to accuracy", paragraphs=[
-            f"Wall time (training plus the evaluation after each epoch) and epochs until the test accuracy first "
-            f"reaches {goal}, mean ± standard deviation over the seeds that reached it; a case that never did says so."
-        ], table=tta))  # fmt: skip
+        out.append(
+            dict(
+                title="Time to accuracy",
+                paragraphs=[
+                    f"Wall time (training plus the evaluation after each epoch) and epochs until the test accuracy first "
+                    f"reaches {goal}, mean ± standard deviation over the seeds that reached it; a case that never did says so."
+                ],
+                table=tta,
+            )
+        )
     for title, table, text in (
-        ("Data-parallel training (DDP)", ddp_table(results), "torchrun, one process per rank; scaling efficiency = "
-         "samples/s with N processes / (N x samples/s with one); all-reduce: the gradients' bytes alone, median."),
-        ("Pipeline-parallel training (GPipe)", pipeline_table(results), "torch.distributed.pipelining, one stage per "
-         "rank; bubble measured = 1 - a stage's own compute / step time (communication included)."),
-    ):  # fmt: skip
+        (
+            "Data-parallel training (DDP)",
+            ddp_table(results),
+            "torchrun, one process per rank; scaling efficiency = "
+            "samples/s with N processes / (N x samples/s with one); all-reduce: the gradients' bytes alone, median.",
+        ),
+        (
+            "Pipeline-parallel training (GPipe)",
+            pipeline_table(results),
+            "torch.distributed.pipelining, one stage per "
+            "rank; bubble measured = 1 - a stage's own compute / step time (communication included).",
+        ),
+    ):
         if not table.empty:
             out.append(dict(title=title, paragraphs=[text], table=table))
     return out

@@ -28,14 +28,26 @@ def plot_memory_vs_step(results: pd.DataFrame, workload: str, ax: plt.Axes) -> p
         simulated = bool(picked["simulated"].iloc[0])
         for _, row in picked.iterrows():
             colour = colours[row["technique"]]
-            ax.scatter(row["latency_median_s"], row["saved_activation_bytes"], marker=MARKERS[index % len(MARKERS)],
-                       s=40, facecolors="none" if simulated else colour, edgecolors=colour)  # fmt: skip
+            ax.scatter(
+                row["latency_median_s"],
+                row["saved_activation_bytes"],
+                marker=MARKERS[index % len(MARKERS)],
+                s=40,
+                facecolors="none" if simulated else colour,
+                edgecolors=colour,
+            )
     for technique in techniques:  # legend entries: colour per technique
         ax.scatter([], [], color=colours[technique], label=technique)
     for index, device in enumerate(devices):  # and marker per device
         simulated = bool(frame.loc[frame["device"] == device, "simulated"].iloc[0])
-        ax.scatter([], [], marker=MARKERS[index % len(MARKERS)], facecolors="none" if simulated else "black",
-                   edgecolors="black", label=device_label(device, simulated) + (" (simulated)" if simulated else ""))  # fmt: skip
+        ax.scatter(
+            [],
+            [],
+            marker=MARKERS[index % len(MARKERS)],
+            facecolors="none" if simulated else "black",
+            edgecolors="black",
+            label=device_label(device, simulated) + (" (simulated)" if simulated else ""),
+        )
     ax.set_xscale("log")
     ax.set_xlabel("training step time, s (log)")
     ax.set_ylabel("bytes saved for backward")

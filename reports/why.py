@@ -53,7 +53,9 @@ def reasons(row: dict, larger_batch: dict) -> list[str]:
     batch = _get(row, "batch_size")
     big = larger_batch.get((device, row.get("workload"), technique))
     if big is not None and batch is not None and batch < big[0] and big[1] is not None and big[1] > 1:
-        found.append(f"shape too small: at batch {int(batch)} fixed costs outweigh the work; {big[1]:.2f}x at batch {big[0]}")
+        found.append(
+            f"shape too small: at batch {int(batch)} fixed costs outweigh the work; {big[1]:.2f}x at batch {big[0]}"
+        )
     ratio, speedup = _get(row, "flops_ratio"), _get(row, "speedup_shown")
     if ratio is not None and speedup is not None and ratio < FLOPS_FELL_BELOW and speedup < 1:
         found.append(f"FLOPs fell to {ratio:.2f}x but latency rose: memory-bound or overhead-bound kernels")
@@ -66,11 +68,19 @@ def with_why(results: pd.DataFrame) -> pd.DataFrame:
     out = results.copy()
     ok = out[(out["status"] == "ok") & out["speedup_shown"].notna()]
     largest = ok.sort_values("batch_size").drop_duplicates(["device", "workload", "technique"], keep="last")
-    larger_batch = {(d, w, t): (int(b), s) for d, w, t, b, s in
-                    largest[["device", "workload", "technique", "batch_size", "speedup_shown"]].itertuples(index=False)}  # fmt: skip
+    larger_batch = {
+        (d, w, t): (int(b), s)
+        for d, w, t, b, s in largest[["device", "workload", "technique", "batch_size", "speedup_shown"]].itertuples(
+            index=False
+        )
+    }
     why = pd.Series("", index=out.index, dtype=object)
     speedup = ok["speedup_shown"].astype(float)
-    ratio = pd.to_numeric(ok["flops_ratio"], errors="coerce") if "flops_ratio" in ok else pd.Series(math.nan, index=ok.index)
+    ratio = (
+        pd.to_numeric(ok["flops_ratio"], errors="coerce")
+        if "flops_ratio" in ok
+        else pd.Series(math.nan, index=ok.index)
+    )
     verdict = ok["speedup_verdict"] if "speedup_verdict" in ok else pd.Series(None, index=ok.index)
     slower = verdict.eq("slower") | (verdict.isna() & (speedup < SLOWER_BELOW))
     fell = (ratio < FLOPS_FELL_BELOW) & (speedup < 1)

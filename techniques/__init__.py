@@ -26,13 +26,33 @@ BASELINE = "fp32"  # every speedup is relative to this technique on the same dev
 
 REGISTRY: Registry[Technique] = Registry("technique", group="accelbench.techniques")
 for technique in (
-    Fp32(), Bf16(), Int8Dynamic(), Compile(), Int8Dynamic(compile=False),
-    MagnitudePruning(0.5), MagnitudePruning(0.9), ChannelPruning(0.5), SemiStructured24(),
-    Int8DynamicLegacy(), Int8Static(), WeightOnly(bits=8), WeightOnly(bits=4), Int8Qat(), BinaryWeights(),
+    Fp32(),
+    Bf16(),
+    Int8Dynamic(),
+    Compile(),
+    Int8Dynamic(compile=False),
+    MagnitudePruning(0.5),
+    MagnitudePruning(0.9),
+    ChannelPruning(0.5),
+    SemiStructured24(),
+    Int8DynamicLegacy(),
+    Int8Static(),
+    WeightOnly(bits=8),
+    WeightOnly(bits=4),
+    Int8Qat(),
+    BinaryWeights(),
     Distillation(),
-    Half(), MixedPrecision("bf16"), MixedPrecision("fp16"), BnFold(), ChannelsLast(), DepthwiseSeparable(),
-    Compile(freezing=True), Compile(mode="max-autotune", profile="full"), OnnxRuntime(), OnnxRuntime(int8=True),
-):  # fmt: skip
+    Half(),
+    MixedPrecision("bf16"),
+    MixedPrecision("fp16"),
+    BnFold(),
+    ChannelsLast(),
+    DepthwiseSeparable(),
+    Compile(freezing=True),
+    Compile(mode="max-autotune", profile="full"),
+    OnnxRuntime(),
+    OnnxRuntime(int8=True),
+):
     REGISTRY.add(technique)
 
 

@@ -20,8 +20,16 @@ MIN_IN_CHANNELS = 8
 def separable(conv: nn.Conv2d) -> nn.Sequential:
     """Depthwise (one k x k filter per input channel) then pointwise (1 x 1 across channels): k*k*Cin + Cin*Cout
     multiply-adds per output pixel instead of k*k*Cin*Cout, about 8-9x fewer for 3x3 and wide layers."""
-    depthwise = nn.Conv2d(conv.in_channels, conv.in_channels, conv.kernel_size, conv.stride, conv.padding,
-                          conv.dilation, groups=conv.in_channels, bias=False)  # fmt: skip
+    depthwise = nn.Conv2d(
+        conv.in_channels,
+        conv.in_channels,
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
+        conv.dilation,
+        groups=conv.in_channels,
+        bias=False,
+    )
     pointwise = nn.Conv2d(conv.in_channels, conv.out_channels, 1, bias=conv.bias is not None)
     return nn.Sequential(depthwise, pointwise).to(conv.weight.device, conv.weight.dtype)
 
@@ -29,8 +37,11 @@ def separable(conv: nn.Conv2d) -> nn.Sequential:
 def _replace(module: nn.Module) -> int:
     count = 0
     for name, child in module.named_children():
-        if isinstance(child, nn.Conv2d) and child.groups == 1 and max(child.kernel_size) > 1 and (
-            child.in_channels >= MIN_IN_CHANNELS
+        if (
+            isinstance(child, nn.Conv2d)
+            and child.groups == 1
+            and max(child.kernel_size) > 1
+            and (child.in_channels >= MIN_IN_CHANNELS)
         ):
             setattr(module, name, separable(child))
             count += 1
@@ -52,6 +63,8 @@ class DepthwiseSeparable:
         model = copy.deepcopy(model).to(context.device)
         replaced = _replace(model)
         if replaced == 0:
-            raise NotImplementedError(f"no ordinary k x k convolution with {MIN_IN_CHANNELS}+ input channels to separate")
+            raise NotImplementedError(
+                f"no ordinary k x k convolution with {MIN_IN_CHANNELS}+ input channels to separate"
+            )
         model, seconds = fine_tune(model, context, self.recipe)
         return annotate(model, finetune_s=seconds, convs_separated=replaced)

@@ -43,8 +43,10 @@ class Distillation:
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         if context.loss is not None:
-            raise NotImplementedError("distillation here trains a smaller classifier on class labels and soft "
-                                      "logits; this workload's targets are reference outputs, not classes")  # fmt: skip
+            raise NotImplementedError(
+                "distillation here trains a smaller classifier on class labels and soft "
+                "logits; this workload's targets are reference outputs, not classes"
+            )
         teacher = copy.deepcopy(model).eval().to(context.device)
         example = context.calibration.x[:1].to(context.device)
         kd, scratch, students = [], [], []

@@ -24,7 +24,9 @@ class Int8DynamicLegacy:
         try:
             from torch.ao.quantization import quantize_dynamic
         except ImportError as exc:
-            raise NotImplementedError(f"torch.ao.quantization.quantize_dynamic is gone from this torch ({exc})") from None
+            raise NotImplementedError(
+                f"torch.ao.quantization.quantize_dynamic is gone from this torch ({exc})"
+            ) from None
         with warnings.catch_warnings():
             # deprecated on purpose: users compare the two APIs
             warnings.simplefilter("ignore", DeprecationWarning)

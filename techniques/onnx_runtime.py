@@ -15,7 +15,6 @@ from torch import nn
 from techniques.base import Context, annotate, dynamic_batch
 
 
-
 class OrtModule(nn.Module):
     """An ONNX Runtime session behind the nn.Module interface. The ONNX bytes are its only state (so the model's
     size is the deployed file's); the torch model it came from is kept aside for FLOPs and parameter counts."""
@@ -70,8 +69,10 @@ class OnnxRuntime:
             try:
                 _export(eager, context.calibration.x[:2].to(context.device), path)
             except Exception as exc:  # an operator without an ONNX translation, for one
-                raise NotImplementedError(f"torch.onnx.export could not export the model ({type(exc).__name__}: "
-                                          f"{str(exc).splitlines()[0][:200]})") from exc  # fmt: skip
+                raise NotImplementedError(
+                    f"torch.onnx.export could not export the model ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0][:200]})"
+                ) from exc
             if self.int8:
                 from onnxruntime.quantization import QuantType, quantize_dynamic
 

@@ -15,7 +15,6 @@ from techniques.finetune import fine_tune
 from workloads.training import TrainingRecipe
 
 
-
 def _quantizer(is_qat: bool):
     try:
         import torchao.quantization.pt2e.quantizer.x86_inductor_quantizer as xiq

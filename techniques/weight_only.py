@@ -47,8 +47,11 @@ class WeightOnly:
         model = copy.deepcopy(model).eval().to(context.device)
         config = _config(self.bits, context.device, self.group_size)
         # torchao's CPU int4 packing needs the output size divisible by 16 too
-        eligible = lambda m, fqn: isinstance(m, nn.Linear) and (  # noqa: E731
-            self.bits == 8 or (m.in_features % self.group_size == 0 and m.out_features % 16 == 0)
+        eligible = lambda m, fqn: (
+            isinstance(m, nn.Linear)
+            and (  # noqa: E731
+                self.bits == 8 or (m.in_features % self.group_size == 0 and m.out_features % 16 == 0)
+            )
         )
         if self.bits == 4:
             model = model.to(torch.bfloat16)  # torchao's int4 kernels take bfloat16 activations

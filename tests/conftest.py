@@ -24,7 +24,10 @@ def run_python(cache_dir: Path):
     """Runs `python -m ...` from the project root in a subprocess, as `make` would, and returns the result."""
 
     def run(
-        *args: str, plugin: bool = False, extra_path: Path | None = None, timeout: float = 600,
+        *args: str,
+        plugin: bool = False,
+        extra_path: Path | None = None,
+        timeout: float = 600,
         env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess:
         env = {**os.environ, "ACCELBENCH_CACHE": str(cache_dir), **(env or {})}

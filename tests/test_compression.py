@@ -30,8 +30,6 @@ def split_accuracy(workload, model: nn.Module) -> float:
     return workload.score(predict(model, data.test.x, 64), data.test.y)
 
 
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("workload", WORKLOADS, ids=lambda w: w.name)
 @pytest.mark.parametrize("name", BOUNDED)

@@ -40,8 +40,9 @@ def ddp_gradients(rank: int, world: int, init_file: str, out_dir: str) -> None:
     from parallel.ddp import accumulate_gradients
 
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world,
-                            timeout=timedelta(seconds=60))  # fmt: skip
+    dist.init_process_group(
+        "gloo", init_method=f"file://{init_file}", rank=rank, world_size=world, timeout=timedelta(seconds=60)
+    )
     data = workloads.REGISTRY.get("digits-mlp").data().train
     ddp = DistributedDataParallel(untrained_model(workloads.REGISTRY.get("digits-mlp"), seed=rank))
     x, y = data.x[rank * BATCH : (rank + 1) * BATCH], data.y[rank * BATCH : (rank + 1) * BATCH]
@@ -73,8 +74,15 @@ def test_a_two_process_gloo_ddp_step_gives_identical_gradients_on_every_rank(tmp
 def launch(*args: str) -> subprocess.Popen:
     """`python -m parallel ...` in its own session, so that it and its torchrun and ranks can be killed together."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "parallel", *args], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "parallel", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def kill_tree(pid: int) -> None:
@@ -149,8 +157,10 @@ Root Cause (first observed failure):
   exitcode  : -9 (pid: 12)
   traceback : Signal 9 (SIGKILL) received by PID 12"""
     # the root cause first, whatever order the summary lists them in
-    assert failed_ranks(summary) == ["rank 1 (local rank 1) died with signal SIGKILL",
-                                     "rank 0 (local rank 0) ended with exit code 1"]  # fmt: skip
+    assert failed_ranks(summary) == [
+        "rank 1 (local rank 1) died with signal SIGKILL",
+        "rank 0 (local rank 0) ended with exit code 1",
+    ]
     # a peer that failed in its next collective was observed first: the rank that was killed still leads
     peer_first = """Failures:
 [1]:
@@ -160,11 +170,15 @@ Root Cause (first observed failure):
 [0]:
   rank      : 0 (local_rank: 0)
   exitcode  : 1 (pid: 11)"""
-    assert failed_ranks(peer_first) == ["rank 1 (local rank 1) died with signal SIGKILL",
-                                        "rank 0 (local rank 0) ended with exit code 1"]  # fmt: skip
+    assert failed_ranks(peer_first) == [
+        "rank 1 (local rank 1) died with signal SIGKILL",
+        "rank 0 (local rank 0) ended with exit code 1",
+    ]
     stopped = summary.replace("exitcode  : 1 (pid: 11)", "exitcode  : -15 (pid: 11)")  # torchrun's SIGTERM to the rest
-    assert failed_ranks(stopped) == ["rank 1 (local rank 1) died with signal SIGKILL",
-                                     "rank 0 (local rank 0) died with signal SIGTERM"]  # fmt: skip
+    assert failed_ranks(stopped) == [
+        "rank 1 (local rank 1) died with signal SIGKILL",
+        "rank 0 (local rank 0) died with signal SIGTERM",
+    ]
     assert failed_ranks("no summary here") == []
 
 
@@ -174,8 +188,9 @@ def test_ideal_bubble_fraction_and_balanced_split() -> None:
     assert ideal_bubble_fraction(4, 4) == pytest.approx(3 / 7)
     with pytest.raises(ValueError, match="must be >= 1"):
         ideal_bubble_fraction(2, 0)
-    model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
-                          nn.Linear(64, 8))  # fmt: skip
+    model = nn.Sequential(
+        nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 8)
+    )
     # FLOPs per row 1024, 0, 8192, 0, 8192, 0, 1024: cut before module 3, each half does 9216
     assert split_points(model, 2, torch.randn(4, 8)) == [3]
     three = split_points(model, 3, torch.randn(4, 8))
@@ -187,8 +202,20 @@ def test_ideal_bubble_fraction_and_balanced_split() -> None:
 @pytest.mark.slow
 def test_the_pipeline_benchmark_runs_over_two_processes_and_reports_its_bubble(tmp_path: Path) -> None:
     out = tmp_path / "run.json"
-    run = launch("--nproc", "2", "--benchmarks", "pipeline", "--out", str(out), "--steps", "3", "--warmup", "1",
-                 "--microbatches", "1,4")  # fmt: skip
+    run = launch(
+        "--nproc",
+        "2",
+        "--benchmarks",
+        "pipeline",
+        "--out",
+        str(out),
+        "--steps",
+        "3",
+        "--warmup",
+        "1",
+        "--microbatches",
+        "1,4",
+    )
     output, _ = run.communicate(timeout=300)
     assert run.returncode == 0, output[-3000:]
     rows = load_run(out).set_index("microbatches")

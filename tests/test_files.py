@@ -47,12 +47,21 @@ def test_atomic_write_failure_keeps_old_content(tmp_path, monkeypatch):
 
 
 def _run(cpu_model="AMD EPYC", torch="2.13.0+cpu", gpu=None, flags=None) -> dict:
-    cpu = {"simulated": False, "cpu_model": cpu_model, "threads": 2, **(flags or {"flag_avx2": True, "flag_amx_int8": False})}
+    cpu = {
+        "simulated": False,
+        "cpu_model": cpu_model,
+        "threads": 2,
+        **(flags or {"flag_avx2": True, "flag_amx_int8": False}),
+    }
     found = {"cpu": cpu, "sim-tpu-v4": {"simulated": True}}
     if gpu:
         found["cuda"] = {"simulated": False, "gpu_name": gpu}
-    return {"machine_info": {"machine": "x86_64", "accelbench": {"torch": torch, "torchao": "0.18.0", "python": "3.11.7",
-                                                                  "devices": found}}}
+    return {
+        "machine_info": {
+            "machine": "x86_64",
+            "accelbench": {"torch": torch, "torchao": "0.18.0", "python": "3.11.7", "devices": found},
+        }
+    }
 
 
 def test_fingerprint_reads_cpu_flags_gpu_and_versions():

@@ -33,8 +33,13 @@ def test_a_torn_last_line_is_skipped_and_the_cases_before_it_kept(tmp_path: Path
     ]
     journal.write_text("".join(json.dumps(line) + "\n" for line in lines) + '{"event": "case", "bench')
     raw = read_run(tmp_path / "run.json")  # the JSON was never written: its journal stands in
-    assert raw["accelbench_journal"] == {"complete": False, "in_flight": "b", "in_flight_params": {},
-                                            "bad_lines": 1, "path": str(journal)}
+    assert raw["accelbench_journal"] == {
+        "complete": False,
+        "in_flight": "b",
+        "in_flight_params": {},
+        "bad_lines": 1,
+        "path": str(journal),
+    }
     frame = load_run(journal)
     assert list(frame["case"]) == ["a"] and "killed during b" in frame["run_partial"].iloc[0]
     assert newest_results(tmp_path) == journal
@@ -54,9 +59,11 @@ def test_sigkill_keeps_finished_cases_and_the_report_builds_from_them(tmp_path: 
     selection = "cpu and not sim and (digits-mlp or digits-cnn)"
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", "benchmarks", "-k", selection, f"--benchmark-json={results}", *QUICK],
-        cwd=ROOT, env={**os.environ, "ACCELBENCH_CACHE": str(cache_dir)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        cwd=ROOT,
+        env={**os.environ, "ACCELBENCH_CACHE": str(cache_dir)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and process.poll() is None:
@@ -71,8 +78,13 @@ def test_sigkill_keeps_finished_cases_and_the_report_builds_from_them(tmp_path: 
     assert process.returncode == -signal.SIGKILL and not results.exists()
     cases = [e for e in _events_complete(journal) if e["event"] == "case"]
     assert len(cases) >= 5
-    report = subprocess.run([sys.executable, "-m", "reports", str(results), "--out", str(tmp_path / "out")],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
+    report = subprocess.run(
+        [sys.executable, "-m", "reports", str(results), "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert report.returncode == 0, report.stderr
     assert "PARTIAL" in report.stdout and str(journal) in report.stdout
     assert "PARTIAL RESULTS" in (tmp_path / "out" / "summary.md").read_text()
@@ -90,8 +102,17 @@ def _events_complete(journal: Path) -> list[dict]:
 def test_a_crashing_and_a_hanging_case_become_error_rows_and_the_run_goes_on(run_python, tmp_path: Path) -> None:
     results = tmp_path / "faults.json"
     selection = "cpu and not sim and digits-mlp and (fp32 or test-crash or test-hang or bf16) and 64 and not amp"
-    run = run_python("-m", "pytest", "benchmarks", "-k", selection, f"--benchmark-json={results}", "--timeout=5",
-                     *QUICK, extra_path=FAULTS)  # fmt: skip
+    run = run_python(
+        "-m",
+        "pytest",
+        "benchmarks",
+        "-k",
+        selection,
+        f"--benchmark-json={results}",
+        "--timeout=5",
+        *QUICK,
+        extra_path=FAULTS,
+    )
     assert run.returncode == 1, run.stdout[-3000:]
     frame = load_run(results).set_index("case")
     status = frame["status"].to_dict()
@@ -112,8 +133,16 @@ def test_a_case_that_kills_the_process_is_an_error_row_and_the_run_goes_on(run_p
     results = tmp_path / "crash.json"
     # cpu-fp32, cpu-segfault (the process dies), sim-tpu-v4-fp32 (after a restart), sim-tpu-v4-segfault (dies again)
     selection = "(cpu or sim-tpu-v4) and not sim-cpu and digits-mlp and (fp32 or test-segfault) and 64"
-    run = run_python("-m", "accelbench.supervise", "benchmarks", "-k", selection, f"--benchmark-json={results}",
-                     *QUICK, extra_path=FAULTS)  # fmt: skip
+    run = run_python(
+        "-m",
+        "accelbench.supervise",
+        "benchmarks",
+        "-k",
+        selection,
+        f"--benchmark-json={results}",
+        *QUICK,
+        extra_path=FAULTS,
+    )
     assert run.returncode == 1, run.stderr[-3000:]
     assert "2 case(s) crashed the process" in run.stderr
     frame = load_run(results).set_index("case")

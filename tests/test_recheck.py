@@ -44,10 +44,13 @@ def test_the_baselines_commit_is_checked_out_beside_and_removed_after(repo: Path
     assert not tree.exists() and str(tree) not in git(repo, "worktree", "list")
 
 
-@pytest.mark.parametrize("commit_info, why", [
-    ({}, "the baseline records no commit"),
-    ({"id": "0123456789abcdef0123456789abcdef01234567"}, "0123456789ab is not in this clone (fetch it"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "commit_info, why",
+    [
+        ({}, "the baseline records no commit"),
+        ({"id": "0123456789abcdef0123456789abcdef01234567"}, "0123456789ab is not in this clone (fetch it"),
+    ],
+)
 def test_without_the_baselines_code_it_says_why(repo: Path, commit_info: dict, why: str) -> None:
     with baseline_code({"commit_info": commit_info}, repo) as (tree, note):
         assert tree is None and why in note
@@ -64,13 +67,19 @@ def test_suspects_run_base_new_new_base_each_in_its_own_code(repo: Path, tmp_pat
     base_raw = {"commit_info": {"id": git(repo, "rev-parse", "HEAD~1")}}
     result = recheck(["b::t[a]"], base_raw, ["--benchmark-max-time=0.1"], tmp_path / "run", root=repo)
     assert [(code, name) for code, name, _, _ in runs] == [
-        ("old", "run-recheck-base-1.json"), ("new", "run-recheck-new-1.json"),
-        ("new", "run-recheck-new-2.json"), ("old", "run-recheck-base-2.json"),
-        ("old", "run-recheck-base-3.json"), ("new", "run-recheck-new-3.json"),
-        ("new", "run-recheck-new-4.json"), ("old", "run-recheck-base-4.json")]  # fmt: skip
+        ("old", "run-recheck-base-1.json"),
+        ("new", "run-recheck-new-1.json"),
+        ("new", "run-recheck-new-2.json"),
+        ("old", "run-recheck-base-2.json"),
+        ("old", "run-recheck-base-3.json"),
+        ("new", "run-recheck-new-3.json"),
+        ("new", "run-recheck-new-4.json"),
+        ("old", "run-recheck-base-4.json"),
+    ]
     assert all(ids == ["b::t[a]"] and args == ["--benchmark-max-time=0.1"] for _, _, ids, args in runs)
-    assert [(b.name, n.name) for b, n in result.pairs] == [(f"run-recheck-base-{n}.json", f"run-recheck-new-{n}.json")
-                                                          for n in range(1, 5)]  # fmt: skip
+    assert [(b.name, n.name) for b, n in result.pairs] == [
+        (f"run-recheck-base-{n}.json", f"run-recheck-new-{n}.json") for n in range(1, 5)
+    ]
     runs.clear()
     alone = recheck(["b::t[a]"], {"commit_info": {}}, [], tmp_path / "run", root=repo)
     assert [(code, name) for code, name, _, _ in runs] == [("new", "run-recheck.json")]
@@ -89,7 +98,8 @@ def _scaled(tmp_path: Path, name: str, factor: float) -> Path:
 
 @pytest.mark.parametrize("code_slower, status, verdict", [(True, 1, "❌ regression"), (False, 0, "not confirmed")])
 def test_make_regress_fails_only_when_the_new_code_is_slower_beside_the_old(
-        tmp_path: Path, monkeypatch, code_slower: bool, status: int, verdict: str) -> None:  # fmt: skip
+    tmp_path: Path, monkeypatch, code_slower: bool, status: int, verdict: str
+) -> None:
     """The run is 1.5x slower than the stored baseline. Measured again beside the baseline's code: either the new
     code is still 1.5x slower (a regression of the code) or both codes are now equally slow (the machine)."""
     slow = _scaled(tmp_path, "slow.json", 1.5)
@@ -97,13 +107,18 @@ def test_make_regress_fails_only_when_the_new_code_is_slower_beside_the_old(
 
     def fake_recheck(node_ids, base_raw, pytest_args, stem, root=Path(".")):
         asked.append((node_ids, pytest_args))
-        pairs = [(_scaled(tmp_path, f"b{n}.json", 1.5), _scaled(tmp_path, f"n{n}.json", 2.25 if code_slower else 1.5))
-                 for n in (1, 2)]  # fmt: skip
+        pairs = [
+            (_scaled(tmp_path, f"b{n}.json", 1.5), _scaled(tmp_path, f"n{n}.json", 2.25 if code_slower else 1.5))
+            for n in (1, 2)
+        ]
         return Recheck(pairs=pairs, note="side by side (test)")
 
     monkeypatch.setattr(gate, "recheck", fake_recheck)
     out = tmp_path / "out"
-    assert gate.main(["regress", str(slow), "--base", str(SAMPLE), "--out", str(out), "--pytest-args", "--x=1 -q"]) == status
+    assert (
+        gate.main(["regress", str(slow), "--base", str(SAMPLE), "--out", str(out), "--pytest-args", "--x=1 -q"])
+        == status
+    )
     assert asked and asked[0][1] == ["--x=1", "-q"] and all("::" in node for node in asked[0][0])
     text = (out / "regress.md").read_text()
     assert verdict in text and "Re-check: side by side (test)." in text

@@ -18,8 +18,17 @@ ROWS = [
     ("sim-b", True, "fp32", 0.900, 2.0001e-3, 0.3e-3, "simulated", 0.9, "simulated"),  # ties sim-a to 3 digits
     ("sim-b", True, "int8-static", 0.880, 0.5e-3, 0.05e-3, "simulated", 0.1, "simulated"),  # 97.8%: below both
 ]
-COLUMNS = ["device", "simulated", "technique", "accuracy", "latency_median_s", "energy_per_inference_j",
-           "energy_method", "cost_per_million_usd", "cost_method"]  # fmt: skip
+COLUMNS = [
+    "device",
+    "simulated",
+    "technique",
+    "accuracy",
+    "latency_median_s",
+    "energy_per_inference_j",
+    "energy_method",
+    "cost_per_million_usd",
+    "cost_method",
+]
 
 
 def frame(rows=ROWS, workload: str = "w", batch_size: int = 1) -> pd.DataFrame:

@@ -58,8 +58,10 @@ def test_a_change_below_the_factor_or_the_floor_is_no_regression() -> None:
     assert latency_change(timings(rng, 1e-3, 0.01, 1000), timings(rng, 1.05e-3, 0.01, 1000), Rule())[2] == "unchanged"
     # 50% slower on a 1 µs call: half a microsecond, under the absolute floor
     assert latency_change(timings(rng, 1e-6, 0.01, 100), timings(rng, 1.5e-6, 0.01, 100), Rule())[2] == "unchanged"
-    assert latency_change(timings(rng, 1e-6, 0.01, 100), timings(rng, 1.5e-6, 0.01, 100),
-                          Rule(min_difference_s=1e-7))[2] == "regression"  # fmt: skip
+    assert (
+        latency_change(timings(rng, 1e-6, 0.01, 100), timings(rng, 1.5e-6, 0.01, 100), Rule(min_difference_s=1e-7))[2]
+        == "regression"
+    )
     assert latency_change([1e-3, 1e-3], [5e-3, 5e-3], Rule())[2] == "untested"  # two rounds: no test possible
 
 
@@ -75,36 +77,70 @@ def test_one_ulp_is_flagged_by_an_exact_rule_and_passes_a_stated_tolerance() -> 
 
 def _row(case: str, status: str = "ok", simulated: bool = False, **figures) -> dict:
     device, rest = case.split("-", 1)
-    return dict(case=case, status=status, message="" if status == "ok" else f"{status} here", simulated=simulated,
-                device=device, workload="w", technique=rest, batch_size=1, **figures)  # fmt: skip
+    return dict(
+        case=case,
+        status=status,
+        message="" if status == "ok" else f"{status} here",
+        simulated=simulated,
+        device=device,
+        workload="w",
+        technique=rest,
+        batch_size=1,
+        **figures,
+    )
 
 
 def test_every_case_of_either_run_is_listed_with_why() -> None:
     rng = np.random.default_rng(0)
     same = list(timings(rng, 1e-3))
-    base = pd.DataFrame([
-        _row("cpu-kept", latency_samples_s=same, latency_median_s=1e-3, accuracy=0.9),
-        _row("cpu-gone", latency_samples_s=same, latency_median_s=1e-3),
-        _row("cpu-breaks", latency_samples_s=same, latency_median_s=1e-3),
-        _row("cpu-now-skipped", latency_samples_s=same, latency_median_s=1e-3),
-        _row("cpu-was-skipped", status="skipped"), _row("cpu-never", status="skipped"),
-        _row("sim-model", simulated=True, simulated_latency_s=2e-3, energy_per_inference_j=1e-4, energy_method="simulated"),
-    ])  # fmt: skip
-    new = pd.DataFrame([
-        _row("cpu-kept", latency_samples_s=same, latency_median_s=1e-3, accuracy=0.9),
-        _row("cpu-breaks", status="error"), _row("cpu-now-skipped", status="skipped"),
-        _row("cpu-was-skipped", latency_samples_s=same, latency_median_s=1e-3), _row("cpu-never", status="skipped"),
-        _row("cpu-added", latency_samples_s=same, latency_median_s=1e-3),
-        _row("sim-model", simulated=True, simulated_latency_s=2.5e-3, energy_per_inference_j=1e-4, energy_method="simulated"),
-    ])  # fmt: skip
+    base = pd.DataFrame(
+        [
+            _row("cpu-kept", latency_samples_s=same, latency_median_s=1e-3, accuracy=0.9),
+            _row("cpu-gone", latency_samples_s=same, latency_median_s=1e-3),
+            _row("cpu-breaks", latency_samples_s=same, latency_median_s=1e-3),
+            _row("cpu-now-skipped", latency_samples_s=same, latency_median_s=1e-3),
+            _row("cpu-was-skipped", status="skipped"),
+            _row("cpu-never", status="skipped"),
+            _row(
+                "sim-model",
+                simulated=True,
+                simulated_latency_s=2e-3,
+                energy_per_inference_j=1e-4,
+                energy_method="simulated",
+            ),
+        ]
+    )
+    new = pd.DataFrame(
+        [
+            _row("cpu-kept", latency_samples_s=same, latency_median_s=1e-3, accuracy=0.9),
+            _row("cpu-breaks", status="error"),
+            _row("cpu-now-skipped", status="skipped"),
+            _row("cpu-was-skipped", latency_samples_s=same, latency_median_s=1e-3),
+            _row("cpu-never", status="skipped"),
+            _row("cpu-added", latency_samples_s=same, latency_median_s=1e-3),
+            _row(
+                "sim-model",
+                simulated=True,
+                simulated_latency_s=2.5e-3,
+                energy_per_inference_j=1e-4,
+                energy_method="simulated",
+            ),
+        ]
+    )
     result = compare_runs(base, new, Rules())
     verdict = {(r.case, r.metric): r.verdict for r in result.itertuples()}
     assert verdict == {
-        ("cpu-kept", "latency_s"): "unchanged", ("cpu-kept", "accuracy"): "unchanged",
-        ("cpu-gone", ""): "missing", ("cpu-added", ""): "new", ("cpu-was-skipped", ""): "new",
-        ("cpu-breaks", ""): "error", ("cpu-now-skipped", ""): "skipped", ("cpu-never", ""): "not run",
-        ("sim-model", "simulated_latency_s"): "regression", ("sim-model", "energy_per_inference_j"): "unchanged",
-    }  # fmt: skip
+        ("cpu-kept", "latency_s"): "unchanged",
+        ("cpu-kept", "accuracy"): "unchanged",
+        ("cpu-gone", ""): "missing",
+        ("cpu-added", ""): "new",
+        ("cpu-was-skipped", ""): "new",
+        ("cpu-breaks", ""): "error",
+        ("cpu-now-skipped", ""): "skipped",
+        ("cpu-never", ""): "not run",
+        ("sim-model", "simulated_latency_s"): "regression",
+        ("sim-model", "energy_per_inference_j"): "unchanged",
+    }
     assert set(base["case"]) | set(new["case"]) == set(result["case"])
     assert gate_fails(result) and list(result["verdict"][:2]) == ["regression", "error"]  # worst first
     assert not gate_fails(result[~result["verdict"].isin(["regression", "error"])])
@@ -112,8 +148,10 @@ def test_every_case_of_either_run_is_listed_with_why() -> None:
 
 def test_rules_come_from_pyproject_with_pattern_overrides(tmp_path: Path) -> None:
     config = tmp_path / "pyproject.toml"
-    config.write_text('[tool.accelbench.regress]\nfactor = 1.2\n\n[[tool.accelbench.regress.rules]]\n'
-                      'match = "*-1]"\nfactor = 1.5\ntolerance = 1e-9\n')  # fmt: skip
+    config.write_text(
+        "[tool.accelbench.regress]\nfactor = 1.2\n\n[[tool.accelbench.regress.rules]]\n"
+        'match = "*-1]"\nfactor = 1.5\ntolerance = 1e-9\n'
+    )
     rules = load_rules(config)
     assert rules.for_case("test_inference[cpu-digits-mlp-fp32-64]") == Rule(factor=1.2)
     assert rules.for_case("test_inference[cpu-digits-mlp-fp32-1]") == Rule(factor=1.5, tolerance=1e-9)
@@ -163,6 +201,7 @@ def test_the_gate_exits_1_on_a_regression_and_writes_regress_md(tmp_path: Path) 
         for bench in raw["benchmarks"]:
             bench["stats"]["data"] = [t * 1.5 for t in bench["stats"]["data"]]
             bench["stats"]["median"] *= 1.5
+
     slow = _variant(tmp_path, "slow.json", slower)
     assert main(["compare", str(SAMPLE), "--base", str(SAMPLE), "--out", str(tmp_path / "same")]) == 0
     assert main(["compare", str(slow), "--base", str(SAMPLE), "--out", str(tmp_path / "slow")]) == 1
@@ -189,22 +228,36 @@ def test_a_latency_regression_counts_only_if_every_measurement_again_repeats_it(
     rng = np.random.default_rng(5)
 
     def frame(medians: dict[str, float]) -> pd.DataFrame:
-        return pd.DataFrame([_row(f"cpu-{name}", latency_samples_s=list(timings(rng, m)), latency_median_s=m)
-                             for name, m in medians.items()])  # fmt: skip
+        return pd.DataFrame(
+            [
+                _row(f"cpu-{name}", latency_samples_s=list(timings(rng, m)), latency_median_s=m)
+                for name, m in medians.items()
+            ]
+        )
 
     base = frame({"real": 1e-3, "blip": 1e-3, "drift": 1e-3, "fine": 1e-3})
     first = compare_runs(base, frame({"real": 1.3e-3, "blip": 1.3e-3, "drift": 1.3e-3, "fine": 1e-3}), Rules())
     assert suspects(first) == ["cpu-blip", "cpu-drift", "cpu-real"]
     # measured again twice, each time beside the baseline's code: "drift" is slower for both codes alike (the
     # machine, not the code) in the second pair
-    pair1 = compare_runs(frame({"real": 1e-3, "blip": 1e-3, "drift": 1e-3}),
-                         frame({"real": 1.3e-3, "blip": 1e-3, "drift": 1.3e-3}), Rules())  # fmt: skip
-    pair2 = compare_runs(frame({"real": 1.3e-3, "blip": 1e-3, "drift": 1.3e-3}),
-                         frame({"real": 1.7e-3, "blip": 1e-3, "drift": 1.3e-3}), Rules())  # fmt: skip
+    pair1 = compare_runs(
+        frame({"real": 1e-3, "blip": 1e-3, "drift": 1e-3}),
+        frame({"real": 1.3e-3, "blip": 1e-3, "drift": 1.3e-3}),
+        Rules(),
+    )
+    pair2 = compare_runs(
+        frame({"real": 1.3e-3, "blip": 1e-3, "drift": 1.3e-3}),
+        frame({"real": 1.7e-3, "blip": 1e-3, "drift": 1.3e-3}),
+        Rules(),
+    )
     final = confirmed(first, [pair1, pair2], "beside")
     verdict = dict(zip(final["case"], final["verdict"]))
-    assert verdict == {"cpu-real": "regression", "cpu-blip": "not confirmed", "cpu-drift": "not confirmed",
-                       "cpu-fine": "unchanged"}  # fmt: skip
+    assert verdict == {
+        "cpu-real": "regression",
+        "cpu-blip": "not confirmed",
+        "cpu-drift": "not confirmed",
+        "cpu-fine": "unchanged",
+    }
     messages = dict(zip(final["case"], final["message"]))
     assert messages["cpu-drift"].startswith("beside: regression (") and ", unchanged (" in messages["cpu-drift"]
     assert messages["cpu-real"].startswith("confirmed, beside: regression (")

@@ -22,8 +22,16 @@ def test_an_unchanged_simulated_run_passes_and_a_cost_model_change_is_caught(run
 
     def run(name: str) -> Path:
         results = tmp_path / name
-        done = run_python("-m", "pytest", "benchmarks", "-k", selection, f"--benchmark-json={results}", *QUICK,
-                          env={"ACCELBENCH_PROFILES": str(profiles)})  # fmt: skip
+        done = run_python(
+            "-m",
+            "pytest",
+            "benchmarks",
+            "-k",
+            selection,
+            f"--benchmark-json={results}",
+            *QUICK,
+            env={"ACCELBENCH_PROFILES": str(profiles)},
+        )
         assert done.returncode == 0, done.stdout[-3000:]
         return results
 
@@ -38,7 +46,9 @@ def test_an_unchanged_simulated_run_passes_and_a_cost_model_change_is_caught(run
 
     # the cost model changes a little: the host's launch overhead of one XLA program, 20 µs -> 20.02 µs
     assert "call_overhead = { value = 20e-6" in profile
-    (profiles / "gate.toml").write_text(profile.replace("call_overhead = { value = 20e-6", "call_overhead = { value = 20.02e-6"))
+    (profiles / "gate.toml").write_text(
+        profile.replace("call_overhead = { value = 20e-6", "call_overhead = { value = 20.02e-6")
+    )
     changed = gate(run("changed.json"), base, "changed")
     assert changed.returncode == 1, changed.stdout + changed.stderr
     md = (tmp_path / "changed" / "regress.md").read_text()

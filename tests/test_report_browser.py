@@ -48,10 +48,19 @@ def test_the_page_loads_every_image_and_every_table_has_rows(tmp_path: Path) -> 
     checked = tmp_path / "checked.html"
     checked.write_text(page.replace("</body>", CHECK + "</body>"))
     run = subprocess.run(
-        [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
-         "--dump-dom", checked.as_uri()],
-        capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+        [
+            browser,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            checked.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     found = re.search(r'<pre id="accelbench-check">(.*?)</pre>', run.stdout, re.S)
     assert found, f"the check did not run (exit {run.returncode}): {run.stderr[-2000:]}"
     result = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))

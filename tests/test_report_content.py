@@ -16,9 +16,19 @@ from reports.render import prepare, write_report
 from reports.synthetic import synthetic_results
 from reports.why import with_why
 
-SECTIONS = ["Runs and machines", "Recommendations", "Speedup heatmaps", "Pareto fronts: accuracy vs latency",
-            "Pareto fronts: accuracy vs energy", "Summary per workload", "Energy per inference",
-            "Cost per million inferences", "One-time costs", "Roofline of the simulated devices †", "Not measured"]  # fmt: skip
+SECTIONS = [
+    "Runs and machines",
+    "Recommendations",
+    "Speedup heatmaps",
+    "Pareto fronts: accuracy vs latency",
+    "Pareto fronts: accuracy vs energy",
+    "Summary per workload",
+    "Energy per inference",
+    "Cost per million inferences",
+    "One-time costs",
+    "Roofline of the simulated devices †",
+    "Not measured",
+]
 
 
 @pytest.fixture(scope="module")
@@ -85,15 +95,19 @@ def test_the_pareto_front_is_the_set_no_other_point_beats(cost, quality, front) 
 
 
 def test_why_names_the_recorded_facts() -> None:
-    rows = pd.DataFrame([
-        dict(device="cpu", workload="w", technique="fp32", batch_size=1, speedup=1.0),
-        dict(device="cpu", workload="w", technique="int8-static", batch_size=1, speedup=0.5, fast_path=False),
-        dict(device="cpu", workload="w", technique="compile", batch_size=1, speedup=0.8),
-        dict(device="cpu", workload="w", technique="compile", batch_size=64, speedup=1.7),
-        dict(device="cpu", workload="w", technique="depthwise", batch_size=1, speedup=0.9, flops_ratio=0.25),
-        dict(device="sim-x", workload="w", technique="bf16", batch_size=1, speedup=0.7, simulated=True, upcast_ops=3),
-        dict(device="cpu", workload="w", technique="bn-fold", batch_size=1, speedup=1.2),
-    ]).assign(status="ok", speedup_shown=lambda f: f["speedup"], speedup_verdict=None)  # fmt: skip
+    rows = pd.DataFrame(
+        [
+            dict(device="cpu", workload="w", technique="fp32", batch_size=1, speedup=1.0),
+            dict(device="cpu", workload="w", technique="int8-static", batch_size=1, speedup=0.5, fast_path=False),
+            dict(device="cpu", workload="w", technique="compile", batch_size=1, speedup=0.8),
+            dict(device="cpu", workload="w", technique="compile", batch_size=64, speedup=1.7),
+            dict(device="cpu", workload="w", technique="depthwise", batch_size=1, speedup=0.9, flops_ratio=0.25),
+            dict(
+                device="sim-x", workload="w", technique="bf16", batch_size=1, speedup=0.7, simulated=True, upcast_ops=3
+            ),
+            dict(device="cpu", workload="w", technique="bn-fold", batch_size=1, speedup=1.2),
+        ]
+    ).assign(status="ok", speedup_shown=lambda f: f["speedup"], speedup_verdict=None)
     rows["simulated"] = rows["simulated"].fillna(False).astype(bool)
     why = with_why(rows).set_index(["technique", "batch_size"])["why"]
     assert "no int8 kernel was made" in why[("int8-static", 1)]
@@ -120,8 +134,14 @@ def test_plot_functions_draw_on_the_axes_they_are_given_and_labels_burn_into_the
     from reports.labels import Label, LabelOverlay
     from reports.pareto import plot_pareto
 
-    frame = pd.DataFrame({"technique": ["fp32", "int8", "slow"], "batch_size": [1, 1, 1],
-                          "latency_median_s": [2e-3, 1e-3, 3e-3], "accuracy": [0.98, 0.97, 0.90]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "technique": ["fp32", "int8", "slow"],
+            "batch_size": [1, 1, 1],
+            "latency_median_s": [2e-3, 1e-3, 3e-3],
+            "accuracy": [0.98, 0.97, 0.90],
+        }
+    )
     fig, ax = plt.subplots()
     plot_pareto(frame, "latency_median_s", ax)  # no overlay: ordinary matplotlib annotations
     assert sorted(t.get_text() for t in ax.texts) == ["fp32", "int8"] and ax.get_xscale() == "log"

@@ -50,9 +50,9 @@ def test_a_price_file_overrides_the_defaults_and_costs_follow_without_a_rerun(tm
         ("cpu = 1\n", "unknown top-level key(s) cpu; expected a [prices] table"),
         ("# nothing priced\n", "no [prices] table"),
         ("[prices]\ncpu = -1\n", "prices.cpu: -1 is not a price"),
-        ("[prices]\ncpu = \"cheap\"\n", "prices.cpu: 'cheap' is not a price"),
+        ('[prices]\ncpu = "cheap"\n', "prices.cpu: 'cheap' is not a price"),
         ("[prices]\ncpu = { usd = 1 }\n", "prices.cpu: unknown key(s) usd"),
-        ("[prices]\ncpu = { source = \"x\" }\n", "prices.cpu.usd_per_hour: missing"),
+        ('[prices]\ncpu = { source = "x" }\n', "prices.cpu.usd_per_hour: missing"),
     ],
     ids=["toml", "top-level", "no-table", "empty", "negative", "text", "unknown-key", "missing"],
 )
@@ -81,7 +81,7 @@ def test_history_plots_the_cases_that_changed_most_and_counts_the_rest(tmp_path:
     raw = json.loads(SAMPLE.read_text())
     for index, factor in enumerate((1.0, 1.5, 3.0)):
         for number, bench in enumerate(raw["benchmarks"]):  # case n changes by factor ** n across runs
-            bench["stats"]["median"] = 1e-3 * factor ** number
+            bench["stats"]["median"] = 1e-3 * factor**number
         raw["datetime"] = f"2026-01-0{index + 1}T00:00:00+00:00"
         (tmp_path / f"run-{index}.json").write_text(json.dumps(raw))
         os.utime(tmp_path / f"run-{index}.json", (index, index))
@@ -95,8 +95,9 @@ def test_history_plots_the_cases_that_changed_most_and_counts_the_rest(tmp_path:
     assert cases == [timed[-1], timed[-2]] and more == len(timed) - 2
 
 
-def test_the_command_line_takes_prices_from_the_environment_and_refuses_a_bad_file(tmp_path: Path, capsys,
-                                                                                     monkeypatch) -> None:  # fmt: skip
+def test_the_command_line_takes_prices_from_the_environment_and_refuses_a_bad_file(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
     good = _prices(tmp_path, "[prices]\ncpu = 0.5\n")
     monkeypatch.setenv("ACCELBENCH_PRICES", str(good))
     assert report_main([str(SAMPLE), "--out", str(tmp_path / "out"), "--no-history"]) == 0
@@ -105,4 +106,3 @@ def test_the_command_line_takes_prices_from_the_environment_and_refuses_a_bad_fi
     bad = _prices(tmp_path, "[prices]\ncpu = 0\n")
     assert report_main([str(SAMPLE), "--out", str(tmp_path / "bad"), "--prices", str(bad)]) == 2
     assert "prices.cpu: 0 is not a price" in capsys.readouterr().err and not (tmp_path / "bad").exists()
-

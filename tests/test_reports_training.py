@@ -34,7 +34,9 @@ def test_every_row_says_which_benchmark_it_belongs_to(run: pd.DataFrame) -> None
     assert set(run["benchmark"]) == {"training", "time-to-accuracy", "ddp", "pipeline"}
     skipped = run[run["status"] == "skipped"]  # outcome rows: told by their test's name
     assert set(skipped["benchmark"]) == {"training", "time-to-accuracy"}
-    assert all(case.startswith(f"test_{kind.replace('-', '_')}[") for case, kind in zip(skipped["case"], skipped["benchmark"]))
+    assert all(
+        case.startswith(f"test_{kind.replace('-', '_')}[") for case, kind in zip(skipped["case"], skipped["benchmark"])
+    )
     assert run.loc[run["case"] == "ddp[2proc]", "benchmark"].item() == "ddp"
     assert inference_rows(run).empty
 
@@ -51,7 +53,11 @@ def test_training_table_has_a_column_per_device_and_the_step_time(run: pd.DataFr
 
 def test_projection_is_shown_for_8_and_64_devices_or_said_unavailable(run: pd.DataFrame, raw: dict) -> None:
     table = projection_table(run, "digits-mlp")
-    extra = next(b["extra_info"] for b in raw["benchmarks"] if b["name"] == "test_training[sim-h100-digits-mlp-train-baseline-64]")
+    extra = next(
+        b["extra_info"]
+        for b in raw["benchmarks"]
+        if b["name"] == "test_training[sim-h100-digits-mlp-train-baseline-64]"
+    )
     assert table.loc[f"sim-h100 {SIMULATED_MARK}", "8 devices"].startswith(f"{extra['projected_efficiency_8']:.0%}")
     assert "NVLink" in table.loc[f"sim-h100 {SIMULATED_MARK}", "link"]
     assert table.loc[f"sim-cpu {SIMULATED_MARK}", "64 devices"].startswith("unavailable")
@@ -65,8 +71,16 @@ def test_time_to_accuracy_shows_mean_and_spread_over_seeds(run: pd.DataFrame, ra
     assert cell.startswith(f"{format_seconds(extra['time_to_accuracy_s_mean'])} ± ")
     assert f"{extra['epochs_to_accuracy_mean']:.1f} ± {extra['epochs_to_accuracy_std']:.1f} epochs" in cell
     assert {"sgd", "adam", "rmsprop"} <= set(table.index)
-    never = pd.DataFrame([{**run[run["benchmark"] == "time-to-accuracy"].iloc[0].to_dict(), "reached_seeds": 0,
-                           "verdict": "not reached within 60 epochs (best 93.1%)", "technique": "slow"}])  # fmt: skip
+    never = pd.DataFrame(
+        [
+            {
+                **run[run["benchmark"] == "time-to-accuracy"].iloc[0].to_dict(),
+                "reached_seeds": 0,
+                "verdict": "not reached within 60 epochs (best 93.1%)",
+                "technique": "slow",
+            }
+        ]
+    )
     assert time_to_accuracy_table(never).loc["slow"].item() == "not reached within 60 epochs (best 93.1%)"
 
 
@@ -91,8 +105,14 @@ def test_the_report_has_the_training_sections_and_plot(run: pd.DataFrame, tmp_pa
     paths = write_report(run, tmp_path)
     assert paths["training.png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = paths["md"].read_text()
-    for title in ("## Training step", "### digits-mlp", "Projected data-parallel scaling", "## Time to accuracy",
-                  "## Data-parallel training (DDP)", "## Pipeline-parallel training (GPipe)"):  # fmt: skip
+    for title in (
+        "## Training step",
+        "### digits-mlp",
+        "Projected data-parallel scaling",
+        "## Time to accuracy",
+        "## Data-parallel training (DDP)",
+        "## Pipeline-parallel training (GPipe)",
+    ):
         assert title in summary, title
     assert "rank 1 (local rank 1) died with signal SIGKILL" in summary  # the failed run is listed
     assert 'alt="saved-for-backward memory versus training step time"' in paths["html"].read_text()

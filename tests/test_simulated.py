@@ -19,8 +19,17 @@ from devices.simulated.systolic import dpu_efficiency, gemm_cycles
 
 # SCALE-Sim v2's own cycle counts, copied from the project's reference data (../shared/reference)
 REFERENCE = Path(__file__).resolve().parent / "data"
-DEFAULT_PROFILES = ["sim-tpu-v4", "sim-tpu-v5e", "sim-edge-tpu", "sim-npu", "sim-fpga", "sim-h100", "sim-a100",
-                    "sim-l4", "sim-t4"]  # fmt: skip
+DEFAULT_PROFILES = [
+    "sim-tpu-v4",
+    "sim-tpu-v5e",
+    "sim-edge-tpu",
+    "sim-npu",
+    "sim-fpga",
+    "sim-h100",
+    "sim-a100",
+    "sim-l4",
+    "sim-t4",
+]
 
 
 # --- SCALE-Sim ---------------------------------------------------------------------------------------------------
@@ -66,8 +75,10 @@ def test_every_default_profile_loads_is_registered_and_sourced() -> None:
     assert set(DEFAULT_PROFILES) <= set(profiles)
     for name, profile in profiles.items():
         assert devices.REGISTRY.get(name).simulated
-        assert all(f.source.strip() and f.confidence in ("vendor", "secondary", "derived", "assumed")
-                   for f in profile.figures.values()), name  # fmt: skip
+        assert all(
+            f.source.strip() and f.confidence in ("vendor", "secondary", "derived", "assumed")
+            for f in profile.figures.values()
+        ), name
 
 
 def write_profile(tmp_path: Path, edit) -> Path:
@@ -83,17 +94,40 @@ def write_profile(tmp_path: Path, edit) -> Path:
     [
         (lambda t: re.sub(r"(?m)^clock = .*\n", "", t), r"field 'clock': missing"),
         (lambda t: t.replace('unit = "Hz"', 'unit = "MHz"'), r"field 'clock.unit': unit 'MHz'; expected 'Hz'"),
-        (lambda t: t.replace("value = 1.05e9", 'value = "fast"'), r"field 'clock.value': 'fast' is not a finite number"),
-        (lambda t: t.replace("value = 192,", "value = -192,"), r"field 'power.tdp.value': -192 is negative; expected a positive number"),
-        (lambda t: t.replace("\nint8 = { value = 275e12", "\nfp9 = { value = 275e12"), r"field 'peak.fp9': unknown dtype"),
+        (
+            lambda t: t.replace("value = 1.05e9", 'value = "fast"'),
+            r"field 'clock.value': 'fast' is not a finite number",
+        ),
+        (
+            lambda t: t.replace("value = 192,", "value = -192,"),
+            r"field 'power.tdp.value': -192 is negative; expected a positive number",
+        ),
+        (
+            lambda t: t.replace("\nint8 = { value = 275e12", "\nfp9 = { value = 275e12"),
+            r"field 'peak.fp9': unknown dtype",
+        ),
         (lambda t: t.replace('dtypes = ["fp32", "bf16", "int8"]', 'dtypes = ["fp32", "fp7"]'), r"unknown dtype 'fp7'"),
-        (lambda t: t.replace('confidence = "derived" }\nop_overhead', 'confidence = "guess" }\nop_overhead'),
-         r"field 'clock.confidence': unknown tag 'guess'"),
+        (
+            lambda t: t.replace('confidence = "derived" }\nop_overhead', 'confidence = "guess" }\nop_overhead'),
+            r"field 'clock.confidence': unknown tag 'guess'",
+        ),
         (lambda t: t.replace('dataflow = "ws"', 'dataflow = "diagonal"'), r"field 'matrix.dataflow': unknown value"),
-        (lambda t: t.replace("clock = { value", "clock = 1.05e9\nx = { value"), r"field 'clock': 1050000000.0 is a bare float; expected an inline table"),
+        (
+            lambda t: t.replace("clock = { value", "clock = 1.05e9\nx = { value"),
+            r"field 'clock': 1050000000.0 is a bare float; expected an inline table",
+        ),
     ],
-    ids=["missing-field", "wrong-unit", "wrong-type", "negative", "unknown-peak-dtype", "unknown-vector-dtype",
-         "unknown-confidence", "unknown-dataflow", "bare-number"],  # fmt: skip
+    ids=[
+        "missing-field",
+        "wrong-unit",
+        "wrong-type",
+        "negative",
+        "unknown-peak-dtype",
+        "unknown-vector-dtype",
+        "unknown-confidence",
+        "unknown-dataflow",
+        "bare-number",
+    ],
 )
 def test_a_malformed_profile_is_refused_with_file_field_and_expectation(tmp_path: Path, edit, message: str) -> None:
     path = write_profile(tmp_path, edit)
@@ -115,8 +149,17 @@ def test_user_profiles_join_the_matrix_and_a_broken_one_costs_only_itself(run_py
     (tmp_path / "mine.toml").write_text((PROFILE_DIR / "sim-t4.toml").read_text().replace('"sim-t4"', '"sim-mine"'))
     (tmp_path / "broken.toml").write_text((PROFILE_DIR / "sim-t4.toml").read_text().replace("[power]", "[powr]"))
     selection = "(sim-mine or (cpu and not sim)) and digits-mlp and fp32 and 64"
-    result = run_python("-m", "pytest", "benchmarks", "-k", selection, "--benchmark-disable", "-p", "no:cacheprovider",
-                        env={"ACCELBENCH_PROFILES": str(tmp_path)})  # fmt: skip
+    result = run_python(
+        "-m",
+        "pytest",
+        "benchmarks",
+        "-k",
+        selection,
+        "--benchmark-disable",
+        "-p",
+        "no:cacheprovider",
+        env={"ACCELBENCH_PROFILES": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stdout[-3000:]  # the bad file is a warning under the suite's own settings
     assert "2 passed" in result.stdout
     assert "ProfileLoadWarning" in result.stdout and "broken.toml: field 'power.idle': missing" in result.stdout
@@ -151,7 +194,12 @@ def test_capture_shows_bf16_and_int8_arithmetic(cache_dir: Path) -> None:
     context = Context(torch.device("cpu"), data.val, data.train)
     model = workload.model(cache_dir)
     x = data.test.x[:8]
-    for name, dtype in [("bf16", "bf16"), ("int8-static", "int8"), ("int8-dynamic", "int8"), ("int8-dynamic-legacy", "int8")]:
+    for name, dtype in [
+        ("bf16", "bf16"),
+        ("int8-static", "int8"),
+        ("int8-dynamic", "int8"),
+        ("int8-dynamic-legacy", "int8"),
+    ]:
         graph = capture(techniques.resolve(name).apply(model, context), x)
         assert {op.dtype for op in graph.ops if op.kind == "matrix"} == {dtype}, name
     weight_only = capture(techniques.resolve("int8-weight-only").apply(model, context), x)
@@ -177,15 +225,38 @@ def profiles() -> dict:
     return loaded
 
 
-def gemm_graph(m: int, n: int, k: int, dtype: str = "bf16", sparsity: float = 0.0, two_of_four: bool = False,
-               weight_scale: int = 1) -> Graph:  # fmt: skip
+def gemm_graph(
+    m: int, n: int, k: int, dtype: str = "bf16", sparsity: float = 0.0, two_of_four: bool = False, weight_scale: int = 1
+) -> Graph:
     size = {"fp32": 4, "bf16": 2, "fp16": 2, "int8": 1}[dtype]
-    op = Op(index=0, name="aten.mm.default", kind="matrix", dtype=dtype, flops=2 * m * n * k,
-            bytes_read=m * k * size, weight_bytes=k * n * size * weight_scale, bytes_written=m * n * size,
-            gemms=(Gemm(1, m, n, k),), weight_sparsity=sparsity, weight_2of4=two_of_four, inputs=(-1,))  # fmt: skip
-    relu = Op(index=1, name="aten.relu.default", kind="vector", dtype=dtype, flops=m * n, bytes_read=m * n * size,
-              weight_bytes=0, bytes_written=m * n * size, inputs=(0,))  # fmt: skip
-    return Graph(ops=(op, relu), weight_bytes=k * n * size * weight_scale, input_bytes=m * k * size, output_bytes=m * n * size)
+    op = Op(
+        index=0,
+        name="aten.mm.default",
+        kind="matrix",
+        dtype=dtype,
+        flops=2 * m * n * k,
+        bytes_read=m * k * size,
+        weight_bytes=k * n * size * weight_scale,
+        bytes_written=m * n * size,
+        gemms=(Gemm(1, m, n, k),),
+        weight_sparsity=sparsity,
+        weight_2of4=two_of_four,
+        inputs=(-1,),
+    )
+    relu = Op(
+        index=1,
+        name="aten.relu.default",
+        kind="vector",
+        dtype=dtype,
+        flops=m * n,
+        bytes_read=m * n * size,
+        weight_bytes=0,
+        bytes_written=m * n * size,
+        inputs=(0,),
+    )
+    return Graph(
+        ops=(op, relu), weight_bytes=k * n * size * weight_scale, input_bytes=m * k * size, output_bytes=m * n * size
+    )
 
 
 SHAPES = [(1, 64, 64), (64, 256, 128), (512, 512, 512), (4096, 1024, 4096)]
@@ -209,7 +280,10 @@ def test_int8_is_never_slower_than_bf16_where_both_are_supported(name: str) -> N
         pytest.skip(f"{name} lacks int8 or a 16-bit float")
     half = "bf16" if profile.supports("bf16") else "fp16"
     for shape in SHAPES:
-        assert predict(gemm_graph(*shape, "int8"), profile).latency_s <= predict(gemm_graph(*shape, half), profile).latency_s
+        assert (
+            predict(gemm_graph(*shape, "int8"), profile).latency_s
+            <= predict(gemm_graph(*shape, half), profile).latency_s
+        )
 
 
 @pytest.mark.parametrize("name", DEFAULT_PROFILES)
@@ -233,7 +307,10 @@ def test_2of4_gains_at_most_2x_and_only_above_the_minimum_shape(name: str) -> No
             assert sparse == dense, shape
     if profile.sparsity == "2:4":
         big = (4096, 4096, 4096)
-        assert predict(gemm_graph(*big, sparsity=0.5, two_of_four=True), profile).latency_s < predict(gemm_graph(*big), profile).latency_s
+        assert (
+            predict(gemm_graph(*big, sparsity=0.5, two_of_four=True), profile).latency_s
+            < predict(gemm_graph(*big), profile).latency_s
+        )
 
 
 @pytest.mark.parametrize("name", DEFAULT_PROFILES)
@@ -262,10 +339,20 @@ def test_the_edge_tpu_runs_int8_and_sends_the_rest_to_the_host() -> None:
 def chain_graph(dtypes: list[str]) -> Graph:
     """Matrix ops one after another (matrix ops never fuse), in the given dtypes."""
     ops = tuple(
-        Op(index=i, name="aten.mm.default", kind="matrix", dtype=d, flops=2 * 64**3, bytes_read=64 * 64,
-           weight_bytes=64 * 64, bytes_written=64 * 64, gemms=(Gemm(1, 64, 64, 64),), inputs=(i - 1,))
+        Op(
+            index=i,
+            name="aten.mm.default",
+            kind="matrix",
+            dtype=d,
+            flops=2 * 64**3,
+            bytes_read=64 * 64,
+            weight_bytes=64 * 64,
+            bytes_written=64 * 64,
+            gemms=(Gemm(1, 64, 64, 64),),
+            inputs=(i - 1,),
+        )
         for i, d in enumerate(dtypes)
-    )  # fmt: skip
+    )
     return Graph(ops=ops, weight_bytes=64 * 64 * len(ops), input_bytes=64 * 64, output_bytes=64 * 64)
 
 

@@ -39,7 +39,9 @@ PARAMS = 64 * 256 + 256 + 256 * 10 + 10  # of mlp_graph's model, float32
 
 def step_of(graph, **fields) -> TrainingStep:
     """SGD with momentum on mlp_graph's model: one state tensor per parameter, 4 FLOPs per element."""
-    defaults = dict(forward=graph, param_bytes=4 * PARAMS, param_tensors=4, state_bytes=4 * PARAMS, update_flops=4 * PARAMS)
+    defaults = dict(
+        forward=graph, param_bytes=4 * PARAMS, param_tensors=4, state_bytes=4 * PARAMS, update_flops=4 * PARAMS
+    )
     return TrainingStep(**{**defaults, **fields})
 
 
@@ -75,8 +77,14 @@ def test_a_step_is_its_parts_and_more_work_is_never_faster(name: str) -> None:
 
 def test_optimizer_time_is_traffic_or_arithmetic_plus_kernels_by_hand() -> None:
     profile = dataclasses.replace(PROFILES["sim-h100"], op_overhead=1e-6)
-    step = TrainingStep(forward=mlp_graph(), param_bytes=4_000_000, param_tensors=10, state_bytes=4_000_000,
-                        update_flops=1000, update_ops_per_tensor=2)  # fmt: skip
+    step = TrainingStep(
+        forward=mlp_graph(),
+        param_bytes=4_000_000,
+        param_tensors=10,
+        state_bytes=4_000_000,
+        update_flops=1000,
+        update_ops_per_tensor=2,
+    )
     traffic = (2 * 4e6 + 4e6 + 2 * 4e6) / profile.memory[-1].bandwidth  # params r+w, grads r, state r+w
     assert optimizer_s(step, profile, fused=False) == pytest.approx(traffic + 20 * 1e-6)
     assert optimizer_s(step, profile, fused=True) == pytest.approx(traffic + 2 * 1e-6)
@@ -140,9 +148,14 @@ def test_interconnect_figures_are_optional_and_sourced() -> None:
     ("edit", "message"),
     [
         (lambda t: t.replace('name = "ICI, 3D torus (TPU v4 pod)"\n', ""), r"field 'interconnect\[0\].name': missing"),
-        (lambda t: re.sub(r"(?m)^bandwidth = \{ value = 268.6e9.*$", "bandwidth = 268.6e9", t),
-         r"field 'interconnect.0.bandwidth': 268600000000.0 is a bare float"),
-        (lambda t: "interconnect = 5\n" + t.split("[[interconnect]]")[0], r"field 'interconnect': not an array of tables"),
+        (
+            lambda t: re.sub(r"(?m)^bandwidth = \{ value = 268.6e9.*$", "bandwidth = 268.6e9", t),
+            r"field 'interconnect.0.bandwidth': 268600000000.0 is a bare float",
+        ),
+        (
+            lambda t: "interconnect = 5\n" + t.split("[[interconnect]]")[0],
+            r"field 'interconnect': not an array of tables",
+        ),
     ],
     ids=["missing-name", "bare-number", "not-a-table"],
 )

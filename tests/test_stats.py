@@ -48,7 +48,9 @@ def test_pairing_cancels_drift_that_unpaired_medians_would_mistake_for_a_differe
 def test_the_interval_always_holds_its_median_even_for_bimodal_rounds() -> None:
     for seed in range(20):  # a busy machine: nearly half the pairs at 1.5x, the rest at 6x (seeds 1, 5, 6, 17 left
         rng = np.random.default_rng(seed)  # the plain smoothed interval below the median)
-        ratios = np.exp(np.where(rng.random(26) < 0.45, rng.normal(np.log(1.5), 0.3, 26), rng.normal(np.log(6), 0.05, 26)))
+        ratios = np.exp(
+            np.where(rng.random(26) < 0.45, rng.normal(np.log(1.5), 0.3, 26), rng.normal(np.log(6), 0.05, 26))
+        )
         found = paired_speedup(1e-3 * ratios, np.full(26, 1e-3))
         assert found.ci_low <= found.median <= found.ci_high
 
@@ -77,6 +79,11 @@ def test_verdict_reads_only_the_interval() -> None:
     assert verdict(1.01, 1.3) == FASTER and verdict(0.7, 0.99) == SLOWER
     assert verdict(0.98, 1.5) == SAME and verdict(1.0, 1.0) == SAME
     extra = paired_speedup(*_rounds(1, 2e-3, 1e-3)).as_extra_info()
-    assert set(extra) == {"paired_speedup_median", "paired_speedup_ci_low", "paired_speedup_ci_high",
-                          "paired_rounds", "paired_verdict"}  # fmt: skip
+    assert set(extra) == {
+        "paired_speedup_median",
+        "paired_speedup_ci_low",
+        "paired_speedup_ci_high",
+        "paired_rounds",
+        "paired_verdict",
+    }
     assert extra["paired_rounds"] == PAIRS and extra["paired_verdict"] == FASTER

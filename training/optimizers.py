@@ -26,7 +26,9 @@ class OptimizerSpec:
 # baseline's rate so that the comparison isolates momentum.
 OPTIMIZERS: dict[str, OptimizerSpec] = {
     # buf = 0.9 buf + g; p -= lr buf
-    "sgd-momentum": OptimizerSpec(torch.optim.SGD, {"lr": 0.05, "momentum": 0.9}, flops_per_element=4, kernels_per_tensor=2),
+    "sgd-momentum": OptimizerSpec(
+        torch.optim.SGD, {"lr": 0.05, "momentum": 0.9}, flops_per_element=4, kernels_per_tensor=2
+    ),
     # p -= lr g
     "sgd": OptimizerSpec(torch.optim.SGD, {"lr": 0.05}, flops_per_element=2, kernels_per_tensor=1),
     # two moments, bias corrections, sqrt, divide, update

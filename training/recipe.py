@@ -42,11 +42,17 @@ class Recipe:
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"recipe {self.name}: unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
+            raise ValueError(
+                f"recipe {self.name}: unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}"
+            )
         if not isinstance(self.micro_batches, int) or self.micro_batches < 1:
-            raise ValueError(f"recipe {self.name}: micro_batches must be a whole number >= 1; got {self.micro_batches!r}")
+            raise ValueError(
+                f"recipe {self.name}: micro_batches must be a whole number >= 1; got {self.micro_batches!r}"
+            )
         if self.amp is not None and self.amp not in AMP_DTYPES:
-            raise ValueError(f"recipe {self.name}: unknown amp dtype {self.amp!r}; valid: None, {', '.join(AMP_DTYPES)}")
+            raise ValueError(
+                f"recipe {self.name}: unknown amp dtype {self.amp!r}; valid: None, {', '.join(AMP_DTYPES)}"
+            )
 
     def prepare(self, model: nn.Module, context: TrainContext) -> TrainStep:
         device = context.device

@@ -15,7 +15,9 @@ class ModelLoss(nn.Module):
     """`loss(model(x), y)` as one module, so that `torch.compile` sees forward and loss together (and compiles the
     backward of both). The model's outputs are cast to float32 before the loss, as autocast recipes need."""
 
-    def __init__(self, forward_module: nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    def __init__(
+        self, forward_module: nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    ) -> None:
         super().__init__()
         self.forward_module = forward_module
         self.loss_fn = loss_fn

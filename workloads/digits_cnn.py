@@ -22,10 +22,15 @@ class DigitsCNN(DigitsClassifier):
     def build(self) -> nn.Module:
         c1, c2 = self.channels
         return nn.Sequential(
-            nn.Conv2d(1, c1, 3, padding=1), nn.BatchNorm2d(c1), nn.ReLU(),  # 8x8
-            nn.Conv2d(c1, c2, 3, padding=1), nn.BatchNorm2d(c2), nn.ReLU(),
+            nn.Conv2d(1, c1, 3, padding=1),
+            nn.BatchNorm2d(c1),
+            nn.ReLU(),  # 8x8
+            nn.Conv2d(c1, c2, 3, padding=1),
+            nn.BatchNorm2d(c2),
+            nn.ReLU(),
             nn.MaxPool2d(2),  # 4x4
             nn.Flatten(),
-            nn.Linear(c2 * 4 * 4, self.hidden), nn.ReLU(),
+            nn.Linear(c2 * 4 * 4, self.hidden),
+            nn.ReLU(),
             nn.Linear(self.hidden, 10),
         )

@@ -23,11 +23,18 @@ class DigitsDSCNN(DigitsClassifier):
     def build(self) -> nn.Module:
         c1, c2 = self.channels
         return nn.Sequential(
-            nn.Conv2d(1, c1, 3, padding=1), nn.BatchNorm2d(c1), nn.ReLU(),
-            nn.Conv2d(c1, c1, 3, padding=1, groups=c1, bias=False), nn.BatchNorm2d(c1), nn.ReLU(),
-            nn.Conv2d(c1, c2, 1, bias=False), nn.BatchNorm2d(c2), nn.ReLU(),
+            nn.Conv2d(1, c1, 3, padding=1),
+            nn.BatchNorm2d(c1),
+            nn.ReLU(),
+            nn.Conv2d(c1, c1, 3, padding=1, groups=c1, bias=False),
+            nn.BatchNorm2d(c1),
+            nn.ReLU(),
+            nn.Conv2d(c1, c2, 1, bias=False),
+            nn.BatchNorm2d(c2),
+            nn.ReLU(),
             nn.MaxPool2d(2),
             nn.Flatten(),
-            nn.Linear(c2 * 4 * 4, self.hidden), nn.ReLU(),
+            nn.Linear(c2 * 4 * 4, self.hidden),
+            nn.ReLU(),
             nn.Linear(self.hidden, 10),
         )

@@ -56,7 +56,9 @@ class ResNetMini:
     seed: int = 0
 
     name: ClassVar[str] = "resnet-mini"
-    metric: ClassVar[str] = "top-1 agreement with the fp32 model's predictions on synthetic seeded inputs (not accuracy)"
+    metric: ClassVar[str] = (
+        "top-1 agreement with the fp32 model's predictions on synthetic seeded inputs (not accuracy)"
+    )
     profile: ClassVar[str] = "full"  # 32x32 convolutions: seconds per case at batch 64 on 2 cores
 
     def model(self, cache_dir: Path) -> nn.Module:

@@ -71,7 +71,10 @@ def compiled_overheads() -> tuple[dict[str, float], dict[str, float]]:
     import techniques
     from techniques.base import Context
 
-    shapes = {"matmul": ((2, 8), lambda: torch.nn.Linear(8, 8)), "conv": ((2, 8, 8, 8), lambda: torch.nn.Conv2d(8, 8, 3, padding=1))}
+    shapes = {
+        "matmul": ((2, 8), lambda: torch.nn.Linear(8, 8)),
+        "conv": ((2, 8, 8, 8), lambda: torch.nn.Conv2d(8, 8, 3, padding=1)),
+    }
     found: dict[str, dict[str, float]] = {"matmul": {}, "conv": {}}
     for kind, (shape, layer) in shapes.items():
         x = torch.randn(*shape)
@@ -103,7 +106,9 @@ def onnxruntime_gemm_rate() -> float | None:
     x = torch.randn(n, n)
     split = type("S", (), {"x": x[:2], "y": torch.zeros(2)})
     try:
-        session = OnnxRuntime().apply(torch.nn.Linear(n, n, bias=False).eval(), Context(torch.device("cpu"), split, split))
+        session = OnnxRuntime().apply(
+            torch.nn.Linear(n, n, bias=False).eval(), Context(torch.device("cpu"), split, split)
+        )
     except NotImplementedError:
         return None
     return 2 * n**3 / seconds("m(x)", m=session, x=x)
@@ -223,13 +228,19 @@ def profile_text(m: dict) -> str:
             f"onnxruntime_op_overhead = {_figure(m['onnxruntime_op_overhead'], 's', on + ': 9 less 1 Linear(8, 8) node, per node')}",
             f"onnxruntime_call_overhead = {_figure(m['onnxruntime_call_overhead'], 's', on + ': a 1-node session run, less one node')}",
         ]
-    for table, what in (("matmul_overhead", "torch.addmm of 1x64 by 64x64"), ("conv_overhead", "3x3 conv2d of 1x8x8x8"),
-                        ("compiled_matmul_overhead", "(5 - 1 Linear(8, 8)+ReLU layers) / 4, compiled by the technique"),
-                        ("compiled_conv_overhead", "(5 - 1 Conv2d(8, 8, 3)+ReLU layers) / 4, compiled by the technique"),
-                        ("onnxruntime_peak", "ONNX Runtime MatMul 512^3 (its own MLAS kernels)")):
+    for table, what in (
+        ("matmul_overhead", "torch.addmm of 1x64 by 64x64"),
+        ("conv_overhead", "3x3 conv2d of 1x8x8x8"),
+        ("compiled_matmul_overhead", "(5 - 1 Linear(8, 8)+ReLU layers) / 4, compiled by the technique"),
+        ("compiled_conv_overhead", "(5 - 1 Conv2d(8, 8, 3)+ReLU layers) / 4, compiled by the technique"),
+        ("onnxruntime_peak", "ONNX Runtime MatMul 512^3 (its own MLAS kernels)"),
+    ):
         unit = "FLOP/s" if table.endswith("peak") else "s"
         kind = "the matrix rate" if unit == "FLOP/s" else "the fixed cost of one call"
-        lines += ["", f"[{table}]  # per dtype: {kind} ({'compiled' if table.startswith('compiled') else 'eager' if unit == 's' else 'ONNX Runtime'})"]
+        lines += [
+            "",
+            f"[{table}]  # per dtype: {kind} ({'compiled' if table.startswith('compiled') else 'eager' if unit == 's' else 'ONNX Runtime'})",
+        ]
         lines += [f"{d} = {_figure(v, unit, on + ': ' + what)}" for d, v in m[table].items()]
     lines += [
         "",
@@ -283,7 +294,9 @@ def profile_text(m: dict) -> str:
     for name, rate in m["peak"].items():
         if rate is not None:  # at the fastest measured rate (torch or ONNX Runtime) the cores draw TDP
             rate = max(rate, m["onnxruntime_peak"].get(name) or 0.0)
-            lines.append(f"{name} = {_figure(8 * m['threads'] / rate * 1e12, 'pJ', f'(TDP - idle) / fastest measured {name} GEMM rate')}")
+            lines.append(
+                f"{name} = {_figure(8 * m['threads'] / rate * 1e12, 'pJ', f'(TDP - idle) / fastest measured {name} GEMM rate')}"
+            )
     lines.append("")
     return "\n".join(lines)
 

@@ -162,7 +162,11 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
         upcast += sum(1 for op, d in zip(group, run_as) if d is not None and d != op.dtype)
         flops = sum(op.flops for op in group)
         # fused: only the group's first reads and last writes touch memory (plus every weight)
-        act_bytes = (head.bytes_read + group[-1].bytes_written) if fuse else sum(op.bytes_read + op.bytes_written for op in group)
+        act_bytes = (
+            (head.bytes_read + group[-1].bytes_written)
+            if fuse
+            else sum(op.bytes_read + op.bytes_written for op in group)
+        )
         weight_bytes = sum(op.weight_bytes for op in group)
         if on_host or any(d is None for d in run_as):
             # the graph's input is already on the host; activations cross the link when the previous op ran on the device
@@ -170,17 +174,34 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
             transfer = head.bytes_read / profile.link_bandwidth + profile.link_latency if crossing else 0.0
             compute = flops / profile.host_rate
             total = compute + transfer
-            costs.append(OpCost(head.index, head.name, head.dtype, "host", flops, act_bytes + weight_bytes,
-                                compute, transfer, 0.0, total, "host", len(group) - 1))  # fmt: skip
+            costs.append(
+                OpCost(
+                    head.index,
+                    head.name,
+                    head.dtype,
+                    "host",
+                    flops,
+                    act_bytes + weight_bytes,
+                    compute,
+                    transfer,
+                    0.0,
+                    total,
+                    "host",
+                    len(group) - 1,
+                )
+            )
             continue
         compute = 0.0
         for op, dtype in zip(group, run_as):
             if op.kind == "matrix" and op.gemms:
                 per_flop = op.flops / max(sum(2 * g.batch * g.m * g.n * g.k for g in op.gemms), 1)
-                seconds = sum(matrix_time(profile, g, dtype, 2 * g.batch * g.m * g.n * g.k * per_flop, runtime)
-                              for g in op.gemms)  # fmt: skip
-                if op.weight_2of4 and profile.sparsity == "2:4" and all(
-                    min(g.m, g.n, g.k) >= profile.sparse_min_dim for g in op.gemms
+                seconds = sum(
+                    matrix_time(profile, g, dtype, 2 * g.batch * g.m * g.n * g.k * per_flop, runtime) for g in op.gemms
+                )
+                if (
+                    op.weight_2of4
+                    and profile.sparsity == "2:4"
+                    and all(min(g.m, g.n, g.k) >= profile.sparse_min_dim for g in op.gemms)
                 ):
                     seconds /= 2  # at most 2x, and only on hardware with 2:4 units
                 elif profile.unstructured_sparsity and op.weight_sparsity > 0:
@@ -209,10 +230,26 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
                 table = profile.compiled_conv_overhead if conv else profile.compiled_matmul_overhead
             overhead = table.get(run_as[0] or head.dtype, op_overhead)
         total = max(compute, memory_s) + overhead + memory_s_link
-        bound = max((("compute", compute), ("memory", memory_s), ("overhead", overhead), ("host", memory_s_link)),
-                    key=lambda kv: kv[1])[0]  # fmt: skip
-        costs.append(OpCost(head.index, head.name, run_as[0] or head.dtype, "device", flops,
-                            act_bytes + weight_bytes, compute, memory_s, overhead, total, bound, len(group) - 1))  # fmt: skip
+        bound = max(
+            (("compute", compute), ("memory", memory_s), ("overhead", overhead), ("host", memory_s_link)),
+            key=lambda kv: kv[1],
+        )[0]
+        costs.append(
+            OpCost(
+                head.index,
+                head.name,
+                run_as[0] or head.dtype,
+                "device",
+                flops,
+                act_bytes + weight_bytes,
+                compute,
+                memory_s,
+                overhead,
+                total,
+                bound,
+                len(group) - 1,
+            )
+        )
     if eager:
         call += graph.module_calls * profile.module_overhead
     latency = call + sum(c.time_s for c in costs)

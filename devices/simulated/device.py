@@ -21,7 +21,7 @@ R = TypeVar("R")
 
 
 def runtime_of(model: nn.Module) -> str:
-    """"onnxruntime" for an ONNX Runtime session, "compiled" for a compiled wrapper (torch.compile, the project's
+    """ "onnxruntime" for an ONNX Runtime session, "compiled" for a compiled wrapper (torch.compile, the project's
     per-shape compilers) around an eager module, else "eager"."""
     if hasattr(model, "session") and hasattr(model, "eager_module"):
         return "onnxruntime"
@@ -58,8 +58,10 @@ class SimulatedDevice:
         """One optimizer step, modelled (devices/simulated/training.py). Raises NotImplementedError for an
         inference-only accelerator."""
         if self.profile.inference_only:
-            raise NotImplementedError(f"{self.name} models an inference-only accelerator (inference_only in "
-                                      f"{self.profile.path.name}): it has no training step")  # fmt: skip
+            raise NotImplementedError(
+                f"{self.name} models an inference-only accelerator (inference_only in "
+                f"{self.profile.path.name}): it has no training step"
+            )
         return predict_step(step, self.profile, runtime)
 
     def facts(self) -> dict[str, Fact]:

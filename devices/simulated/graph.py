@@ -26,34 +26,96 @@ from torch.utils.weak import WeakIdKeyDictionary
 from accelbench.measure import unwrap  # registers the extra FLOP formulas (int8/int4 matmuls, LSTM layers)
 
 DTYPE_NAMES = {
-    torch.float32: "fp32", torch.float64: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16",
-    torch.int8: "int8", torch.uint8: "int8", torch.quint8: "int8", torch.qint8: "int8",
+    torch.float32: "fp32",
+    torch.float64: "fp32",
+    torch.bfloat16: "bf16",
+    torch.float16: "fp16",
+    torch.int8: "int8",
+    torch.uint8: "int8",
+    torch.quint8: "int8",
+    torch.qint8: "int8",
     # index and mask arithmetic (token ids, attention masks): integer work, sized by its real element size
-    torch.int16: "int8", torch.int32: "int8", torch.int64: "int8", torch.bool: "int8",
-}  # fmt: skip
+    torch.int16: "int8",
+    torch.int32: "int8",
+    torch.int64: "int8",
+    torch.bool: "int8",
+}
 GATHER_OPS = {"embedding", "index_select", "gather", "embedding_bag"}  # read only the rows they return
 BITS = {"fp32": 32, "bf16": 16, "fp16": 16, "int8": 8, "int4": 4}
 
 # operators that run on matrix units, with how to read their GEMMs
 MATRIX_OPS = {
-    "mm", "addmm", "bmm", "baddbmm", "_int_mm", "convolution", "_weight_int4pack_mm_for_cpu",
-    "_weight_int4pack_mm", "linear_dynamic", "mkldnn_rnn_layer", "_scaled_dot_product_flash_attention_for_cpu",
-    "_scaled_dot_product_flash_attention", "_scaled_dot_product_efficient_attention",
+    "mm",
+    "addmm",
+    "bmm",
+    "baddbmm",
+    "_int_mm",
+    "convolution",
+    "_weight_int4pack_mm_for_cpu",
+    "_weight_int4pack_mm",
+    "linear_dynamic",
+    "mkldnn_rnn_layer",
+    "_scaled_dot_product_flash_attention_for_cpu",
+    "_scaled_dot_product_flash_attention",
+    "_scaled_dot_product_efficient_attention",
     "_scaled_dot_product_cudnn_attention",
-}  # fmt: skip
+}
 QUANT_OPS = {
-    "quantize_per_tensor", "dequantize_per_tensor", "quantize_per_channel", "dequantize_per_channel",
-    "choose_qparams", "quantize_affine", "dequantize_affine",
-}  # fmt: skip
+    "quantize_per_tensor",
+    "dequantize_per_tensor",
+    "quantize_per_channel",
+    "dequantize_per_channel",
+    "choose_qparams",
+    "quantize_affine",
+    "dequantize_affine",
+}
 DEQUANT_OPS = {"dequantize_per_tensor", "dequantize_per_channel", "dequantize_affine"}
-NO_DATA_OPS = {"detach", "lift_fresh", "_to_copy_view", "alias", "empty", "zeros", "ones", "full", "scalar_tensor",
-               "arange", "empty_strided", "new_empty", "new_zeros", "new_ones", "zeros_like", "empty_like", "_local_scalar_dense",
-               "sym_size", "sym_stride", "sym_numel", "is_same_size", "_has_compatible_shallow_copy_type"}  # fmt: skip
+NO_DATA_OPS = {
+    "detach",
+    "lift_fresh",
+    "_to_copy_view",
+    "alias",
+    "empty",
+    "zeros",
+    "ones",
+    "full",
+    "scalar_tensor",
+    "arange",
+    "empty_strided",
+    "new_empty",
+    "new_zeros",
+    "new_ones",
+    "zeros_like",
+    "empty_like",
+    "_local_scalar_dense",
+    "sym_size",
+    "sym_stride",
+    "sym_numel",
+    "is_same_size",
+    "_has_compatible_shallow_copy_type",
+}
 # vector operators doing more than one operation per output element (approximate counts)
-OPS_PER_ELEMENT = {"_softmax": 5, "softmax": 5, "_log_softmax": 5, "native_layer_norm": 8, "layer_norm": 8,
-                   "gelu": 8, "tanh": 4, "sigmoid": 4, "exp": 2, "erf": 4, "native_batch_norm": 4,
-                   "_native_batch_norm_legit_no_training": 4, "mean": 1, "sum": 1, "norm": 2,
-                   "linalg_vector_norm": 2, "avg_pool2d": 9, "max_pool2d_with_indices": 9, "max_pool2d": 9}  # fmt: skip
+OPS_PER_ELEMENT = {
+    "_softmax": 5,
+    "softmax": 5,
+    "_log_softmax": 5,
+    "native_layer_norm": 8,
+    "layer_norm": 8,
+    "gelu": 8,
+    "tanh": 4,
+    "sigmoid": 4,
+    "exp": 2,
+    "erf": 4,
+    "native_batch_norm": 4,
+    "_native_batch_norm_legit_no_training": 4,
+    "mean": 1,
+    "sum": 1,
+    "norm": 2,
+    "linalg_vector_norm": 2,
+    "avg_pool2d": 9,
+    "max_pool2d_with_indices": 9,
+    "max_pool2d": 9,
+}
 
 
 @dataclass(frozen=True)
@@ -169,8 +231,17 @@ def _gemms(name: str, args: tuple, out) -> tuple[Gemm, ...]:
     if name == "convolution":
         x, w, groups = args[0], args[1], args[8]
         spatial = math.prod(out.shape[2:])
-        return (Gemm(groups, x.shape[0] * spatial, w.shape[0] // groups, math.prod(w.shape[1:]),
-                     depthwise=groups > 1 and w.shape[1] == 1, width=out.shape[-1], channels=w.shape[1]),)  # fmt: skip
+        return (
+            Gemm(
+                groups,
+                x.shape[0] * spatial,
+                w.shape[0] // groups,
+                math.prod(w.shape[1:]),
+                depthwise=groups > 1 and w.shape[1] == 1,
+                width=out.shape[-1],
+                channels=w.shape[1],
+            ),
+        )
     if name == "mkldnn_rnn_layer":  # (input [T, B, I] or batch-first, w_ih [4H, I], w_hh [4H, H], ...): T steps
         x, w_ih, w_hh = args[0], args[1], args[2]
         batch_first = bool(args[13]) if len(args) > 13 and isinstance(args[13], bool) else False
@@ -194,7 +265,9 @@ class _Recorder(TorchDispatchMode):
     def __init__(self, held: list[torch.Tensor]) -> None:
         super().__init__()
         self.info = WeakIdKeyDictionary()  # by identity: freed temporaries drop out
-        plain = [t for t in held if type(t) is torch.Tensor or (type(t) is nn.Parameter and type(t.data) is torch.Tensor)]
+        plain = [
+            t for t in held if type(t) is torch.Tensor or (type(t) is nn.Parameter and type(t.data) is torch.Tensor)
+        ]
         self.weights = {key: t for t in plain if (key := _storage_key(t)) is not None and key != 0}
         self.ops: list[Op] = []
         self.consumers: dict[int, list[str]] = {}
@@ -219,7 +292,9 @@ class _Recorder(TorchDispatchMode):
         infos = [self.describe(t) for t in ins]
         schema = getattr(func, "_schema", None)
         # a view aliases its input without writing; an in-place op (relu_, add_) writes, so it is real work
-        aliases = schema is not None and any(r.alias_info is not None and not r.alias_info.is_write for r in schema.returns)
+        aliases = schema is not None and any(
+            r.alias_info is not None and not r.alias_info.is_write for r in schema.returns
+        )
         if aliases or name in NO_DATA_OPS or not outs or name.startswith("sym_"):
             if infos and outs:  # a view keeps what its base was
                 for o in outs:
@@ -275,19 +350,28 @@ class _Recorder(TorchDispatchMode):
         sources = [i.source for _, i in weights if i.source is not None and i.source.is_floating_point()]
         numel = sum(s.numel() for s in sources)
         zeros = sum(int((s == 0).sum()) for s in sources)
-        self.ops.append(Op(
-            index=index, name=str(func), kind=kind, dtype=dtype, flops=flops,
-            bytes_read=sum(_nbytes(t, i.dtype) for t, i in acts),
-            weight_bytes=(sum(_nbytes(o, out_dtype) for o in outs) if name in GATHER_OPS and weights else
-                          sum(_nbytes(i.source if i.source is not None else t, i.dtype) for t, i in weights)),
-            bytes_written=sum(_nbytes(o, out_dtype) for o in outs),
-            gemms=gemms,
-            weight_sparsity=zeros / numel if numel else 0.0,
-            weight_2of4=any(s.dim() >= 2 for s in sources) and all(_is_2of4(s) for s in sources if s.dim() >= 2),
-            inputs=tuple(sorted({i.producer for _, i in acts})),
-            input_shapes=tuple(tuple(t.shape) for t in ins),
-            output_shapes=tuple(tuple(o.shape) for o in outs),
-        ))  # fmt: skip
+        self.ops.append(
+            Op(
+                index=index,
+                name=str(func),
+                kind=kind,
+                dtype=dtype,
+                flops=flops,
+                bytes_read=sum(_nbytes(t, i.dtype) for t, i in acts),
+                weight_bytes=(
+                    sum(_nbytes(o, out_dtype) for o in outs)
+                    if name in GATHER_OPS and weights
+                    else sum(_nbytes(i.source if i.source is not None else t, i.dtype) for t, i in weights)
+                ),
+                bytes_written=sum(_nbytes(o, out_dtype) for o in outs),
+                gemms=gemms,
+                weight_sparsity=zeros / numel if numel else 0.0,
+                weight_2of4=any(s.dim() >= 2 for s in sources) and all(_is_2of4(s) for s in sources if s.dim() >= 2),
+                inputs=tuple(sorted({i.producer for _, i in acts})),
+                input_shapes=tuple(tuple(t.shape) for t in ins),
+                output_shapes=tuple(tuple(o.shape) for o in outs),
+            )
+        )
         for info in infos:
             if info.producer >= 0 and not info.via_quant:
                 self.consumers.setdefault(info.producer, []).append(name)
@@ -302,7 +386,9 @@ def capture(model: nn.Module, inputs: torch.Tensor) -> Graph:
     eager = unwrap(model)
     recorder = _Recorder(_held_tensors(eager))
     calls = [0]
-    counting = nn.modules.module.register_module_forward_pre_hook(lambda module, args: calls.__setitem__(0, calls[0] + 1))
+    counting = nn.modules.module.register_module_forward_pre_hook(
+        lambda module, args: calls.__setitem__(0, calls[0] + 1)
+    )
     try:
         with torch.no_grad(), recorder:
             out = eager(inputs)
@@ -323,4 +409,3 @@ def capture(model: nn.Module, inputs: torch.Tensor) -> Graph:
         module_calls=calls[0],
         output_bytes=sum(o.numel() * o.element_size() for o in outs),
     )
-

@@ -172,12 +172,13 @@ class _Reader:
             raise self.fail(where, f"{value!r} is a {type(value).__name__}", "true or false")
         return value
 
-    def figure(self, where: str, unit: str, required: bool = True, allow_none: bool = False,
-               positive: bool = True) -> float | None:  # fmt: skip
+    def figure(
+        self, where: str, unit: str, required: bool = True, allow_none: bool = False, positive: bool = True
+    ) -> float | None:
         entry = self.raw(where, required)
         if entry is None:
             return None
-        expected = f"an inline table {{ value = <number>, unit = \"{unit}\", source = \"...\", confidence = ...}}"
+        expected = f'an inline table {{ value = <number>, unit = "{unit}", source = "...", confidence = ...}}'
         if not isinstance(entry, dict):
             raise self.fail(where, f"{entry!r} is a bare {type(entry).__name__}", expected)
         for key in ("value", "unit", "source", "confidence"):
@@ -186,7 +187,9 @@ class _Reader:
         if entry["unit"] != unit:
             raise self.fail(f"{where}.unit", f"unit {entry['unit']!r}", f"{unit!r}")
         if entry["confidence"] not in CONFIDENCE:
-            raise self.fail(f"{where}.confidence", f"unknown tag {entry['confidence']!r}", f"one of {', '.join(CONFIDENCE)}")
+            raise self.fail(
+                f"{where}.confidence", f"unknown tag {entry['confidence']!r}", f"one of {', '.join(CONFIDENCE)}"
+            )
         if not isinstance(entry["source"], str) or not entry["source"].strip():
             raise self.fail(f"{where}.source", "empty", "where the number comes from (or why it is assumed)")
         value = entry["value"]
@@ -194,11 +197,17 @@ class _Reader:
             self.figures[where] = Figure(math.nan, unit, entry["source"], entry["confidence"])
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise self.fail(f"{where}.value", f"{value!r} is not a finite number",
-                            "a number" + (' or "none" (unsupported)' if allow_none else ""))  # fmt: skip
+            raise self.fail(
+                f"{where}.value",
+                f"{value!r} is not a finite number",
+                "a number" + (' or "none" (unsupported)' if allow_none else ""),
+            )
         if value < 0 or (positive and value == 0):
-            raise self.fail(f"{where}.value", f"{value} is {'negative' if value < 0 else 'zero'}",
-                            "a positive number" if positive else "a number >= 0")  # fmt: skip
+            raise self.fail(
+                f"{where}.value",
+                f"{value} is {'negative' if value < 0 else 'zero'}",
+                "a positive number" if positive else "a number >= 0",
+            )
         self.figures[where] = Figure(float(value), unit, entry["source"], entry["confidence"])
         return float(value)
 
@@ -247,10 +256,15 @@ def load_profile(path: Path) -> Profile:
         where = f"memory[{index}]"
         name = level.get("name") if isinstance(level, dict) else None
         if not isinstance(name, str):
-            raise r.fail(f"{where}.name", "missing", "a name such as \"hbm\"")
-        memory.append(MemoryLevel(name, r.figure(f"memory.{index}.capacity", "B"),
-                                  r.figure(f"memory.{index}.bandwidth", "B/s"),
-                                  r.figure(f"memory.{index}.energy", "pJ/B", positive=False)))  # fmt: skip
+            raise r.fail(f"{where}.name", "missing", 'a name such as "hbm"')
+        memory.append(
+            MemoryLevel(
+                name,
+                r.figure(f"memory.{index}.capacity", "B"),
+                r.figure(f"memory.{index}.bandwidth", "B/s"),
+                r.figure(f"memory.{index}.energy", "pJ/B", positive=False),
+            )
+        )
     interconnect = _links(r)
     dtype_energy = r.raw("power.op_energy", required=True)
     if not isinstance(dtype_energy, dict) or not dtype_energy:
@@ -267,10 +281,16 @@ def load_profile(path: Path) -> Profile:
         op_overhead=(op_overhead := r.figure("op_overhead", "s", positive=False)),
         call_overhead=(call := r.figure("call_overhead", "s", required=False, positive=False) or 0.0),
         compiled_op_overhead=_or(r.figure("compiled_op_overhead", "s", required=False, positive=False), op_overhead),
-        compiled_call_overhead=(ccall := _or(r.figure("compiled_call_overhead", "s", required=False, positive=False), call)),
-        onnxruntime_op_overhead=_or(r.figure("onnxruntime_op_overhead", "s", required=False, positive=False),
-                                    _or(r.figure("compiled_op_overhead", "s", required=False, positive=False), op_overhead)),
-        onnxruntime_call_overhead=_or(r.figure("onnxruntime_call_overhead", "s", required=False, positive=False), ccall),
+        compiled_call_overhead=(
+            ccall := _or(r.figure("compiled_call_overhead", "s", required=False, positive=False), call)
+        ),
+        onnxruntime_op_overhead=_or(
+            r.figure("onnxruntime_op_overhead", "s", required=False, positive=False),
+            _or(r.figure("compiled_op_overhead", "s", required=False, positive=False), op_overhead),
+        ),
+        onnxruntime_call_overhead=_or(
+            r.figure("onnxruntime_call_overhead", "s", required=False, positive=False), ccall
+        ),
         module_overhead=r.figure("module_overhead", "s", required=False, positive=False) or 0.0,
         matmul_overhead=r.dtype_figures("matmul_overhead", "s"),
         conv_overhead=r.dtype_figures("conv_overhead", "s"),
@@ -318,9 +338,14 @@ def _links(r: _Reader) -> tuple[Link, ...]:
     for index, link in enumerate(links):
         if not isinstance(link.get("name"), str):
             raise r.fail(f"interconnect[{index}].name", "missing", 'a name such as "NVLink 4"')
-        out.append(Link(link["name"], r.figure(f"interconnect.{index}.bandwidth", "B/s"),
-                        r.figure(f"interconnect.{index}.latency", "s", positive=False),
-                        r.count(f"interconnect.{index}.devices", required=False)))  # fmt: skip
+        out.append(
+            Link(
+                link["name"],
+                r.figure(f"interconnect.{index}.bandwidth", "B/s"),
+                r.figure(f"interconnect.{index}.latency", "s", positive=False),
+                r.count(f"interconnect.{index}.devices", required=False),
+            )
+        )
     return tuple(out)
 
 

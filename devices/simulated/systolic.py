@@ -30,14 +30,23 @@ def folds(rows: int, cols: int, dataflow: str, m: int, n: int, k: int) -> tuple[
 
 
 def gemm_cycles(
-    rows: int, cols: int, dataflow: str, m: int, n: int, k: int, overlap: float = 0.0, arrays: int = 1,
+    rows: int,
+    cols: int,
+    dataflow: str,
+    m: int,
+    n: int,
+    k: int,
+    overlap: float = 0.0,
+    arrays: int = 1,
     batch: int = 1,
 ) -> int:
     """Cycles of `batch` independent GEMMs (m x k)(k x n) on `arrays` systolic arrays of rows x cols, the folds
     of all of them shared out evenly (each array runs ceil(folds / arrays) of them)."""
     if min(rows, cols, m, n, k, arrays, batch) < 1:
-        raise ValueError(f"array and GEMM sizes must be positive: rows={rows} cols={cols} m={m} n={n} k={k} "
-                         f"arrays={arrays} batch={batch}")  # fmt: skip
+        raise ValueError(
+            f"array and GEMM sizes must be positive: rows={rows} cols={cols} m={m} n={n} k={k} "
+            f"arrays={arrays} batch={batch}"
+        )
     if not 0.0 <= overlap < 1.0:
         raise ValueError(f"overlap must be in [0, 1): {overlap}")
     count, skew, stream = folds(rows, cols, dataflow, m, n, k)

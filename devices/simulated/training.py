@@ -59,17 +59,25 @@ def backward_graph(forward: Graph) -> Graph:
     the input: (m x n)(n x k); of the weight: (k x m)(m x n)), so twice the forward's matrix FLOPs."""
     ops: list[Op] = []
     for index, op in enumerate(reversed(forward.ops)):
-        gemms = tuple(g for gemm in op.gemms for g in (replace(gemm, n=gemm.k, k=gemm.n),
-                                                       replace(gemm, m=gemm.k, k=gemm.m, width=0)))  # fmt: skip
-        ops.append(Op(
-            index=index, name=f"{op.name}.backward", kind=op.kind, dtype=op.dtype,
-            flops=2 * op.flops if op.kind == "matrix" else op.flops,
-            bytes_read=op.bytes_written + op.bytes_read,  # the incoming gradient and the saved input
-            weight_bytes=2 * op.weight_bytes,  # the weight read, its gradient written
-            bytes_written=op.bytes_read,  # the gradient of the input
-            gemms=gemms,
-            inputs=(index - 1,),  # a chain: compiled runtimes fuse consecutive vector operators
-        ))  # fmt: skip
+        gemms = tuple(
+            g
+            for gemm in op.gemms
+            for g in (replace(gemm, n=gemm.k, k=gemm.n), replace(gemm, m=gemm.k, k=gemm.m, width=0))
+        )
+        ops.append(
+            Op(
+                index=index,
+                name=f"{op.name}.backward",
+                kind=op.kind,
+                dtype=op.dtype,
+                flops=2 * op.flops if op.kind == "matrix" else op.flops,
+                bytes_read=op.bytes_written + op.bytes_read,  # the incoming gradient and the saved input
+                weight_bytes=2 * op.weight_bytes,  # the weight read, its gradient written
+                bytes_written=op.bytes_read,  # the gradient of the input
+                gemms=gemms,
+                inputs=(index - 1,),  # a chain: compiled runtimes fuse consecutive vector operators
+            )
+        )
     return Graph(tuple(ops), forward.weight_bytes, forward.output_bytes, forward.input_bytes, module_calls=0)
 
 

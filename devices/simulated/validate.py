@@ -66,8 +66,14 @@ def gemm_check(profile_name: str = "sim-cpu") -> pd.DataFrame:
             with torch.no_grad():
                 measured = Timer("m(a)", globals={"m": model, "a": a}).blocked_autorange(min_run_time=0.3).median
                 predicted = device.predict(capture(model, a)).latency_s
-            rows.append({"gemm": f"{n}^3 {str(dtype).split('.')[-1]}", "measured_s": measured, "predicted_s": predicted,
-                         "error": predicted / measured - 1})  # fmt: skip
+            rows.append(
+                {
+                    "gemm": f"{n}^3 {str(dtype).split('.')[-1]}",
+                    "measured_s": measured,
+                    "predicted_s": predicted,
+                    "error": predicted / measured - 1,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -87,10 +93,20 @@ def markdown(stats: dict, gemms: pd.DataFrame | None, table: pd.DataFrame, sourc
     ]
     if gemms is not None and not gemms.empty:
         worst = gemms["error"].abs().max()
-        lines += ["", f"Compute-bound GEMMs (worst error {worst:.1%}, {verdict(worst <= TARGETS['gemm_error'])} of "
-                      f"{TARGETS['gemm_error']:.0%}):", "", gemms.to_markdown(index=False, floatfmt=".3g")]  # fmt: skip
-    lines += ["", "The 15 largest misses (all cases are in validation.csv):", "",
-              table.head(15).to_markdown(index=False, floatfmt=".3g"), ""]  # fmt: skip
+        lines += [
+            "",
+            f"Compute-bound GEMMs (worst error {worst:.1%}, {verdict(worst <= TARGETS['gemm_error'])} of "
+            f"{TARGETS['gemm_error']:.0%}):",
+            "",
+            gemms.to_markdown(index=False, floatfmt=".3g"),
+        ]
+    lines += [
+        "",
+        "The 15 largest misses (all cases are in validation.csv):",
+        "",
+        table.head(15).to_markdown(index=False, floatfmt=".3g"),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -108,8 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     table = compare(results)
     if table.empty:
-        print(f"accelbench validate: {path} has no case measured on both cpu and sim-cpu; run `make calibrate`, "
-              "then `make validate` (it runs them).", file=sys.stderr)  # fmt: skip
+        print(
+            f"accelbench validate: {path} has no case measured on both cpu and sim-cpu; run `make calibrate`, "
+            "then `make validate` (it runs them).",
+            file=sys.stderr,
+        )
         return 2
     out = args.out or OUT_ROOT / path.stem
     out.mkdir(parents=True, exist_ok=True)

@@ -61,14 +61,14 @@ bench: $(STAMP)
 # Runs the matrix (as `make bench`) and saves it as this machine's baseline; a run that did not finish is refused.
 baseline: $(STAMP)
 	@$(MAKE) --no-print-directory bench RUN=$(RUN) || test $$? -ne 5 || exit 5; \
-	$(PY) -m reports.gate baseline $(RESULTS) $(if $(BASELINE),--to $(BASELINE))
+	$(PY) -m tools.gate baseline $(RESULTS) $(if $(BASELINE),--to $(BASELINE))
 
 # Runs the matrix (or takes NEW=<file>) and compares it with BASE: writes regress.md, exits 1 on a regression.
 # Cases whose latency regressed are measured again in fresh processes beside the baseline's own code (a git worktree
-# of its commit, 4 pairs in ABBA order; reports/recheck.py); only a regression every pair repeats counts.
+# of its commit, 4 pairs in ABBA order; tools/recheck.py); only a regression every pair repeats counts.
 regress: $(STAMP)
 	@$(if $(NEW),,$(MAKE) --no-print-directory bench RUN=$(RUN) || test $$? -ne 5 || exit 5;) \
-	$(PY) -m reports.gate regress $(or $(NEW),$(RESULTS)) $(if $(BASE),--base $(BASE)) $(if $(FORCE),--force) \
+	$(PY) -m tools.gate regress $(or $(NEW),$(RESULTS)) $(if $(BASE),--base $(BASE)) $(if $(FORCE),--force) \
 	  --pytest-args "$(BENCH_OPTS)"
 
 # Distributed training (parallel/): rows merged into $(RESULTS), so `RUN=<same run>` joins a `make bench` run's report.
@@ -96,13 +96,13 @@ smoke: $(STAMP)
 
 # Measures this machine (GEMM rates, cache bandwidths, overheads) into devices/profiles/sim-cpu.toml.
 calibrate: $(STAMP)
-	@$(PY) -m devices.simulated.calibrate
+	@$(PY) -m tools.calibrate
 
 # The cost model against the real CPU: runs the cpu and sim-cpu cases (or takes RESULTS=path), then compares them.
 validate: $(STAMP)
 	@$(if $(filter command line environment,$(origin RESULTS)),, \
 	  $(MAKE) --no-print-directory bench RUN=$(RUN) ARGS='-k "cpu and not cuda" $(ARGS)' || test $$? -ne 5 || exit 5;) \
-	$(PY) -m devices.simulated.validate $(RESULTS)
+	$(PY) -m tools.validate $(RESULTS)
 
 test: $(STAMP)
 	@$(PY) -m pytest $(ARGS)

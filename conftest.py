@@ -14,6 +14,8 @@ import pytest
 import torch
 from torch import nn
 
+from accelbench.machine import machine_facts
+from accelbench.plugin import JOURNAL
 import devices
 import techniques
 import training
@@ -147,7 +149,7 @@ class TrainingCase:
 
     def model(self, seed: int) -> nn.Module:
         """The workload's network, initialised from `seed`."""
-        return training.untrained_model(self.workload, seed)
+        return workloads.untrained_model(self.workload, seed)
 
 
 @pytest.fixture
@@ -165,7 +167,7 @@ def training_case(
         try:
             data = workload.data()
             context = TrainContext(where, getattr(workload, "loss", None), Split(data.train.x[:2], data.train.y[:2]))
-            training_technique.prepare(training.untrained_model(workload, 0), context)
+            training_technique.prepare(workloads.untrained_model(workload, 0), context)
             applied[key] = context
         except (WorkloadUnavailable, NotImplementedError) as exc:
             applied[key] = exc
@@ -185,3 +187,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "benchmark" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.filterwarnings("default", *known))
+
+
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
+    machine_info["accelbench"] = machine_facts(devices.REGISTRY)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    journal = config.stash.get(JOURNAL, None)
+    if exitstatus != pytest.ExitCode.NO_TESTS_COLLECTED or (journal is not None and journal.resume):
+        return  # a resumed run with nothing left to run is done, not empty
+    selection = " ".join(
+        f"{flag} {value!r}" for flag, value in (("-k", config.option.keyword), ("-m", config.option.markexpr)) if value
+    )
+    terminalreporter.write_line(
+        f"accelbench: no case matched {selection or 'the selection'}. Case ids are "
+        f"device-workload-technique-batch; devices: {', '.join(devices.REGISTRY.names())}; "
+        f"workloads: {', '.join(workloads.REGISTRY.names())}; "
+        f"techniques: {', '.join(techniques.REGISTRY.names())}; "
+        f"training techniques (test_training, device-workload-technique-batch): {', '.join(training.REGISTRY.names())}.",
+        red=True,
+        bold=True,
+    )

@@ -10,7 +10,7 @@ would lose everything. accelbench.plugin appends here instead, as each case fini
     {"event": "end", "exitstatus": 0}                                                              last
 
 A killed run loses at most the case in flight (its "start" without a "case" says which); a line torn by the kill is
-skipped by the reader (reports.load.read_journal). The journal is removed once the complete JSON is written.
+skipped by the reader (reports.load.run.read_journal). The journal is removed once the complete JSON is written.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ word on an empty selection.
 
 Loaded by the root conftest.py. pytest-benchmark writes only the cases that were timed; a case that errored or was
 skipped would vanish from the results, so its outcome is recorded here and written beside the benchmarks under
-`accelbench_outcomes` (reports/load.py turns them into rows). With `--benchmark-json=PATH`, every finished case is
+`accelbench_outcomes` (reports/load/run.py turns them into rows). With `--benchmark-json=PATH`, every finished case is
 also appended to PATH's journal (PATH with `.jsonl`, accelbench/journal.py) as the run goes, and PATH itself is
 written here, atomically, once the run ends (pytest-benchmark's own writer is turned off: it writes in place).
 """
@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-from importlib.metadata import PackageNotFoundError, version
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -97,33 +95,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if finished:
         config.hook.pytest_deselected(items=finished)
         items[:] = [item for item in items if item.name not in done]
-
-
-def _version(package: str) -> str | None:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return None
-
-
-def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
-    import devices  # imported here so that `make test` collection does not pay for torch twice
-
-    facts = {}
-    for device in devices.REGISTRY:
-        found: dict = {"simulated": bool(device.simulated)}
-        try:
-            found.update(device.facts())
-        except Exception as exc:  # a third-party device's facts must not lose the run's results
-            found["facts_error"] = f"{type(exc).__name__}: {exc}"
-        facts[device.name] = found
-    machine_info["accelbench"] = {
-        "python": platform.python_version(),
-        "torch": _version("torch"),
-        "torchao": _version("torchao"),
-        "accelbench": _version("accelbench"),
-        "devices": facts,
-    }
 
 
 def _journal_open(config: pytest.Config) -> Journal | None:
@@ -244,26 +215,3 @@ def _save(config: pytest.Config, bench, path: Path, exitstatus: int, resumed: Pa
         output.update(benchmarks=whole["benchmarks"], accelbench_outcomes=whole["accelbench_outcomes"])
     output["accelbench_exitstatus"] = int(exitstatus)  # 2: interrupted, the run is partial
     atomic_write(path, json.dumps(output, indent=1, default=str))
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    journal = config.stash.get(JOURNAL, None)
-    if exitstatus != pytest.ExitCode.NO_TESTS_COLLECTED or (journal is not None and journal.resume):
-        return  # a resumed run with nothing left to run is done, not empty
-    import devices
-    import techniques
-    import training
-    import workloads
-
-    selection = " ".join(
-        f"{flag} {value!r}" for flag, value in (("-k", config.option.keyword), ("-m", config.option.markexpr)) if value
-    )
-    terminalreporter.write_line(
-        f"accelbench: no case matched {selection or 'the selection'}. Case ids are "
-        f"device-workload-technique-batch; devices: {', '.join(devices.REGISTRY.names())}; "
-        f"workloads: {', '.join(workloads.REGISTRY.names())}; "
-        f"techniques: {', '.join(techniques.REGISTRY.names())}; "
-        f"training techniques (test_training, device-workload-technique-batch): {', '.join(training.REGISTRY.names())}.",
-        red=True,
-        bold=True,
-    )

@@ -1,8 +1,7 @@
-"""Measurements taken after pytest-benchmark's timing: paired rounds against the baseline, and energy over a window.
+"""Paired rounds, taken after pytest-benchmark's timing: the case's call and its baseline's in alternation.
 
-Both run the case's synchronized call (the device decides how to wait for it) and time with time.perf_counter.
-They stay short: the default matrix has about 170 real non-baseline cases, and both together cost about a third
-of a second per case.
+Both calls are the case's synchronized ones (the device decides how to wait for them), timed with
+time.perf_counter. The rounds are short (`Pairing.max_time_s` per case); energy is metered by accelbench/energy.py.
 """
 
 from __future__ import annotations
@@ -12,8 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from devices.energy import EnergyMeter, EnergyReading
-from reports.stats import MIN_PAIRS, PairedSpeedup, paired_speedup
+from accelbench.stats import MIN_PAIRS, PairedSpeedup, paired_speedup
 
 ESTIMATE_CALLS = 3
 
@@ -79,16 +77,3 @@ def paired_rounds(
         a.append(_round(baseline, calls_a))
         b.append(_round(candidate, calls_b))
     return PairedRounds(a, b, calls_a, calls_b)
-
-
-def metered(
-    meter: EnergyMeter, call: Callable[[], object], per_call_s: float, max_calls: int = 100_000
-) -> tuple[EnergyReading, int]:
-    """The energy of enough calls to fill the meter's window (at least one), and the number of calls made."""
-    calls = max(1, min(max_calls, math.ceil(meter.window_s / max(per_call_s, 1e-9))))
-
-    def run() -> None:
-        for _ in range(calls):
-            call()
-
-    return meter.measure(run), calls

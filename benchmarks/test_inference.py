@@ -26,8 +26,8 @@ from accelbench.measure import (
     predict,
     weight_sparsity,
 )
-from accelbench.rounds import Pairing, metered, paired_rounds
-from devices.energy import SIMULATED, energy_meter_of
+from accelbench.rounds import Pairing, paired_rounds
+from accelbench.energy import SIMULATED, energy_meter_of, metered
 from devices.simulated.device import runtime_of
 from techniques import facts_of
 

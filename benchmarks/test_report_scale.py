@@ -2,7 +2,7 @@
 
 A benchmark of the harness itself, not of hardware: marked `harness`, so `make bench` and `make smoke` leave it out;
 `make bench-report` runs it. Timed with one round (a build is seconds long; pytest-benchmark's default rounds would
-take minutes). The rows are synthetic (reports/synthetic.py): the default matrix grown to 10,000 cases.
+take minutes). The rows are synthetic (reports/load/synthetic.py): the default matrix grown to 10,000 cases.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from reports.render import write_report
-from reports.synthetic import synthetic_results
+from reports.render.report import write_report
+from reports.load.synthetic import synthetic_results
 
 pytestmark = pytest.mark.harness
 ROWS = 10_000

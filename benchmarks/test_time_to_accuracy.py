@@ -40,7 +40,7 @@ def test_time_to_accuracy(benchmark, training_case, pytestconfig: pytest.Config)
     def one_seed() -> None:
         seed = next(seeds)
         step = case.technique.prepare(case.model(seed), case.context)
-        runs.append(train_to_accuracy(step, case.workload, data, BATCH_SIZE, target, MAX_EPOCHS, seed))
+        runs.append(train_to_accuracy(step, case.workload.score, data, BATCH_SIZE, target, MAX_EPOCHS, seed))
 
     benchmark.pedantic(one_seed, rounds=len(SEEDS), iterations=1)
     benchmark.extra_info.update(

@@ -144,19 +144,19 @@ def simulate_training(benchmark, case, step, figures: dict, host_figures: dict, 
         profile_version=profile.version,
         loss_on="host",
     )
-    for devices in PROJECTED_DEVICES:  # weak scaling: each device keeps the case's batch
-        projected = project_data_parallel(prediction.step_s, spec.grad_bytes, profile, devices)
+    for count in PROJECTED_DEVICES:  # weak scaling: each device keeps the case's batch
+        projected = project_data_parallel(prediction.step_s, spec.grad_bytes, profile, count)
         if projected is None:
-            benchmark.extra_info[f"projection_{devices}"] = (
-                f"unavailable: {profile.name} lists no interconnect for {devices} devices"
+            benchmark.extra_info[f"projection_{count}"] = (
+                f"unavailable: {profile.name} lists no interconnect for {count} devices"
             )
             continue
         benchmark.extra_info.update(
             {
-                f"projection_{devices}": f"projection over {projected.link}",
-                f"projected_step_s_{devices}": projected.step_s,
-                f"projected_allreduce_s_{devices}": projected.allreduce_s,
-                f"projected_efficiency_{devices}": projected.scaling_efficiency,
-                f"projected_samples_per_s_{devices}": devices * batch / projected.step_s,
+                f"projection_{count}": f"projection over {projected.link}",
+                f"projected_step_s_{count}": projected.step_s,
+                f"projected_allreduce_s_{count}": projected.allreduce_s,
+                f"projected_efficiency_{count}": projected.scaling_efficiency,
+                f"projected_samples_per_s_{count}": count * batch / projected.step_s,
             }
         )

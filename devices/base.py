@@ -32,7 +32,7 @@ class Device(Protocol):
             def peak_memory_bytes(self, fn): fn(); return None
             def facts(self): return {"npu_model": "demo"}
 
-    Optional: `energy_meter()` returning a `devices.energy.EnergyMeter` (RAPL on the CPU, NVML on CUDA GPUs);
+    Optional: `energy_meter()` returning a `accelbench.energy.EnergyMeter` (RAPL on the CPU, NVML on CUDA GPUs);
     without it a device's cases record no energy, with that reason. `facts()` may carry `price_per_hour_usd` and
     `price_source`: the default price the report's cost per inference uses (a price file overrides it).
     """

@@ -12,7 +12,7 @@ import psutil
 import torch
 
 from devices.base import Fact, R
-from devices.energy import EnergyMeter
+from accelbench.energy import EnergyMeter
 from devices.rapl import cpu_energy_meter
 
 # CPU features that decide which kernels a technique reaches (VNNI/AMX for int8, AVX512-BF16/AMX for bf16,

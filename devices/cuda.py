@@ -10,7 +10,7 @@ from typing import Callable, ClassVar
 import torch
 
 from devices.base import DeviceUnavailable, Fact, R
-from devices.energy import MEASURED, EnergyMeter, EnergyReading, Unmetered
+from accelbench.energy import MEASURED, EnergyMeter, EnergyReading, Unmetered
 
 # Default prices of one GPU-hour by the name NVML/torch report (the same figures as the sim-* profiles: assumed,
 # representative 2026 on-demand cloud rates); another GPU has no default: give it one in a price file.

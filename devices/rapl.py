@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from devices.energy import ESTIMATED, MEASURED, EnergyMeter, EnergyReading
+from accelbench.energy import ESTIMATED, MEASURED, EnergyMeter, EnergyReading
 
 POWERCAP = Path("/sys/class/powercap")
 # TDP share of one busy logical CPU when no calibrated figure applies (assumed): TDP / threads of current parts spans

@@ -26,7 +26,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 import workloads
 from parallel.runtime import World, gather, join, machine, record_part, timed_steps, worker_arguments
-from training import untrained_model
+from workloads import untrained_model
 
 CONFIGS = {"ddp": (1, False), "ddp-accum-4": (4, False), "ddp-no-sync-accum-4": (4, True)}  # micro-batches, no_sync
 LR, MOMENTUM = 0.05, 0.9  # as train-baseline

@@ -25,7 +25,7 @@ from torch.distributed.pipelining import PipelineStage, ScheduleGPipe
 import workloads
 from accelbench.measure import flops_per_call
 from parallel.runtime import World, gather, join, machine, record_part, timed_steps, worker_arguments
-from training import untrained_model
+from workloads import untrained_model
 
 LR, MOMENTUM = 0.05, 0.9  # as train-baseline
 

@@ -1,7 +1,7 @@
 """Distributed results in pytest-benchmark's JSON shape, merged into one results file, atomically.
 
 The rows look like pytest-benchmark's (`name`, `params`, `extra_info`, `stats`) and failed parts like the harness's
-`accelbench_outcomes`, so reports/load.py reads a distributed run, or a `make bench` run it was merged into, without
+`accelbench_outcomes`, so reports/load/run.py reads a distributed run, or a `make bench` run it was merged into, without
 knowing where the rows came from. Every write replaces the file in one `os.replace`: a reader (or a crash) never
 sees half a file, and rows already written are never lost.
 """

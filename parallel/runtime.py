@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import socket
 import sys
 import time
@@ -18,6 +17,8 @@ from datetime import timedelta
 from typing import Callable
 
 import torch
+
+from accelbench.machine import machine_facts
 import torch.distributed as dist
 
 from devices import REGISTRY, CpuDevice, CudaDevice, Device
@@ -120,12 +121,8 @@ def gather(world: World, value: object) -> list | None:
 
 def machine(world: World) -> dict:
     """The harness's machine facts, as pytest runs record them, for a results file written by rank 0."""
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "devices": {world.device.name: {"simulated": False, **world.device.facts()}},
-        "hosts": len(set(gather(world, socket.gethostname()) or [socket.gethostname()])),
-    }
+    hosts = len(set(gather(world, socket.gethostname()) or [socket.gethostname()]))
+    return machine_facts([world.device], hosts=hosts)
 
 
 def record_part(

@@ -8,7 +8,7 @@ from typing import Callable, Protocol, runtime_checkable
 import torch
 from torch import nn
 
-from workloads.base import Split
+from accelbench.data import Split
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from torch.nn.utils import parametrize
 
 from techniques.base import Context, annotate
 from techniques.finetune import fine_tune
-from workloads.training import TrainingRecipe
+from accelbench.train import TrainingRecipe
 
 
 class _SignWithScale(torch.autograd.Function):

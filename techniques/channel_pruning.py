@@ -10,7 +10,7 @@ from torch import nn
 
 from techniques.base import Context, annotate
 from techniques.finetune import DEFAULT_FINETUNE, fine_tune
-from workloads.training import TrainingRecipe
+from accelbench.train import TrainingRecipe
 
 
 def shrink_channels(model: nn.Module, example: torch.Tensor, ratio: float, importance: str = "l1") -> nn.Module:

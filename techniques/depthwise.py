@@ -9,7 +9,7 @@ from torch import nn
 
 from techniques.base import Context, annotate
 from techniques.finetune import fine_tune
-from workloads.training import TrainingRecipe
+from accelbench.train import TrainingRecipe
 
 
 # A stem conv on a 1- or 3-channel image stays ordinary, as in MobileNet: separated, its outputs would all be

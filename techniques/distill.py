@@ -14,8 +14,8 @@ from torch.nn import functional as F
 from techniques.base import Context, annotate
 from techniques.channel_pruning import shrink_channels
 from techniques.finetune import fine_tune
-from workloads.base import top1_accuracy
-from workloads.training import TrainingRecipe
+from accelbench.data import top1_accuracy
+from accelbench.train import TrainingRecipe
 
 
 def student_of(teacher: nn.Module, example: torch.Tensor, width: float) -> nn.Module:

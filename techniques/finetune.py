@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from techniques.base import Context
-from workloads.training import TrainingRecipe, train_classifier
+from accelbench.train import TrainingRecipe, fit
 
 # A few epochs at a tenth of the training rate: enough to recover on digits, seconds on 2 cores.
 DEFAULT_FINETUNE = TrainingRecipe(epochs=8, lr=3e-4, weight_decay=0.0, seed=0)
@@ -30,6 +30,6 @@ def fine_tune(
         workload_loss = context.loss
         loss_fn = lambda outputs, targets, inputs: workload_loss(outputs, targets)  # noqa: E731
     if recipe.epochs > 0:
-        train_classifier(model, context.train, recipe, loss_fn=loss_fn, after_step=after_step)
+        fit(model, context.train, recipe, loss_fn=loss_fn, after_step=after_step)
     model.eval()  # not `return model.eval()`: an exported graph's eval() returns None
     return model, time.perf_counter() - start

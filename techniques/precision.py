@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from accelbench.precision import Autocast
 from techniques.base import CastInputs, Context
 
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
@@ -34,19 +35,6 @@ class Half:
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         half = CastInputs(copy.deepcopy(model).eval().to(context.device, torch.float16), torch.float16)
         return probed(half, context, "float16")
-
-
-class Autocast(nn.Module):
-    """Runs `inner` under `torch.autocast` for its device type: matmuls and convolutions in `dtype`, precision-
-    sensitive ops (softmax, norms, reductions) in float32, as autocast's op lists decide. Outputs are float32."""
-
-    def __init__(self, inner: nn.Module, device_type: str, dtype: torch.dtype) -> None:
-        super().__init__()
-        self.inner, self.device_type, self.dtype = inner, device_type, dtype
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(device_type=self.device_type, dtype=self.dtype):
-            return self.inner(x).float()
 
 
 @dataclass(frozen=True)

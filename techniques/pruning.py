@@ -10,7 +10,7 @@ from torch.nn.utils import prune
 
 from techniques.base import Context, annotate
 from techniques.finetune import DEFAULT_FINETUNE, fine_tune
-from workloads.training import TrainingRecipe
+from accelbench.train import TrainingRecipe
 
 
 def prunable(model: nn.Module) -> list[tuple[nn.Module, str]]:

@@ -12,7 +12,7 @@ from torch import nn
 from techniques.base import Context, annotate, dynamic_batch
 from techniques.compiled import FREEZING, CompiledPerShape
 from techniques.finetune import fine_tune
-from workloads.training import TrainingRecipe
+from accelbench.train import TrainingRecipe
 
 
 def _quantizer(is_qat: bool):

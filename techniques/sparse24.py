@@ -11,7 +11,7 @@ from torch.nn.utils import prune
 
 from techniques.base import Context, annotate
 from techniques.finetune import DEFAULT_FINETUNE, fine_tune
-from workloads.training import TrainingRecipe
+from accelbench.train import TrainingRecipe
 
 
 def mask_2of4(weight: torch.Tensor) -> torch.Tensor | None:

@@ -24,7 +24,7 @@ import workloads
 from parallel.launch import failed_ranks
 from parallel.pipeline import ideal_bubble_fraction, split_points
 from parallel.results import benchmark_row, merge
-from reports.load import load_run
+from reports.load.run import load_run
 from training import untrained_model
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Energy meters (devices/energy.py, devices/rapl.py, devices/cuda.py) and the rounds after timing
+"""Energy meters (accelbench/energy.py, devices/rapl.py, devices/cuda.py) and the rounds after timing
 (accelbench/rounds.py): on fake counters and a fake clock, so nothing here depends on this machine's speed."""
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+import accelbench.energy as energy
 import accelbench.rounds as rounds
 from devices import CpuDevice, CudaDevice
 from devices.cuda import NvmlEnergyMeter
-from devices.energy import ESTIMATED, MEASURED, EnergyMeter, Unmetered, energy_meter_of
+from accelbench.energy import ESTIMATED, MEASURED, EnergyMeter, Unmetered, energy_meter_of
 from devices.rapl import CpuTimeEstimate, RaplMeter, cpu_energy_meter, rapl_zones, wrapped_delta_uj
 
 
@@ -155,6 +156,6 @@ def test_pairing_that_would_take_too_long_is_refused_with_the_reason(monkeypatch
 
 def test_the_energy_window_is_filled_with_whole_calls() -> None:
     calls: list[int] = []
-    reading, made = rounds.metered(Unmetered("test", window_s=0.1), lambda: calls.append(1), per_call_s=0.003)
+    reading, made = energy.metered(Unmetered("test", window_s=0.1), lambda: calls.append(1), per_call_s=0.003)
     assert made == 34 == len(calls)  # ceil(0.1 / 0.003)
-    assert rounds.metered(Unmetered("test", window_s=0.1), lambda: None, per_call_s=0.0, max_calls=1)[1] == 1
+    assert energy.metered(Unmetered("test", window_s=0.1), lambda: None, per_call_s=0.0, max_calls=1)[1] == 1

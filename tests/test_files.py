@@ -7,7 +7,7 @@ import os
 import pytest
 
 from accelbench.files import atomic_write
-from reports.fingerprint import FIELDS, fingerprint, machine_id, mismatches
+from reports.load.fingerprint import FIELDS, fingerprint, machine_id, mismatches
 
 
 def test_atomic_write_replaces_whole_file_and_leaves_no_temporary(tmp_path):

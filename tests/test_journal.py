@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.load import load_run, newest_results, read_journal, read_run
+from reports.load.run import load_run, newest_results, read_journal, read_run
 
 ROOT = Path(__file__).resolve().parent.parent
 FAULTS = Path(__file__).parent / "data" / "faults"

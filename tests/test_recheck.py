@@ -1,4 +1,4 @@
-"""Measuring latency suspects again beside the baseline's own code (reports.recheck) and the gate's use of it."""
+"""Measuring latency suspects again beside the baseline's own code (tools.recheck) and the gate's use of it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import reports.gate as gate
-import reports.recheck as recheck_module
-from reports.recheck import Recheck, baseline_code, recheck
+import tools.gate as gate
+import tools.recheck as recheck_module
+from tools.recheck import Recheck, baseline_code, recheck
 
 SAMPLE = Path(__file__).parent / "data" / "sample-run.json"
 

@@ -1,4 +1,4 @@
-"""The recommendation logic (reports/recommend.py) on a hand-made DataFrame with known answers."""
+"""The recommendation logic (reports/analysis/recommend.py) on a hand-made DataFrame with known answers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports.recommend import recommend, recommendation_table
+from reports.analysis.recommend import recommend, recommendation_table
 
 ROWS = [
     # device, simulated, technique, accuracy, latency s, energy J, energy method, cost USD/M, cost method

@@ -75,7 +75,7 @@ def test_entry_points_are_loaded_and_a_broken_one_does_not_hide_the_others(monke
 
 
 def test_reports_and_techniques_agree_on_the_baseline() -> None:
-    from reports.compare import BASELINE
+    from reports.analysis.speedups import BASELINE
 
     assert BASELINE == techniques.BASELINE
 

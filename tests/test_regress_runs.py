@@ -36,7 +36,7 @@ def test_an_unchanged_simulated_run_passes_and_a_cost_model_change_is_caught(run
         return results
 
     def gate(new: Path, base: Path, out: str):
-        return run_python("-m", "reports.gate", "compare", str(new), "--base", str(base), "--out", str(tmp_path / out))
+        return run_python("-m", "tools.gate", "compare", str(new), "--base", str(base), "--out", str(tmp_path / out))
 
     base = run("base.json")
     same = gate(run("same.json"), base, "same")

@@ -1,4 +1,4 @@
-"""The report's sections, formats and pieces, on synthetic results (reports/synthetic.py) and hand-made frames."""
+"""The report's sections, formats and pieces, on synthetic results (reports/load/synthetic.py) and hand-made frames."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports.heatmap import heatmap_cells
-from reports.pareto import pareto_front
-from reports.render import prepare, write_report
-from reports.synthetic import synthetic_results
-from reports.why import with_why
+from reports.render.speedup_heatmap import heatmap_cells
+from reports.analysis.pareto import pareto_front
+from reports.render.report import prepare, write_report
+from reports.load.synthetic import synthetic_results
+from reports.analysis.why import with_why
 
 SECTIONS = [
     "Runs and machines",
@@ -130,9 +130,9 @@ def test_plot_functions_draw_on_the_axes_they_are_given_and_labels_burn_into_the
     import matplotlib.pyplot as plt
     from PIL import Image as PILImage
 
-    from reports.figures import png
-    from reports.labels import Label, LabelOverlay
-    from reports.pareto import plot_pareto
+    from reports.render.figures import png
+    from reports.render.labels import Label, LabelOverlay
+    from reports.render.pareto_fronts import plot_pareto
 
     frame = pd.DataFrame(
         {

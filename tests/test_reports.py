@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from reports.__main__ import main as report_main
-from reports.compare import with_baseline_ratios
-from reports.load import ResultsFileError, load_run
-from reports.render import write_report
-from reports.tables import SIMULATED_MARK, summary_table
+from reports.analysis.speedups import with_baseline_ratios
+from reports.load.run import ResultsFileError, load_run
+from reports.render.report import write_report
+from reports.render.tables import SIMULATED_MARK, summary_table
 
 SAMPLE = Path(__file__).parent / "data" / "sample-run.json"  # a real run, its per-round samples trimmed
 
@@ -107,6 +107,6 @@ def test_simulated_devices_are_marked(sample: pd.DataFrame) -> None:
 
 
 def test_reports_never_import_torch() -> None:
-    code = "import sys, reports.__main__, reports.render, reports.load; print('torch' in sys.modules)"
+    code = "import sys, reports.__main__, reports.render.report, reports.load.run; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

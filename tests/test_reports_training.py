@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports.distributed import ddp_table, pipeline_table, with_scaling_efficiency
-from reports.load import load_run
-from reports.render import write_report
-from reports.tables import SIMULATED_MARK, format_seconds
-from reports.training import inference_rows, projection_table, time_to_accuracy_table, training_table
+from reports.render.distributed_tables import ddp_table, pipeline_table, with_scaling_efficiency
+from reports.load.run import load_run
+from reports.render.report import write_report
+from reports.render.tables import SIMULATED_MARK, format_seconds
+from reports.render.training_tables import inference_rows, projection_table, time_to_accuracy_table, training_table
 
 DATA = Path(__file__).parent / "data"
 RUN = DATA / "training-run.json"

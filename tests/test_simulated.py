@@ -17,8 +17,8 @@ from devices.simulated.graph import Gemm, Graph, Op, capture
 from devices.simulated.profile import PROFILE_DIR, ProfileError, load_profile, load_profiles
 from devices.simulated.systolic import dpu_efficiency, gemm_cycles
 
-# SCALE-Sim v2's own cycle counts, copied from the project's reference data (../shared/reference)
-REFERENCE = Path(__file__).resolve().parent / "data"
+# SCALE-Sim v2's own cycle counts, in the project's reference data (devices/reference/README.md)
+REFERENCE = Path(__file__).resolve().parent.parent / "devices" / "reference"
 DEFAULT_PROFILES = [
     "sim-tpu-v4",
     "sim-tpu-v5e",

@@ -1,11 +1,11 @@
-"""The paired bootstrap (reports/stats.py) on synthetic samples with known answers."""
+"""The paired bootstrap (accelbench/stats.py) on synthetic samples with known answers."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from reports.stats import FASTER, MIN_PAIRS, SAME, SLOWER, paired_speedup, verdict
+from accelbench.stats import FASTER, MIN_PAIRS, SAME, SLOWER, paired_speedup, verdict
 
 PAIRS = MIN_PAIRS  # the fewest pairs a benchmark records: the hardest case for the interval
 NOISE = 0.1  # lognormal sigma of one round's time: a 10% spread, typical of a busy 2-core machine

@@ -148,7 +148,7 @@ def test_minilm_embeddings_stay_close_under_eager_techniques(
 def test_fine_tuning_techniques_train_on_the_workloads_own_loss(minilm_context, cache_dir: Path) -> None:
     """Pruning fine-tunes minilm on cosine distance to the fp32 embeddings (its targets are not classes)."""
     from techniques.pruning import MagnitudePruning
-    from workloads.training import TrainingRecipe
+    from accelbench.train import TrainingRecipe
 
     workload, context = minilm_context
     base = workload.model(cache_dir)

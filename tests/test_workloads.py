@@ -10,7 +10,7 @@ import workloads
 from workloads import classifier
 from workloads.digits import digits_dataset
 from workloads.digits_mlp import DigitsMLP
-from workloads.training import CacheRebuiltWarning, TrainingRecipe, weights_key
+from workloads.cache import CacheRebuiltWarning, TrainingRecipe, weights_key
 
 
 def test_digits_splits_are_fixed_disjoint_and_stratified() -> None:
@@ -48,7 +48,7 @@ def test_fp32_models_reach_95_percent(name: str, cache_dir: Path) -> None:
 def test_cached_weights_are_loaded_not_retrained(cache_dir: Path, monkeypatch) -> None:
     workload = DigitsMLP()
     first = workload.model(cache_dir)
-    monkeypatch.setattr(classifier, "train_classifier", lambda *a: pytest.fail("retrained despite a valid cache"))
+    monkeypatch.setattr(classifier, "fit", lambda *a: pytest.fail("retrained despite a valid cache"))
     again = workload.model(cache_dir)
     for key, value in first.state_dict().items():
         assert torch.equal(value, again.state_dict()[key]), key

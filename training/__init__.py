@@ -5,9 +5,9 @@ every device, benchmarks/test_time_to_accuracy.py trains to a target accuracy wi
 through the `accelbench.training` entry-point group."""
 
 from accelbench.registry import Registry
-from training.base import TrainContext, TrainingTechnique, untrained_model
+from training.base import TrainContext, TrainingTechnique
 from training.recipe import Recipe
-from training.step import TrainStep
+from accelbench.train import TrainStep
 
 BASELINE = "train-baseline"  # float32, SGD with momentum, one micro-batch, eager
 
@@ -25,4 +25,4 @@ for recipe in (
 ):
     REGISTRY.add(recipe)
 
-__all__ = ["BASELINE", "REGISTRY", "Recipe", "TrainContext", "TrainStep", "TrainingTechnique", "untrained_model"]
+__all__ = ["BASELINE", "REGISTRY", "Recipe", "TrainContext", "TrainStep", "TrainingTechnique"]

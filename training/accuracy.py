@@ -10,8 +10,8 @@ from typing import Callable
 
 import torch
 
-from training.step import TrainStep
-from workloads.base import Dataset, Workload
+from accelbench.train import TrainStep
+from accelbench.data import Dataset
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,17 @@ def time_to_accuracy(
 
 
 def train_to_accuracy(
-    step: TrainStep, workload: Workload, data: Dataset, batch_size: int, target: float, max_epochs: int, seed: int
+    step: TrainStep,
+    score: Callable[[torch.Tensor, torch.Tensor], float],
+    data: Dataset,
+    batch_size: int,
+    target: float,
+    max_epochs: int,
+    seed: int,
 ) -> TimeToAccuracy:
     """`step` trained on the workload's training split in shuffled batches of `batch_size` (the incomplete last
-    batch of each epoch left out: every step has the same shape), scored on the test split after each epoch."""
+    batch of each epoch left out: every step has the same shape), scored on the test split by `score(outputs,
+    labels)` (the workload's) after each epoch."""
     where = next(step.model.parameters()).device
     x, y = data.train.x.to(where), data.train.y.to(where)
     test_x, test_y = data.test.x.to(where), data.test.y
@@ -78,7 +85,7 @@ def train_to_accuracy(
         step.model.eval()
         try:
             with torch.no_grad():
-                return workload.score(step.model(test_x).float().cpu(), test_y)
+                return score(step.model(test_x).float().cpu(), test_y)
         finally:
             step.model.train()
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Callable, Protocol, runtime_checkable
 import torch
 from torch import nn
 
-from workloads.base import Split, Workload
+from accelbench.data import Split
 
 if TYPE_CHECKING:
-    from training.step import TrainStep
+    from accelbench.train import TrainStep
 
 
 @dataclass(frozen=True)
@@ -38,17 +38,3 @@ class TrainingTechnique(Protocol):
     name: str
 
     def prepare(self, model: nn.Module, context: TrainContext) -> TrainStep: ...
-
-
-def untrained_model(workload: Workload, seed: int) -> nn.Module:
-    """The workload's network with weights initialised from `seed` (the caller's random state is left as it was).
-    Raises NotImplementedError for a workload with no untrained-model factory (`build()`)."""
-    build = getattr(workload, "build", None)
-    if not callable(build):
-        raise NotImplementedError(
-            f"workload {workload.name} has no build() giving an untrained model; training benchmarks need one "
-            "(the digits workloads have it)"
-        )
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        return build()

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterable
+from dataclasses import dataclass
 
 import torch
 
+from accelbench.train import OptimizerFactory
+
 
 @dataclass(frozen=True)
-class OptimizerSpec:
+class OptimizerSpec(OptimizerFactory):
     """A `torch.optim` class with its options. `flops_per_element` and `kernels_per_tensor` describe one update
     for the cost model (approximate counts of elementwise operations of PyTorch's for-loop implementation)."""
 
-    kind: type[torch.optim.Optimizer]
-    options: dict[str, float] = field(default_factory=dict)
     flops_per_element: int = 2
     kernels_per_tensor: int = 1
-
-    def make(self, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
-        return self.kind(params, **self.options)
 
 
 # Learning rates: what trains digits-mlp to 95% in a few seconds with each optimizer; plain SGD keeps the

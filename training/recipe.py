@@ -11,13 +11,9 @@ from torch import nn
 from training.base import TrainContext
 from training.checkpointing import Checkpointed
 from training.optimizers import OPTIMIZERS, optimizer_spec
-from training.step import TrainStep
+from accelbench.train import TrainStep, cross_entropy, on_outputs
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def cross_entropy(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    return nn.functional.cross_entropy(outputs, targets)
 
 
 @dataclass(frozen=True)
@@ -70,7 +66,7 @@ class Recipe:
         return TrainStep(
             trained,
             optimizer_spec(self.optimizer),
-            context.loss or cross_entropy,
+            on_outputs(context.loss) if context.loss else cross_entropy,
             device,
             micro_batches=self.micro_batches,
             autocast_dtype=AMP_DTYPES[self.amp] if self.amp else None,

@@ -1,7 +1,8 @@
 """Workloads, by registry name. Third parties add theirs through the `accelbench.workloads` entry-point group."""
 
 from accelbench.registry import Registry
-from workloads.base import Dataset, Split, Workload, WorkloadUnavailable
+from accelbench.data import Dataset, Split
+from workloads.base import Workload, WorkloadUnavailable, untrained_model
 from workloads.digits_cnn import DigitsCNN
 from workloads.digits_dscnn import DigitsDSCNN
 from workloads.digits_lstm import DigitsLSTM
@@ -18,4 +19,4 @@ REGISTRY.add(ResNetMini())
 REGISTRY.add(MiniLM(seq_len=128))
 REGISTRY.add(MiniLM(seq_len=32))
 
-__all__ = ["REGISTRY", "Dataset", "Split", "Workload", "WorkloadUnavailable"]
+__all__ = ["REGISTRY", "Dataset", "Split", "Workload", "WorkloadUnavailable", "untrained_model"]

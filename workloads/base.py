@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
+from accelbench.data import Dataset
+
 
 class WorkloadUnavailable(RuntimeError):
     """This machine cannot run the workload (an optional package is missing); the message says how to get it."""
-
-
-@dataclass(frozen=True)
-class Split:
-    """Inputs `x` (float32 features, or int64 token ids) and targets `y` of one split: integer class labels, or
-    reference outputs for a workload scored by fidelity to its fp32 model."""
-
-    x: torch.Tensor
-    y: torch.Tensor
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Fixed train / val / test splits. `val` doubles as the calibration set for techniques that need one."""
-
-    train: Split
-    val: Split
-    test: Split
 
 
 @runtime_checkable
@@ -59,6 +39,15 @@ class Workload(Protocol):
     def score(self, outputs: torch.Tensor, targets: torch.Tensor) -> float: ...
 
 
-def top1_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """Fraction of rows whose arg-max class is the label."""
-    return (logits.float().argmax(dim=1) == labels.to(logits.device)).float().mean().item()
+def untrained_model(workload: Workload, seed: int) -> nn.Module:
+    """The workload's network with weights initialised from `seed` (the caller's random state is left as it was).
+    Raises NotImplementedError for a workload with no untrained-model factory (`build()`)."""
+    build = getattr(workload, "build", None)
+    if not callable(build):
+        raise NotImplementedError(
+            f"workload {workload.name} has no build() giving an untrained model; training benchmarks need one "
+            "(the digits workloads have it)"
+        )
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return build()

@@ -9,9 +9,10 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from workloads.base import Dataset, top1_accuracy
+from accelbench.data import Dataset, top1_accuracy
 from workloads.digits import SPLIT_SEED, digits_dataset
-from workloads.training import TrainingRecipe, load_or_train, train_classifier, weights_key
+from accelbench.train import TrainingRecipe, fit
+from workloads.cache import load_or_train, weights_key
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,7 @@ class DigitsClassifier:
 
     def model(self, cache_dir: Path) -> nn.Module:
         path = Path(cache_dir) / f"{self.name}-{weights_key(self, SPLIT_SEED)}.pt"
-        return load_or_train(
-            self.build, lambda m: train_classifier(m, self.data().train, self.recipe), path, self.recipe.seed
-        )
+        return load_or_train(self.build, lambda m: fit(m, self.data().train, self.recipe), path, self.recipe.seed)
 
     def score(self, outputs: torch.Tensor, targets: torch.Tensor) -> float:
         return top1_accuracy(outputs, targets)

@@ -8,7 +8,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from workloads.base import Dataset, Split
+from accelbench.data import Dataset, Split
 
 SPLIT_SEED = 0  # changing it changes every trained model (it is part of the weights' cache key)
 TEST_FRACTION = 0.2  # 360 images

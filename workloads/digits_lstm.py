@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from workloads.classifier import DigitsClassifier
-from workloads.training import TrainingRecipe
+from accelbench.train import TrainingRecipe
 
 
 class RowLSTM(nn.Module):

@@ -11,7 +11,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from workloads.base import Dataset, Split, top1_accuracy
+from accelbench.data import Dataset, Split, top1_accuracy
 
 
 class Block(nn.Module):

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from devices.simulated.cost import predict
-from devices.simulated.graph import Gemm, Graph, Op
+from devices.simulated.graph import Graph, Op
 from devices.simulated.profile import Link, Profile
 
 PROJECTED_DEVICES = (8, 64)  # the scaling the report shows, labelled projection

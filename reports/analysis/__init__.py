@@ -1,0 +1,1 @@
+"""DataFrame in, DataFrame out: speedups, recommendations, the why column, prices, Pareto fronts."""

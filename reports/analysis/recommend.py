@@ -1,0 +1,201 @@
+"""Which device and technique to use: per workload, batch size and accuracy budget, the best case by latency, by
+energy per inference and by cost per million inferences, each marked with how its figure was obtained.
+
+- Budget: a case qualifies when its accuracy is at least `budget` x the fp32 accuracy on the same device, workload
+  and batch size (a simulated device carries its host's accuracy, so that is the host's fp32); where that device has
+  no fp32 result, the best fp32 accuracy of a real device for the workload and batch size.
+- Batch sizes are separate questions (latency at batch 1 and throughput at batch 64 answer different needs), so
+  every answer is per batch size.
+- Ties: figures equal to TIE_DIGITS significant digits (the precision shown) are a tie, listed as "tie: a, b";
+  the one named first is chosen by: measured before simulated, higher accuracy, then device and technique name.
+- Nothing qualifies: the row says so, with the closest case. Only simulated cases qualify: marked so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from reports.analysis.speedups import BASELINE
+from reports.render.tables import SIMULATED_MARK, format_joules, format_seconds
+
+BUDGETS = (0.99, 0.999)  # fractions of fp32 accuracy (MLPerf's 99% and 99.9% quality targets)
+TIE_DIGITS = 3
+OBJECTIVES = {  # objective -> (column, how the figure was obtained: a column, or None for measured/simulated)
+    "latency": ("latency_median_s", None),
+    "energy": ("energy_per_inference_j", "energy_method"),
+    "cost": ("cost_per_million_usd", "cost_method"),
+}
+COLUMNS = [
+    "workload",
+    "batch_size",
+    "budget",
+    "objective",
+    "device",
+    "technique",
+    "simulated",
+    "value",
+    "basis",
+    "accuracy_ratio",
+    "answer",
+    "note",
+]
+
+
+def _reference(ok: pd.DataFrame) -> pd.Series:
+    """fp32 accuracy for each row: same device, workload and batch size, else the best real device's."""
+    fp32 = ok[ok["technique"] == BASELINE]
+    same = fp32.groupby(["device", "workload", "batch_size"])["accuracy"].max()
+    host = fp32[~fp32["simulated"]].groupby(["workload", "batch_size"])["accuracy"].max()
+    keys = pd.MultiIndex.from_frame(ok[["device", "workload", "batch_size"]])
+    reference = pd.Series(same.reindex(keys).to_numpy(), index=ok.index)
+    fallback = pd.Series(
+        host.reindex(pd.MultiIndex.from_frame(ok[["workload", "batch_size"]])).to_numpy(), index=ok.index
+    )
+    return reference.fillna(fallback)
+
+
+def _round(values: pd.Series) -> pd.Series:
+    magnitude = np.floor(np.log10(np.abs(values.where(values != 0, 1.0))))
+    scale = 10.0 ** (TIE_DIGITS - 1 - magnitude)
+    return np.round(values * scale) / scale
+
+
+def _label(device: str, technique: str, simulated: bool) -> str:
+    return f"{device}{' ' + SIMULATED_MARK if simulated else ''} + {technique}"
+
+
+def _answer(group: pd.DataFrame, objective: str, budget: float) -> dict:
+    column, method = OBJECTIVES[objective]
+    qualified = group[group["accuracy_ratio"] >= budget - 1e-12]
+    row = {
+        "answer": "",
+        "note": "",
+        "device": None,
+        "technique": None,
+        "simulated": None,
+        "value": np.nan,
+        "basis": None,
+        "accuracy_ratio": np.nan,
+    }
+    if qualified.empty:
+        closest = group.sort_values("accuracy_ratio", ascending=False).iloc[0] if len(group) else None
+        row["answer"] = f"no case meets {budget:.1%} of {BASELINE} accuracy"
+        if closest is not None and pd.notna(closest["accuracy_ratio"]):
+            row["note"] = (
+                f"closest: {_label(closest['device'], closest['technique'], closest['simulated'])} at "
+                f"{closest['accuracy_ratio']:.2%}"
+            )
+        return row
+    valued = qualified[qualified[column].notna()]
+    if valued.empty:
+        row["answer"] = f"no qualifying case has a {objective} figure"
+        return row
+    valued = valued.assign(_rounded=_round(valued[column].astype(float)))
+    order = valued.sort_values(
+        ["_rounded", "simulated", "accuracy", "device", "technique"], ascending=[True, True, False, True, True]
+    )
+    best = order.iloc[0]
+    tied = order[order["_rounded"] == best["_rounded"]]
+    basis = best[method] if method else ("simulated" if best["simulated"] else "measured")
+    row.update(
+        device=best["device"],
+        technique=best["technique"],
+        simulated=bool(best["simulated"]),
+        value=float(best[column]),
+        basis=basis,
+        accuracy_ratio=float(best["accuracy_ratio"]),
+        answer=_label(best["device"], best["technique"], best["simulated"]),
+    )
+    notes = []
+    if len(tied) > 1:
+        notes.append(
+            "tie: "
+            + ", ".join(
+                _label(d, t, s) for d, t, s in tied[["device", "technique", "simulated"]].itertuples(index=False)
+            )
+        )
+    measured = order[~order["simulated"]]
+    if measured.empty:
+        notes.append("simulated only: no measured case qualifies")
+    elif best["simulated"]:
+        top = measured.iloc[0]
+        notes.append(
+            f"best measured: {_label(top['device'], top['technique'], False)} ({format_value(objective, top[column])})"
+        )
+    row["note"] = "; ".join(notes)
+    return row
+
+
+def format_value(objective: str, value: float) -> str:
+    if pd.isna(value):
+        return "-"
+    if objective == "latency":
+        return format_seconds(value)
+    if objective == "energy":
+        return format_joules(value)
+    return f"{format_usd(value)}/M"
+
+
+def format_usd(value: float) -> str:
+    """Three significant digits without an exponent: "$1.23", "$0.0000587"."""
+    if value >= 0.01 or value <= 0:
+        return f"${value:.3g}"
+    return f"${value:.{2 - int(np.floor(np.log10(value)))}f}"
+
+
+def recommend(results: pd.DataFrame, budgets: tuple[float, ...] = BUDGETS) -> pd.DataFrame:
+    """One row per workload, batch size, budget and objective (latency, energy, cost): the chosen `device` and
+    `technique`, its `value` (seconds, joules per inference, USD per million inferences), `basis` (measured,
+    estimated or simulated), `answer` (text) and `note` (ties, simulated only, best measured, closest case)."""
+    ok = results[(results["status"] == "ok") & results["accuracy"].notna()].copy()
+    for column, _ in OBJECTIVES.values():
+        if column not in ok:
+            ok[column] = np.nan
+        ok[column] = pd.to_numeric(ok[column], errors="coerce")
+    ok["accuracy"] = ok["accuracy"].astype(float)
+    ok["accuracy_ratio"] = ok["accuracy"] / _reference(ok)
+    rows = []
+    order = {name: i for i, name in enumerate(dict.fromkeys(ok["workload"]))}  # workloads in run order
+    groups = sorted(ok.groupby(["workload", "batch_size"]), key=lambda item: (order[item[0][0]], item[0][1]))
+    for (workload, batch), group in groups:
+        for budget in budgets:
+            for objective in OBJECTIVES:
+                rows.append(
+                    {
+                        "workload": workload,
+                        "batch_size": batch,
+                        "budget": budget,
+                        "objective": objective,
+                        **_answer(group, objective, budget),
+                    }
+                )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def recommendation_table(recs: pd.DataFrame) -> pd.DataFrame:
+    """Rows workload, batch size and budget; columns by latency / by energy / by cost: each cell the answer, its
+    figure and how that figure was obtained, then its notes."""
+    if recs.empty:
+        return pd.DataFrame()
+    cells = [
+        answer
+        if device is None
+        else f"{answer} · {format_value(objective, value)} ({basis})" + (f" — {note}" if note else "")
+        for answer, device, objective, value, basis, note in recs[
+            ["answer", "device", "objective", "value", "basis", "note"]
+        ].itertuples(index=False)
+    ]
+    cells = [c + (f" — {n}" if d is None and n else "") for c, d, n in zip(cells, recs["device"], recs["note"])]
+    frame = recs.assign(
+        cell=cells,
+        row=[
+            f"{w} · b={b} · {budget:.1%} of {BASELINE}"
+            for w, b, budget in recs[["workload", "batch_size", "budget"]].itertuples(index=False)
+        ],
+    )
+    table = frame.pivot(index="row", columns="objective", values="cell")
+    table = table.reindex(index=list(dict.fromkeys(frame["row"])), columns=list(OBJECTIVES))
+    return table.rename(columns={o: f"by {o}" for o in OBJECTIVES}).rename_axis(
+        index="workload · batch · budget", columns=None
+    )

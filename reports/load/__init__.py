@@ -1,0 +1,1 @@
+"""Run files -> tidy DataFrame: the only part of reports that reads files (results JSON, journals, history)."""

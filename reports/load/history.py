@@ -1,0 +1,57 @@
+"""History: the timed cases of the saved runs beside the current one (results/*.json), by run date and commit.
+reports/render/history_trends.py draws them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from reports.load.run import ResultsFileError, load_run
+
+HISTORY_RUNS = 20  # newest result files read (each can be tens of MB of JSON)
+COLUMNS = [
+    "case",
+    "device",
+    "workload",
+    "technique",
+    "batch_size",
+    "simulated",
+    "latency_median_s",
+    "run_file",
+    "run_datetime",
+    "commit_id",
+    "machine_id",
+]
+
+
+def history_files(current: Path) -> tuple[list[Path], list[str]]:
+    """The newest HISTORY_RUNS result files beside `current` (it included), oldest first, and a note on any left out."""
+    found = sorted(current.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)
+    if current not in found and current.exists():
+        found.append(current)
+    notes = []
+    if len(found) > HISTORY_RUNS:
+        notes.append(
+            f"history: read the newest {HISTORY_RUNS} of {len(found)} result files in {current.parent}; "
+            f"{len(found) - HISTORY_RUNS} older ones left out (HISTORY_RUNS in reports/load/history.py)"
+        )
+    return found[-HISTORY_RUNS:], notes
+
+
+def load_history(paths: list[Path]) -> tuple[pd.DataFrame, list[str]]:
+    """The timed cases of each run in `paths` (COLUMNS) and a note per file that could not be read."""
+    frames, notes = [], []
+    for path in paths:
+        try:
+            frame = load_run(path)
+        except ResultsFileError as exc:
+            notes.append(f"history: {exc}")
+            continue
+        frame = frame[frame["status"] == "ok"]
+        frames.append(frame.reindex(columns=COLUMNS))
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS), notes
+    history = pd.concat(frames, ignore_index=True)
+    history["run_datetime"] = pd.to_datetime(history["run_datetime"], utc=True, errors="coerce")
+    return history.sort_values(["run_datetime", "run_file"]).reset_index(drop=True), notes

@@ -1,0 +1,124 @@
+"""Writes a report: index.html (self-contained), summary.md with its PNG figures, results.csv, results.parquet,
+recommendations.csv and, with a history, history.csv. Every file is written atomically."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from accelbench.files import atomic_write
+from reports.analysis.speedups import with_baseline_ratios, with_speedup_evidence
+from reports.render.document import Image, Section, to_html, to_markdown, with_anchors
+from reports.render.figures import heatmap_sections, history_sections, pareto_sections, roofline_sections
+from reports.analysis.prices import Price, with_costs
+from reports.analysis.recommend import recommend
+from reports.render.sections import (
+    header,
+    money_sections,
+    one_time_sections,
+    recommendations_section,
+    runs_section,
+    summary_sections,
+)
+from reports.render.tables import notes
+from reports.render.training_tables import inference_rows, training_sections
+from reports.render.memory_vs_step import memory_vs_step_figure
+from reports.analysis.why import with_why
+
+
+def prepare(results: pd.DataFrame, prices: dict[str, Price] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Results with every derived column the report shows (ratios, paired evidence, costs, why) and the price notes."""
+    results, price_notes = with_costs(with_speedup_evidence(with_baseline_ratios(results)), prices)
+    return with_why(results), price_notes
+
+
+def _training_parts(results: pd.DataFrame) -> list[Section]:
+    """The training benchmarks' sections (reports/render/training_tables.py), the memory-versus-step-time figure in the first."""
+    parts = [
+        Section(
+            title=p["title"],
+            level=p.get("level", 2),
+            paragraphs=list(p.get("paragraphs", [])),
+            tables=[("", p["table"])] if p.get("table") is not None and not p["table"].empty else [],
+            bullets=list(p.get("bullets", [])),
+        )
+        for p in training_sections(results)
+    ]
+    figure = memory_vs_step_figure(results)
+    if figure is not None and parts:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=100)
+        plt.close(figure)
+        parts[0].images.append(
+            Image("training.png", "saved-for-backward memory versus training step time", buffer.getvalue())
+        )
+    return parts
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    """Parquet bytes; a column mixing types (a fact recorded as text on one case, a number on another) is stored as
+    text, since Parquet columns have one type."""
+    frame = frame.copy()
+    for column in frame.columns[frame.dtypes == object]:
+        kinds = {type(v) for v in frame[column].dropna()}
+        if len(kinds) > 1:
+            frame[column] = frame[column].map(lambda v: v if v is None or pd.isna(v) else str(v))
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def write_report(
+    results: pd.DataFrame,
+    out_dir: Path,
+    prices: dict[str, Price] | None = None,
+    history: pd.DataFrame | None = None,
+    history_notes: list[str] | None = None,
+) -> dict[str, Path]:
+    """Writes every output of `results` (one run, or several combined by reports.load.runs.combine) into `out_dir` and
+    returns their paths by kind. `history`: the latency of each case in earlier runs (reports.load.history)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    everything, price_notes = prepare(results, prices)
+    results = inference_rows(everything)  # the training benchmarks have sections of their own
+    recs = recommend(results)
+    machine = results["machine_id"].iloc[0] if "machine_id" in results and len(results) else None
+    parts = with_anchors(
+        [
+            header(everything),
+            runs_section(everything),
+            recommendations_section(recs),
+            *heatmap_sections(results),
+            *pareto_sections(results),
+            *summary_sections(results),
+            *money_sections(results, price_notes),
+            *one_time_sections(results),
+            *roofline_sections(results),
+            *_training_parts(everything),
+            *history_sections(history, history_notes or [], machine),
+        ]
+    )
+    extra = notes(everything)
+    if extra:
+        parts = with_anchors([*parts, Section("Not measured", bullets=extra)])
+    paths = {
+        "csv": out_dir / "results.csv",
+        "parquet": out_dir / "results.parquet",
+        "md": out_dir / "summary.md",
+        "html": out_dir / "index.html",
+        "recommendations": out_dir / "recommendations.csv",
+    }
+    atomic_write(paths["csv"], everything.to_csv(index=False))
+    atomic_write(paths["parquet"], _parquet(everything))
+    atomic_write(paths["recommendations"], recs.to_csv(index=False))
+    if history is not None:
+        paths["history"] = atomic_write(out_dir / "history.csv", history.to_csv(index=False))
+    for part in parts:
+        for image in part.images:
+            paths[image.file] = atomic_write(out_dir / image.file, image.png)
+    atomic_write(paths["md"], to_markdown(parts))
+    atomic_write(paths["html"], to_html(parts))
+    return paths

@@ -1,0 +1,173 @@
+"""The report's text and table sections, from results that already carry ratios, costs, evidence and reasons."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from reports.analysis.speedups import BASELINE
+from reports.render.document import Section
+from reports.render.energy_tables import cost_table, energy_table, methods_table
+from reports.analysis.recommend import BUDGETS, TIE_DIGITS, recommendation_table
+from reports.load.runs import machine_warnings, runs_table
+from reports.render.tables import (
+    NOISY_MARK,
+    SIMULATED_MARK,
+    device_label,
+    format_seconds,
+    one_time_costs,
+    paginate,
+    summary_table,
+)
+
+DEVICES_PER_TABLE = 6  # device columns per summary, energy or cost table; more devices paginate
+LEGEND = (
+    f"Summary cells: median latency · speedup versus {BASELINE} on the same device and batch size (above 1 is faster; "
+    "[low-high] is its 95% paired bootstrap interval where the case was paired with the baseline, ≈1 where that "
+    f"interval holds 1: no significant difference) · accuracy (change versus {BASELINE} in percentage points) · FLOPs "
+    f"versus {BASELINE}, where they differ. {SIMULATED_MARK} marks a simulated device: its figures come from a cost "
+    f"model, not a clock, and carry no interval. {NOISY_MARK} after a latency: its timing rounds spread widely."
+)
+
+
+def header(results: pd.DataFrame) -> Section:
+    runs = results.drop_duplicates("run_file")
+    when = ", ".join(f"{r.run_file} ({r.run_datetime})" for r in runs.itertuples())
+    counts = ", ".join(f"{n} {s}" for s, n in results["status"].value_counts().items())
+    partial = [
+        f"PARTIAL RESULTS: {reason}. Cases that had not finished are missing from every table."
+        for reason in results.get("run_partial", pd.Series(dtype=str)).dropna().unique()
+        if reason
+    ]
+    return Section("accelbench report", 1, partial + [f"Runs: {when}. Cases: {counts}.", LEGEND])
+
+
+def runs_section(results: pd.DataFrame) -> Section:
+    return Section(
+        "Runs and machines",
+        paragraphs=[
+            "What each run was measured on. Two runs whose fingerprints differ measured different things: comparing "
+            "their latencies compares machines."
+        ],
+        warnings=machine_warnings(results),
+        tables=[("", runs_table(results))],
+    )
+
+
+def recommendations_section(recs: pd.DataFrame) -> Section:
+    return Section(
+        "Recommendations",
+        paragraphs=[
+            f"For each workload, batch size and accuracy budget ({' and '.join(f'{b:.1%}' for b in BUDGETS)} of the "
+            f"{BASELINE} accuracy on the same device; a simulated device carries its host's accuracy), the best device + "
+            "technique by latency, by energy per inference and by cost per million inferences, with how the figure was "
+            f"obtained (measured, estimated or simulated). Batch sizes are separate questions. Figures equal to {TIE_DIGITS} "
+            "significant digits are a tie (all named; measured first, then higher accuracy, then by name). Where the "
+            "answer is simulated, the best measured case follows. recommendations.csv holds every row."
+        ],
+        tables=[("", recommendation_table(recs))] if not recs.empty else [],
+        bullets=[] if not recs.empty else ["No case has an accuracy to judge."],
+    )
+
+
+def _why_column(frame: pd.DataFrame, rows: pd.Index, columns: list[str]) -> list[str]:
+    """Per table row, the reasons of its cases in `columns`, devices with the same reason grouped."""
+    frame = frame[frame["column"].isin(columns) & frame["why"].astype(bool)]
+    grouped: dict[str, dict[str, list[str]]] = {}
+    for row, why, column in zip(frame["row"], frame["why"], frame["column"]):
+        grouped.setdefault(row, {}).setdefault(why, []).append(column)
+    return [" | ".join(f"{', '.join(devices)}: {why}" for why, devices in grouped.get(row, {}).items()) for row in rows]
+
+
+def summary_sections(results: pd.DataFrame) -> list[Section]:
+    out = [
+        Section(
+            "Summary per workload",
+            paragraphs=[
+                "why: what the recorded facts say about a case slower than the baseline, or whose FLOPs fell while its latency "
+                "did not (no fast kernel, not compiled, shape too small, unsupported dtype fell back or up-cast, operators on "
+                "the host); empty where no recorded fact explains it."
+            ],
+        )
+    ]
+    for workload in results["workload"].dropna().unique():
+        frame = results[results["workload"] == workload].copy()
+        metric = frame.get("metric", pd.Series(dtype=object)).dropna()
+        table = summary_table(results, workload)
+        if table.empty:
+            out.append(Section(workload, 3, ["No case of this workload was measured."]))
+            continue
+        frame["row"] = frame["technique"] + " (b=" + frame["batch_size"].astype(str) + ")"
+        frame["column"] = [device_label(d, s) for d, s in zip(frame["device"], frame["simulated"])]
+        frame["why"] = frame.get("why", pd.Series("", index=frame.index)).fillna("")
+        pages = []
+        for caption, page in paginate(table, DEVICES_PER_TABLE):
+            pages.append((caption, page.assign(why=_why_column(frame, page.index, list(page.columns)))))
+        out.append(Section(workload, 3, [f"Accuracy: {metric.iloc[0]}." if len(metric) else ""], tables=pages))
+    return out
+
+
+def money_sections(results: pd.DataFrame, price_notes: list[str]) -> list[Section]:
+    workloads = list(results["workload"].dropna().unique())
+    out = [
+        Section(
+            "Energy per inference",
+            paragraphs=[
+                "Each figure with its method: measured (RAPL package counters on a CPU, NVML on a GPU: the whole package or "
+                "GPU, other processes included), estimated (this process's CPU time x the TDP share of one thread, where RAPL "
+                "cannot be read), or simulated (the device's cost model; also what bounds its latency: compute, memory, "
+                "overhead, or host where operators fell back to the host). The table below says where each device's figures "
+                "come from."
+            ],
+            tables=[("", methods_table(results))],
+        )
+    ]
+    for workload in workloads:
+        table = energy_table(results, workload)
+        if not table.empty:
+            out.append(Section(f"Energy: {workload}", 3, tables=paginate(table, DEVICES_PER_TABLE)))
+    out.append(
+        Section(
+            "Cost per million inferences",
+            paragraphs=[
+                "USD per million inferences = price per hour / 3600 x median latency / batch size x 1e6: the device running "
+                "this model alone, back to back. Priced when the report is written (a price file overrides the defaults, no "
+                "re-run needed); the method is that of the latency: measured or simulated. Prices and their sources are in "
+                "the table under Energy per inference."
+            ],
+            bullets=price_notes,
+        )
+    )
+    for workload in workloads:
+        table = cost_table(results, workload)
+        if not table.empty:
+            out.append(Section(f"Cost: {workload}", 3, tables=paginate(table, DEVICES_PER_TABLE)))
+    return out
+
+
+def one_time_sections(results: pd.DataFrame) -> list[Section]:
+    costs = [(w, one_time_costs(results, w)) for w in results["workload"].dropna().unique()]
+    if not any(not table.empty for _, table in costs):
+        return []
+    out = [
+        Section(
+            "One-time costs",
+            paragraphs=[
+                "Not in the latencies above: the first call at each batch size (compilation, kernel set-up) and applying "
+                "the technique (quantization, fine-tuning)."
+            ],
+        )
+    ]
+    for workload, table in costs:
+        if table.empty:
+            continue
+        setup = results.loc[results["workload"] == workload].get("model_setup_s", pd.Series(dtype=float))
+        line = f"Model set-up (training on first use, else loading cached weights): up to {format_seconds(setup.astype(float).max())}."
+        out.append(
+            Section(
+                f"One-time: {workload}",
+                3,
+                [line] if setup.notna().any() else [],
+                tables=paginate(table, DEVICES_PER_TABLE),
+            )
+        )
+    return out

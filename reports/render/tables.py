@@ -1,0 +1,143 @@
+"""Summary tables for people: per workload, technique (and batch) rows x device columns."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from reports.analysis.speedups import BASELINE
+
+SIMULATED_MARK = "†"  # a column of simulated figures; explained under every table
+NOISY_MARK = "~"  # a latency whose rounds spread widely; explained in the legend
+NOISY_IQR_FRACTION = 0.25  # interquartile range above this fraction of the median: the machine was not quiet
+
+
+def is_noisy(results: pd.DataFrame) -> pd.Series:
+    """Cases whose timing rounds spread too widely to trust two decimals of a speedup."""
+    iqr = results.get("latency_iqr_s", pd.Series(float("nan"), index=results.index)).astype(float)
+    return (iqr / results["latency_median_s"].astype(float)) > NOISY_IQR_FRACTION
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds is None or math.isnan(seconds):
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def device_label(device: str, simulated: bool) -> str:
+    return f"{device} {SIMULATED_MARK}" if simulated else device
+
+
+def _cell(row: pd.Series) -> str:
+    if row["status"] != "ok":
+        return row["status"]
+    text = f"{format_seconds(row['latency_median_s'])}{NOISY_MARK if row.get('noisy') else ''}"
+    text += _speedup_text(row)
+    if pd.notna(row.get("accuracy")):
+        text += f" · {100 * row['accuracy']:.1f}%"
+        if pd.notna(row.get("accuracy_delta")) and row["technique"] != BASELINE:
+            text += f" ({100 * row['accuracy_delta']:+.1f} pp)"
+    ratio = row.get("flops_ratio", math.nan)
+    if pd.notna(ratio) and abs(ratio - 1) > 0.01:
+        text += f" · FLOPs {ratio:.2f}x"
+    return text
+
+
+def _speedup_text(row: pd.Series) -> str:
+    """ " · 1.26x", with its paired interval " [1.20-1.31]" where paired; " · ≈1 [0.95-1.04]" where the interval
+    holds 1 (no significant difference)."""
+    shown = row.get("speedup_shown", row.get("speedup", math.nan))
+    if shown is None or pd.isna(shown):
+        return ""
+    low, high = row.get("speedup_ci_low", math.nan), row.get("speedup_ci_high", math.nan)
+    interval = f" [{low:.2f}-{high:.2f}]" if pd.notna(low) and pd.notna(high) else ""
+    if interval and row.get("speedup_verdict") == "no significant difference":
+        return f" · ≈1{interval}"
+    return f" · {shown:.2f}x{interval}"
+
+
+def paginate(table: pd.DataFrame, per_page: int, keep: tuple[str, ...] = ()) -> list[tuple[str, pd.DataFrame]]:
+    """`table` cut into pages of at most `per_page` columns (the columns in `keep` repeated on every page), each
+    with a caption "devices a-b of n"; one page, uncaptioned, when it fits."""
+    columns = [c for c in table.columns if c not in keep]
+    if len(columns) <= per_page:
+        return [("", table)]
+    return [
+        (
+            f"devices {start + 1}-{min(start + per_page, len(columns))} of {len(columns)}",
+            table[columns[start : start + per_page] + list(keep)],
+        )
+        for start in range(0, len(columns), per_page)
+    ]
+
+
+def summary_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
+    """Rows 'technique (b=N)', columns devices (simulated ones marked); each cell 'median latency · speedup
+    versus the baseline · accuracy (change in percentage points)', or the case's status. Devices whose every
+    case was skipped are left out (their reason is listed by `notes`)."""
+    frame = results[results["workload"] == workload].copy()
+    shown = frame.groupby("device")["status"].transform(lambda s: (s != "skipped").any())
+    frame = frame[shown]
+    if frame.empty:
+        return pd.DataFrame()
+    frame["row"] = frame["technique"] + " (b=" + frame["batch_size"].astype(str) + ")"
+    frame["column"] = [device_label(d, s) for d, s in zip(frame["device"], frame["simulated"])]
+    frame["noisy"] = is_noisy(frame)
+    frame["cell"] = frame.apply(_cell, axis=1)
+    order = frame.drop_duplicates("row")[["row", "technique", "batch_size"]]
+    order = order.assign(tech_order=pd.Categorical(order["technique"], frame["technique"].unique()))
+    rows = order.sort_values(["tech_order", "batch_size"])["row"]
+    table = frame.pivot_table(index="row", columns="column", values="cell", aggfunc="first")
+    return (
+        table.reindex(index=rows, columns=list(dict.fromkeys(frame["column"])))
+        .fillna("-")
+        .rename_axis(index="technique", columns=None)
+    )
+
+
+def notes(results: pd.DataFrame) -> list[str]:
+    """One line per error, and one per distinct skip reason, so that nothing that did not run goes unexplained."""
+    lines = [f"error in `{r.case}`: {r.message}" for r in results[results["status"] == "error"].itertuples()]
+    skipped = results[results["status"] == "skipped"].groupby("message")["case"].count()
+    lines += [f"skipped {count} case(s): {reason}" for reason, count in skipped.items()]
+    noisy = results[(results["status"] == "ok") & is_noisy(results)]
+    if len(noisy):
+        lines.append(
+            f"{len(noisy)} case(s) timed with an interquartile range above {NOISY_IQR_FRACTION:.0%} of the median "
+            f"(marked {NOISY_MARK}): the machine was busy; rerun them on a quiet machine before trusting the speedup"
+        )
+    return lines
+
+
+def one_time_costs(results: pd.DataFrame, workload: str) -> pd.DataFrame:
+    """Rows 'technique (b=N)', device columns: the first call (which holds compilation) and the technique's
+    apply time, costs that steady-state latency hides. Real devices only: a simulated device shares its host's."""
+    frame = results[(results["workload"] == workload) & (results["status"] == "ok") & ~results["simulated"]].copy()
+    if frame.empty or "first_call_s" not in frame:
+        return pd.DataFrame()
+    frame["row"] = frame["technique"] + " (b=" + frame["batch_size"].astype(str) + ")"
+    frame["column"] = [device_label(d, s) for d, s in zip(frame["device"], frame["simulated"])]
+    frame["cell"] = [
+        f"first call {format_seconds(first)} · apply {format_seconds(apply)}"
+        for first, apply in zip(
+            frame["first_call_s"].astype(float),
+            frame.get("apply_s", pd.Series(math.nan, index=frame.index)).astype(float),
+        )
+    ]
+    table = frame.pivot_table(index="row", columns="column", values="cell", aggfunc="first")
+    return (
+        table.reindex(index=frame["row"].unique(), columns=frame["column"].unique())
+        .fillna("-")
+        .rename_axis(index="technique", columns=None)
+    )
+
+
+def format_joules(joules: float) -> str:
+    for scale, unit in ((1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ")):
+        if abs(joules) >= scale:
+            return f"{joules / scale:.3g} {unit}"
+    return f"{joules / 1e-9:.3g} nJ"

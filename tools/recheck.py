@@ -1,0 +1,119 @@
+"""Measuring latency suspects again, beside the baseline's own code, before a regression fails a build.
+
+A stored baseline was measured minutes or weeks ago. On a shared machine the speed of one kernel drifts between runs
+by tens of percent (another tenant's cache and memory traffic, a clock change), for stretches long enough that
+measuring the new code again still shows it. What tells a regression of the code from a slower machine is measuring
+the baseline's code at the same time: asv's `continuous` does this. So the cases whose latency regressed are run
+again in fresh processes, PAIRS pairs in the order base, new, new, base, base, new, ... (a drift in one direction
+favours neither side), the baseline's code from a git worktree of the commit the baseline records. A regression
+counts only if every pair shows it (reports.regress.compare.confirmed).
+
+Why several pairs: some cases are bimodal per process. digits-mlp distill at batch 64 ran at 35 µs in some fresh
+processes and 50 µs in others, the same code in the same directory, about half and half (measured: 10 processes,
+2026-12-01), and every case sharing that state moves with it. With one pair of processes, "new slow, base fast" by
+chance is 1 in 4; with 2 pairs 1 in 16 (seen: 16 false regressions in one A/A check); with 4 pairs 1 in 256.
+
+When the baseline's commit is not in this clone (a shallow CI checkout: fetch it, or `fetch-depth: 0`), the cases
+are measured again against the stored baseline alone, and regress.md says so.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+PAIRS = 4  # pairs of fresh processes (base code, new code); see above
+SIDE_BY_SIDE = f"measured again beside the baseline's code ({PAIRS} pairs of fresh processes, ABBA order)"
+ALONE = "re-measured in a fresh process against the stored baseline"
+
+
+@dataclass
+class Recheck:
+    """What was measured again: `pairs` of (base code, new code) result files, or, without the baseline's code,
+    `alone` (the new code only); `note` says which, for regress.md."""
+
+    pairs: list[tuple[Path, Path]] = field(default_factory=list)
+    alone: Path | None = None
+    note: str = ""
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+
+
+@contextmanager
+def baseline_code(base_raw: dict, root: Path) -> Iterator[tuple[Path | None, str]]:
+    """(a checkout of the commit the baseline was measured at, a note), or (None, why not). The checkout is a
+    detached git worktree, removed afterwards."""
+    commit = (base_raw.get("commit_info") or {}).get("id") or ""
+    if not commit:
+        yield None, "the baseline records no commit"
+        return
+    if _git(root, "cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
+        yield (
+            None,
+            (
+                f"the baseline's commit {commit[:12]} is not in this clone (fetch it, or check out with full "
+                "history: actions/checkout `fetch-depth: 0`)"
+            ),
+        )
+        return
+    dirty = (base_raw.get("commit_info") or {}).get("dirty")
+    note = f"baseline code: commit {commit[:12]}" + (
+        " (the baseline was measured with uncommitted changes; the commit is what is re-measured)" if dirty else ""
+    )
+    with tempfile.TemporaryDirectory(prefix="accelbench-base-") as parent:
+        tree = Path(parent) / "base"
+        added = _git(root, "worktree", "add", "--detach", str(tree), commit)
+        if added.returncode != 0:
+            yield None, f"git could not check out the baseline's commit {commit[:12]}: {added.stderr.strip()}"
+            return
+        try:
+            yield tree, note
+        finally:
+            _git(root, "worktree", "remove", "--force", str(tree))
+
+
+def measure(node_ids: list[str], pytest_args: list[str], cwd: Path, out: Path) -> Path:
+    """Runs the cases `node_ids` in a fresh process (through accelbench.supervise, so a crash is an error row) in
+    the checkout `cwd`, results to `out`, its output to `out` with .log; returns `out`."""
+    command = [
+        sys.executable,
+        "-m",
+        "accelbench.supervise",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        *pytest_args,
+        f"--benchmark-json={out.resolve()}",
+        *node_ids,
+    ]
+    with out.with_suffix(".log").open("w", encoding="utf-8") as log:
+        subprocess.run(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    return out
+
+
+def recheck(
+    node_ids: list[str], base_raw: dict, pytest_args: list[str], stem: Path, root: Path = Path("."), pairs: int = PAIRS
+) -> Recheck:
+    """Measures `node_ids` again: beside the baseline's code when its commit can be checked out, else alone.
+    Result files are `stem`-recheck-{base,new}-{1..pairs}.json (or `stem`-recheck.json)."""
+    root = root.resolve()
+    with baseline_code(base_raw, root) as (tree, note):
+        if tree is None:
+            alone = measure(node_ids, pytest_args, root, Path(f"{stem}-recheck.json"))
+            return Recheck(alone=alone, note=f"{ALONE}: {note}")
+        files = {
+            (side, n): Path(f"{stem}-recheck-{side}-{n}.json") for side in ("base", "new") for n in range(1, pairs + 1)
+        }
+        for n in range(1, pairs + 1):
+            for side in ("base", "new") if n % 2 else ("new", "base"):
+                measure(node_ids, pytest_args, tree if side == "base" else root, files[side, n])
+        return Recheck(
+            pairs=[(files["base", n], files["new", n]) for n in range(1, pairs + 1)], note=f"{SIDE_BY_SIDE}; {note}"
+        )

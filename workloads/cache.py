@@ -1,0 +1,60 @@
+"""The workloads' trained fp32 weights, cached on disk: trained on first use (accelbench/train.py), with fixed seeds."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import io
+import sys
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+import accelbench.train
+from accelbench.files import atomic_write
+
+
+class CacheRebuiltWarning(UserWarning):
+    """A cached weights file could not be loaded and the model was retrained."""
+
+
+def weights_key(workload: object, *extra: object) -> str:
+    """Hash of what determines the trained weights: the workload's fields and source (its architecture),
+    this module's and the training loop's source, `extra` (e.g. the data split seed) and the torch version."""
+    parts = [
+        repr(workload),
+        inspect.getsource(type(workload)),
+        inspect.getsource(sys.modules[__name__]),
+        inspect.getsource(accelbench.train),
+        torch.__version__,
+        *map(repr, extra),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def load_or_train(
+    build: Callable[[], nn.Module], train: Callable[[nn.Module], nn.Module], path: Path, seed: int
+) -> nn.Module:
+    """Loads weights from `path` into `build()`; if they are missing or unreadable, trains a model initialised
+    from `seed` (the caller's random state is left as it was) and saves its weights atomically."""
+    if path.exists():
+        model = build()
+        try:
+            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            return model.eval()
+        except Exception as exc:  # truncated, corrupt or from another architecture: retrain rather than crash
+            warnings.warn(
+                f"cached weights {path} could not be loaded ({type(exc).__name__}: {exc}); retraining",
+                CacheRebuiltWarning,
+                stacklevel=2,
+            )
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)  # initial weights too, not only the training order
+        model = train(build())
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    atomic_write(path, buffer.getvalue())
+    return model.eval()

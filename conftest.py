@@ -15,7 +15,6 @@ import torch
 from torch import nn
 
 from accelbench.machine import machine_facts
-from accelbench.plugin import JOURNAL
 import devices
 import techniques
 import training
@@ -194,6 +193,9 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """An empty selection is told which names it can select from."""
+    from accelbench.plugin import JOURNAL  # loaded by pytest_plugins, not before (its asserts are rewritten)
+
     journal = config.stash.get(JOURNAL, None)
     if exitstatus != pytest.ExitCode.NO_TESTS_COLLECTED or (journal is not None and journal.resume):
         return  # a resumed run with nothing left to run is done, not empty

@@ -25,7 +25,7 @@ from parallel.launch import failed_ranks
 from parallel.pipeline import ideal_bubble_fraction, split_points
 from parallel.results import benchmark_row, merge
 from reports.load.run import load_run
-from training import untrained_model
+from workloads import untrained_model
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = [(1, False), (4, True), (4, False)]  # micro-batches, no_sync

@@ -12,7 +12,8 @@ from torch import nn
 import training
 import workloads
 from accelbench.plugin import accuracy_target
-from training import Recipe, TrainContext, untrained_model
+from training import Recipe, TrainContext
+from workloads import untrained_model
 from training.accuracy import summarize, time_to_accuracy, train_to_accuracy
 from training.memory import SavedTensorMeter
 
@@ -186,8 +187,8 @@ def test_a_target_accuracy_outside_0_1_is_refused(bad: str) -> None:
 def test_adam_trains_digits_mlp_to_90_percent_and_a_frozen_model_never_does() -> None:
     workload, data = digits()
     adam = training.REGISTRY.get("adam").prepare(untrained_model(workload, 0), CPU)
-    assert train_to_accuracy(adam, workload, data, 64, target=0.9, max_epochs=20, seed=0).reached
+    assert train_to_accuracy(adam, workload.score, data, 64, target=0.9, max_epochs=20, seed=0).reached
     frozen = Recipe("frozen", optimizer="sgd").prepare(untrained_model(workload, 0), CPU)
     frozen.optimizer.param_groups[0]["lr"] = 0.0
-    result = train_to_accuracy(frozen, workload, data, 64, target=0.9, max_epochs=2, seed=0)
+    result = train_to_accuracy(frozen, workload.score, data, 64, target=0.9, max_epochs=2, seed=0)
     assert not result.reached and result.summary.startswith("not reached within 2 epochs")

@@ -10,7 +10,8 @@ import workloads
 from workloads import classifier
 from workloads.digits import digits_dataset
 from workloads.digits_mlp import DigitsMLP
-from workloads.cache import CacheRebuiltWarning, TrainingRecipe, weights_key
+from accelbench.train import TrainingRecipe
+from workloads.cache import CacheRebuiltWarning, weights_key
 
 
 def test_digits_splits_are_fixed_disjoint_and_stratified() -> None:

@@ -273,7 +273,7 @@ def profile_text(m: dict) -> str:
             f'name = "{name}"',
             f"capacity = {_figure(int(size), 'B', 'sysfs cache size' if name != 'dram' else 'psutil: total memory', 'vendor')}",
             f"bandwidth = {_figure(bandwidth, 'B/s', on + ': copy read+write bytes per second')}",
-            f"energy = {_figure(1.25 if name != 'dram' else 64.0, 'pJ/B', 'Horowitz SRAM / LPDDR4 8 pJ/bit (device-specs.md)')}",
+            f"energy = {_figure(1.25 if name != 'dram' else 64.0, 'pJ/B', 'Horowitz SRAM / LPDDR4 8 pJ/bit (devices/reference/device-specs.md#energy-reference-points)')}",
         ]
     dram_bw = m["memory"][-1][2]
     lines += [

@@ -13,7 +13,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from workloads.base import Dataset, Split, WorkloadUnavailable
+from accelbench.data import Dataset, Split
+from workloads.base import WorkloadUnavailable
 
 SENTENCES = Path(__file__).resolve().parent / "data" / "sentences.txt"
 EXTRA = "pip install -e '.[models]'"

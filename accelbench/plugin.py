@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from accelbench.files import atomic_write
 from accelbench import journal as journals
+from accelbench.files import atomic_write
 from accelbench.journal import VERSION, Journal
 
 OUTCOMES = pytest.StashKey[list]()

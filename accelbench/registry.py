@@ -10,10 +10,15 @@ from __future__ import annotations
 import re
 import warnings
 from importlib.metadata import entry_points
-from typing import Generic, Iterator, TypeVar
+from typing import Callable, Generic, Iterator, TypeVar
 
 T = TypeVar("T")
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:[-.+][a-z0-9]+)*$")  # "+" joins composed techniques
+
+
+class Unavailable(RuntimeError):
+    """This machine cannot run a plug-in (no GPU, an optional package missing...); the message is the reason the
+    cases that need it are skipped with. Each axis subclasses it (DeviceUnavailable, WorkloadUnavailable)."""
 
 
 class UnknownNameError(LookupError):
@@ -30,11 +35,14 @@ class ProfileLoadWarning(PluginLoadWarning):
 
 
 class Registry(Generic[T]):
-    """Plug-ins of one kind, by name. Entry points of `group` are loaded on first lookup."""
+    """Plug-ins of one kind, by name. Entry points of `group` are loaded on first lookup. A plug-in that lacks a
+    member of the axis' `protocol` (or of the protocol `protocol(plugin)` picks for it) is refused, naming what
+    it lacks."""
 
-    def __init__(self, kind: str, group: str | None = None) -> None:
+    def __init__(self, kind: str, group: str | None = None, protocol: type | Callable[[T], type] | None = None) -> None:
         self.kind = kind
         self.group = group
+        self.protocol = protocol
         self._plugins: dict[str, T] = {}
         self._entry_points_loaded = group is None
 
@@ -43,6 +51,14 @@ class Registry(Generic[T]):
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
             raise ValueError(
                 f"{self.kind} {plugin!r} has name {name!r}; a name is lower-case kebab-case, e.g. 'int8-dynamic'"
+            )
+        protocol = self.protocol if isinstance(self.protocol, type) or self.protocol is None else self.protocol(plugin)
+        missing = [m for m in protocol_members(protocol) if not hasattr(plugin, m)] if protocol else []
+        if missing:
+            raise ValueError(
+                f"{self.kind} {name!r} ({type(plugin).__name__}) lacks {', '.join(missing)} of the "
+                f"{protocol.__name__} protocol; subclass {protocol.__module__}.{protocol.__name__} "
+                "to inherit the optional members' defaults"
             )
         if name in self._plugins:
             raise ValueError(f"{self.kind} name {name!r} is already registered by {self._plugins[name]!r}")
@@ -80,3 +96,15 @@ class Registry(Generic[T]):
                     PluginLoadWarning,
                     stacklevel=2,
                 )
+
+
+def protocol_members(protocol: type) -> list[str]:
+    """The attributes and methods a Protocol (and the Protocols it extends) declares, public ones only."""
+    names: list[str] = []
+    for klass in reversed(protocol.__mro__):
+        if klass is object or not getattr(klass, "_is_protocol", False) or klass.__name__ in ("Protocol", "Generic"):
+            continue
+        for member in [*getattr(klass, "__annotations__", {}), *vars(klass)]:
+            if not member.startswith("_") and member not in names:
+                names.append(member)
+    return names

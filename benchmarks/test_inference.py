@@ -18,6 +18,7 @@ import time
 import pytest
 import torch
 
+from accelbench.energy import SIMULATED, energy_meter_of, metered
 from accelbench.measure import (
     compressed_size_bytes,
     flops_per_call,
@@ -27,7 +28,6 @@ from accelbench.measure import (
     weight_sparsity,
 )
 from accelbench.rounds import Pairing, paired_rounds
-from accelbench.energy import SIMULATED, energy_meter_of, metered
 from devices.simulated.device import runtime_of
 from techniques import facts_of
 
@@ -39,7 +39,7 @@ def host_measurements(case, batch_size: int, x: torch.Tensor) -> dict:
     data = case.workload.data()
     outputs = predict(lambda batch: case.model(batch.to(case.where)), data.test.x, batch_size)
     size = model_size_bytes(case.model)
-    quality = case.workload.quality(outputs, data.test.y) if hasattr(case.workload, "quality") else {}
+    quality = case.workload.quality(outputs, data.test.y)
     return dict(
         accuracy=case.workload.score(outputs, data.test.y),
         metric=case.workload.metric,

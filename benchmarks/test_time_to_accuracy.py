@@ -19,7 +19,7 @@ SEEDS = (0, 1, 2)
 MAX_EPOCHS = 60  # enough for plain SGD on digits-mlp; a case that needs more says "not reached"
 BATCH_SIZE = 64
 REAL_DEVICES = [d.name for d in devices.REGISTRY if not d.simulated]
-# digits-mlp in the default profile (seconds); the slower-training digits models join `make bench PROFILE=full`
+# digits-mlp in the default tier (seconds); the slower-training digits models join `make bench TIER=full`
 WORKLOADS = [
     "digits-mlp",
     *(pytest.param(name, marks=pytest.mark.full) for name in ("digits-cnn", "digits-dscnn", "digits-lstm")),

@@ -25,7 +25,7 @@ from training.memory import SavedTensorMeter
 from training.optimizers import state_bytes
 
 BATCH_SIZES = (64,)
-# two digits models in the default profile (about a minute with compilation); the others join PROFILE=full
+# two digits models in the default tier; the others join `make bench TIER=full`
 WORKLOADS = [
     "digits-mlp",
     "digits-cnn",
@@ -85,7 +85,7 @@ def test_training(benchmark, training_case, host_figures: dict, batch_size: int)
         workload=case.workload.name,
         technique=case.technique.name,
         batch_size=batch_size,
-        optimizer=getattr(case.technique, "optimizer", None),
+        optimizer=case.technique.optimizer,
         **{k: v for k, v in figures.items() if not (case.device.simulated and k == "first_step_s")},
         load_avg_1m=os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     )

@@ -10,18 +10,22 @@ from accelbench.registry import ProfileLoadWarning, Registry
 from devices.base import Device, DeviceUnavailable
 from devices.cpu import CpuDevice
 from devices.cuda import CudaDevice
-from devices.simulated.device import SimulatedDevice
+from devices.simulated.base import SimulatedDevice
+from devices.simulated.device import ProfileDevice
 from devices.simulated.profile import load_profiles, profile_dirs
 
-
-REGISTRY: Registry[Device] = Registry("device", group="accelbench.devices")
+REGISTRY: Registry[Device] = Registry(
+    "device",
+    group="accelbench.devices",
+    protocol=lambda device: SimulatedDevice if getattr(device, "simulated", False) else Device,
+)
 REGISTRY.add(CpuDevice())
 REGISTRY.add(CudaDevice())
 _profiles, _errors = load_profiles(profile_dirs())
 for _error in _errors:
     warnings.warn(str(_error), ProfileLoadWarning, stacklevel=1)
 for _name in sorted(_profiles):
-    REGISTRY.add(SimulatedDevice(_profiles[_name]))
+    REGISTRY.add(ProfileDevice(_profiles[_name]))
 
 __all__ = [
     "REGISTRY",
@@ -30,5 +34,6 @@ __all__ = [
     "Device",
     "DeviceUnavailable",
     "ProfileLoadWarning",
+    "ProfileDevice",
     "SimulatedDevice",
 ]

@@ -11,8 +11,8 @@ from typing import Callable, ClassVar
 import psutil
 import torch
 
-from devices.base import Fact, R
 from accelbench.energy import EnergyMeter
+from devices.base import Device, Fact, R
 from devices.rapl import cpu_energy_meter
 
 # CPU features that decide which kernels a technique reaches (VNNI/AMX for int8, AVX512-BF16/AMX for bf16,
@@ -60,7 +60,7 @@ def _proc_status_kib(field: str) -> int:
 
 
 @dataclass(frozen=True)
-class CpuDevice:
+class CpuDevice(Device):
     """The host CPU with a fixed thread count (None: every core this process may use), recorded with results."""
 
     threads: int | None = None

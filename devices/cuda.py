@@ -9,8 +9,8 @@ from typing import Callable, ClassVar
 
 import torch
 
-from devices.base import DeviceUnavailable, Fact, R
 from accelbench.energy import MEASURED, EnergyMeter, EnergyReading, Unmetered
+from devices.base import Device, DeviceUnavailable, Fact, R
 
 # Default prices of one GPU-hour by the name NVML/torch report (the same figures as the sim-* profiles: assumed,
 # representative 2026 on-demand cloud rates); another GPU has no default: give it one in a price file.
@@ -112,7 +112,7 @@ def _nvml_reason() -> str:
 
 
 @dataclass(frozen=True)
-class CudaDevice:
+class CudaDevice(Device):
     """GPU `index` of this machine. Kernels launch asynchronously, so every timed call ends in a synchronize."""
 
     index: int = 0

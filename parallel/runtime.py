@@ -17,10 +17,9 @@ from datetime import timedelta
 from typing import Callable
 
 import torch
-
-from accelbench.machine import machine_facts
 import torch.distributed as dist
 
+from accelbench.machine import machine_facts
 from devices import REGISTRY, CpuDevice, CudaDevice, Device
 from parallel.results import benchmark_row, merge, outcome_row
 

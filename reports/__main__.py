@@ -12,11 +12,11 @@ import os
 import sys
 from pathlib import Path
 
+from reports.analysis.prices import PriceFileError, load_prices
 from reports.load.history import history_files, load_history
 from reports.load.run import OUT_ROOT, RESULTS_DIR, ResultsFileError, load_run, newest_results
-from reports.analysis.prices import PriceFileError, load_prices
-from reports.render.report import write_report
 from reports.load.runs import combine
+from reports.render.report import write_report
 
 PRICES_ENV = "ACCELBENCH_PRICES"
 

@@ -2,29 +2,31 @@
 `resolve("a+b")` composes registered techniques left to right."""
 
 from accelbench.registry import Registry
+from techniques.amp import MixedPrecision
 from techniques.base import CastInputs, Context, Technique, annotate, facts_of
 from techniques.bf16 import Bf16
+from techniques.binary import BinaryWeights
 from techniques.bn_fold import BnFold
 from techniques.channels_last import ChannelsLast
-from techniques.binary import BinaryWeights
-from techniques.channel_pruning import ChannelPruning
 from techniques.compile import Compile
 from techniques.compose import Composed
-from techniques.depthwise import DepthwiseSeparable
+from techniques.depthwise_separable import DepthwiseSeparable
 from techniques.distill import Distillation
+from techniques.fp16 import Half
 from techniques.fp32 import Fp32
 from techniques.int8_dynamic import Int8Dynamic
 from techniques.int8_dynamic_legacy import Int8DynamicLegacy
-from techniques.onnx_runtime import OnnxRuntime
-from techniques.precision import Half, MixedPrecision
-from techniques.pruning import MagnitudePruning
-from techniques.pt2e import Int8Qat, Int8Static
-from techniques.sparse24 import SemiStructured24
+from techniques.int8_qat import Int8Qat
+from techniques.int8_static import Int8Static
+from techniques.onnxruntime import OnnxRuntime
+from techniques.prune_channels import ChannelPruning
+from techniques.prune_l1 import MagnitudePruning
+from techniques.sparse_2of4 import SemiStructured24
 from techniques.weight_only import WeightOnly
 
 BASELINE = "fp32"  # every speedup is relative to this technique on the same device, workload and batch size
 
-REGISTRY: Registry[Technique] = Registry("technique", group="accelbench.techniques")
+REGISTRY: Registry[Technique] = Registry("technique", group="accelbench.techniques", protocol=Technique)
 for technique in (
     Fp32(),
     Bf16(),
@@ -49,7 +51,7 @@ for technique in (
     ChannelsLast(),
     DepthwiseSeparable(),
     Compile(freezing=True),
-    Compile(mode="max-autotune", profile="full"),
+    Compile(mode="max-autotune", tier="full"),
     OnnxRuntime(),
     OnnxRuntime(int8=True),
 ):

@@ -32,9 +32,13 @@ class Technique(Protocol):
     `apply` returns a new model on `context.device` taking the same float32 inputs, and never mutates its input
     (a test over every registered technique holds this). A technique that cannot run on a device raises
     `NotImplementedError` with the reason; the case is then skipped with that reason.
+
+    Subclass it to inherit the optional members' defaults (`tier`, `dtype`).
     """
 
     name: str
+    tier: str = "default"  # "full": heavy (minutes of compilation), only in `make bench TIER=full`
+    dtype: str = "fp32"  # the number format its weights and matmuls run in: fp32, bf16, fp16, int8, int4
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module: ...
 
@@ -74,3 +78,14 @@ def annotate(model: nn.Module, **facts: object) -> nn.Module:
 
 def facts_of(model: nn.Module) -> dict[str, object]:
     return dict(getattr(model, FACTS_ATTRIBUTE, {}))
+
+
+def probed(model: nn.Module, context: Context, what: str) -> nn.Module:
+    """`model` if it runs on two calibration inputs; a kernel missing for this dtype on this device becomes the
+    reason the case is skipped, rather than an error at its first timed call."""
+    try:
+        with torch.no_grad():
+            model(context.calibration.x[:2].to(context.device))
+    except RuntimeError as exc:
+        raise NotImplementedError(f"{what} has no kernel here: {str(exc).splitlines()[0]}") from exc
+    return model

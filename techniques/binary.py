@@ -9,9 +9,9 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from techniques.base import Context, annotate
-from techniques.finetune import fine_tune
 from accelbench.train import TrainingRecipe
+from techniques.base import Context, Technique, annotate
+from techniques.finetune import fine_tune
 
 
 class _SignWithScale(torch.autograd.Function):
@@ -36,7 +36,7 @@ class Binarize(nn.Module):
 
 
 @dataclass(frozen=True)
-class BinaryWeights:
+class BinaryWeights(Technique):
     """Every Linear/Conv weight but the first and last layers (kept in full precision, as the paper does) becomes
     ±scale. Accuracy is real; the arithmetic is still float here, since no device of the suite has 1-bit kernels."""
 

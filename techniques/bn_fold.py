@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from torch import nn
 from torch.fx.experimental.optimization import fuse
 
-from techniques.base import Context, annotate
+from techniques.base import Context, Technique, annotate
 
 
 @dataclass(frozen=True)
-class BnFold:
+class BnFold(Technique):
     """`torch.fx.experimental.optimization.fuse`: each Conv+BatchNorm (and Linear+BatchNorm1d) pair becomes one
     layer with adjusted weights and bias, in eval mode. Same outputs (to float rounding), one op fewer per pair."""
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from techniques.base import Context
+from techniques.base import Context, Technique
 
 
 class ChannelsLastInputs(nn.Module):
@@ -23,7 +23,7 @@ class ChannelsLastInputs(nn.Module):
 
 
 @dataclass(frozen=True)
-class ChannelsLast:
+class ChannelsLast(Technique):
     """Weights and activations in channels-last (NHWC) layout, which oneDNN and cuDNN prefer for convolutions."""
 
     name: str = "channels-last"

@@ -7,18 +7,18 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from techniques.base import Context
+from techniques.base import Context, Technique
 from techniques.compiled import FREEZING, CompiledPerShape
 
 
 @dataclass(frozen=True)
-class Compile:
+class Compile(Technique):
     """`torch.compile` of the fp32 model, one static graph per batch size (`CompiledPerShape`). Compilation happens
     on the first call at each batch size, which the benchmark records separately (`first_call_s`)."""
 
     mode: str | None = None  # None: inductor's default mode; "max-autotune", "reduce-overhead", ...
     freezing: bool = False  # inductor freezing: weights become constants folded into the graph (inference only)
-    profile: str = "default"  # "full": only in `make bench PROFILE=full` (max-autotune compiles for minutes)
+    tier: str = "default"  # "full": only in `make bench TIER=full` (max-autotune compiles for minutes)
 
     @property
     def name(self) -> str:

@@ -10,7 +10,7 @@ from techniques.base import Context, Technique, annotate, facts_of
 
 
 @dataclass(frozen=True)
-class Composed:
+class Composed(Technique):
     """Applies `parts` in order, each to the previous one's result; their facts are merged. If a later part cannot
     take what an earlier one produced (a compiled or exported model, say), the composition is skipped with why."""
 
@@ -19,6 +19,15 @@ class Composed:
     @property
     def name(self) -> str:
         return "+".join(part.name for part in self.parts)
+
+    @property
+    def dtype(self) -> str:
+        """The last part's number format that is not fp32 (pruning then int8-static runs int8)."""
+        return next((part.dtype for part in reversed(self.parts) if part.dtype != "fp32"), "fp32")
+
+    @property
+    def tier(self) -> str:
+        return "full" if any(part.tier == "full" for part in self.parts) else "default"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         facts: dict[str, object] = {}

@@ -11,11 +11,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from techniques.base import Context, annotate
-from techniques.channel_pruning import shrink_channels
-from techniques.finetune import fine_tune
 from accelbench.data import top1_accuracy
 from accelbench.train import TrainingRecipe
+from techniques.base import Context, Technique, annotate
+from techniques.finetune import fine_tune
+from techniques.prune_channels import shrink_channels
 
 
 def student_of(teacher: nn.Module, example: torch.Tensor, width: float) -> nn.Module:
@@ -29,7 +29,7 @@ def student_of(teacher: nn.Module, example: torch.Tensor, width: float) -> nn.Mo
 
 
 @dataclass(frozen=True)
-class Distillation:
+class Distillation(Technique):
     """Trains the student on `alpha*T^2*KL(student/T || teacher/T) + (1-alpha)*CE`. The same student trained from
     scratch with the same budget, over `seeds` seeds, is recorded beside it: on digits the gain is within seed
     noise, and the record says so rather than claiming a win."""

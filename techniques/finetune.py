@@ -8,8 +8,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from techniques.base import Context
 from accelbench.train import TrainingRecipe, fit
+from techniques.base import Context
 
 # A few epochs at a tenth of the training rate: enough to recover on digits, seconds on 2 cores.
 DEFAULT_FINETUNE = TrainingRecipe(epochs=8, lr=3e-4, weight_decay=0.0, seed=0)

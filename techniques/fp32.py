@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from techniques.base import Context
+from techniques.base import Context, Technique
 
 
 @dataclass(frozen=True)
-class Fp32:
+class Fp32(Technique):
     """The trained model as is, in float32 eager mode."""
 
     name: str = "fp32"

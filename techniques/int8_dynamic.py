@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from torch import nn
 from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
 
-from techniques.base import Context
+from techniques.base import Context, Technique
 from techniques.compiled import QUANTIZED_INDUCTOR_CONFIG, CompiledPerShape
 
 
 @dataclass(frozen=True)
-class Int8Dynamic:
+class Int8Dynamic(Technique):
     """torchao's `Int8DynamicActivationInt8WeightConfig` on every nn.Linear, then `torch.compile`.
 
     Without compile the per-call quantization runs as many small eager ops and is slower than fp32 on CPU
@@ -25,6 +25,10 @@ class Int8Dynamic:
     @property
     def name(self) -> str:
         return "int8-dynamic" if self.compile else "int8-dynamic-eager"
+
+    @property
+    def dtype(self) -> str:
+        return "int8"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         quantized = copy.deepcopy(model).eval().to(context.device)

@@ -5,18 +5,20 @@ from __future__ import annotations
 import copy
 import warnings
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
-from techniques.base import Context
+from techniques.base import Context, Technique
 
 
 @dataclass(frozen=True)
-class Int8DynamicLegacy:
+class Int8DynamicLegacy(Technique):
     """Eager dynamic int8 of every nn.Linear through the FBGEMM/oneDNN quantized engine, no compile."""
 
     name: str = "int8-dynamic-legacy"
+    dtype: ClassVar[str] = "int8"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         if context.device.type != "cpu":

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from techniques.base import CastInputs, Context, annotate
+from techniques.base import CastInputs, Context, Technique, annotate
 from techniques.compiled import QUANTIZED_INDUCTOR_CONFIG, CompiledPerShape
 
 
@@ -29,7 +29,7 @@ def _config(bits: int, device: torch.device, group_size: int):
 
 
 @dataclass(frozen=True)
-class WeightOnly:
+class WeightOnly(Technique):
     """Linear weights stored in `bits` bits (int4: groups of `group_size` input weights share a scale), dequantized
     inside the matmul; compiled. Saves memory and bandwidth; gains speed only where matmuls are bandwidth-bound
     (large models, small batches). Layers whose input size is not a multiple of the group size stay in float."""
@@ -41,18 +41,22 @@ class WeightOnly:
     def name(self) -> str:
         return f"int{self.bits}-weight-only"
 
+    @property
+    def dtype(self) -> str:
+        return f"int{self.bits}"
+
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         from torchao.quantization import quantize_
 
         model = copy.deepcopy(model).eval().to(context.device)
         config = _config(self.bits, context.device, self.group_size)
+
         # torchao's CPU int4 packing needs the output size divisible by 16 too
-        eligible = lambda m, fqn: (
-            isinstance(m, nn.Linear)
-            and (  # noqa: E731
+        def eligible(m: nn.Module, fqn: str) -> bool:
+            return isinstance(m, nn.Linear) and (
                 self.bits == 8 or (m.in_features % self.group_size == 0 and m.out_features % 16 == 0)
             )
-        )
+
         if self.bits == 4:
             model = model.to(torch.bfloat16)  # torchao's int4 kernels take bfloat16 activations
         quantize_(model, config, filter_fn=eligible)

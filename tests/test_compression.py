@@ -11,7 +11,7 @@ from torch import nn
 import techniques
 from accelbench.measure import compressed_size_bytes, model_size_bytes, param_count, predict, weight_sparsity
 from techniques import Context, facts_of
-from techniques.sparse24 import mask_2of4
+from techniques.sparse_2of4 import mask_2of4
 from workloads.digits_cnn import DigitsCNN
 from workloads.digits_mlp import DigitsMLP
 

@@ -13,9 +13,9 @@ import pytest
 
 import accelbench.energy as energy
 import accelbench.rounds as rounds
+from accelbench.energy import ESTIMATED, MEASURED, EnergyMeter, Unmetered, energy_meter_of
 from devices import CpuDevice, CudaDevice
 from devices.cuda import NvmlEnergyMeter
-from accelbench.energy import ESTIMATED, MEASURED, EnergyMeter, Unmetered, energy_meter_of
 from devices.rapl import CpuTimeEstimate, RaplMeter, cpu_energy_meter, rapl_zones, wrapped_delta_uj
 
 

@@ -6,10 +6,10 @@ import torch
 from torch import nn
 from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
 
+from accelbench.measure import fixed_batches, flops_per_call, model_size_bytes, param_count, predict
 from techniques import Context
 from techniques.int8_dynamic_legacy import Int8DynamicLegacy
 from workloads import Split
-from accelbench.measure import fixed_batches, flops_per_call, model_size_bytes, param_count, predict
 
 
 def test_flops_count_a_linear_layer() -> None:

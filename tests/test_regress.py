@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tools.gate import compare, main, save_baseline
 from reports.regress.compare import compare_runs, confirmed, deterministic_change, gate_fails, latency_change, suspects
 from reports.regress.rules import Rule, Rules, RulesError, load_rules
+from tools.gate import compare, main, save_baseline
 
 SAMPLE = Path(__file__).parent / "data" / "sample-run.json"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from reports.render.report import write_report
 from reports.load.synthetic import synthetic_results
+from reports.render.report import write_report
 
 pytestmark = pytest.mark.slow
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports.render.speedup_heatmap import heatmap_cells
 from reports.analysis.pareto import pareto_front
-from reports.render.report import prepare, write_report
-from reports.load.synthetic import synthetic_results
 from reports.analysis.why import with_why
+from reports.load.synthetic import synthetic_results
+from reports.render.report import prepare, write_report
+from reports.render.speedup_heatmap import heatmap_cells
 
 SECTIONS = [
     "Runs and machines",

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 from reports.__main__ import main as report_main
-from reports.load.history import history_files, load_history
-from reports.render.history_trends import trend_cases
-from reports.load.run import load_run
 from reports.analysis.prices import PriceFileError, load_prices, with_costs
+from reports.load.history import history_files, load_history
+from reports.load.run import load_run
 from reports.load.runs import combine, machine_warnings
 from reports.load.synthetic import synthetic_results
+from reports.render.history_trends import trend_cases
 
 SAMPLE = Path(__file__).parent / "data" / "sample-run.json"
 

@@ -45,8 +45,8 @@ def context() -> Context:
     return Context(device=torch.device("cpu"), calibration=data.val, train=data.train)
 
 
-# the default profile's workloads (the `full` ones are large: seconds per technique)
-QUICK_WORKLOADS = [w for w in workloads.REGISTRY if getattr(w, "profile", "default") != "full"]
+# the default tier's workloads (the `full` ones are large: seconds per technique)
+QUICK_WORKLOADS = [w for w in workloads.REGISTRY if w.tier != "full"]
 
 
 @pytest.mark.parametrize("workload", QUICK_WORKLOADS, ids=lambda w: w.name)
@@ -147,8 +147,8 @@ def test_minilm_embeddings_stay_close_under_eager_techniques(
 @pytest.mark.slow
 def test_fine_tuning_techniques_train_on_the_workloads_own_loss(minilm_context, cache_dir: Path) -> None:
     """Pruning fine-tunes minilm on cosine distance to the fp32 embeddings (its targets are not classes)."""
-    from techniques.pruning import MagnitudePruning
     from accelbench.train import TrainingRecipe
+    from techniques.prune_l1 import MagnitudePruning
 
     workload, context = minilm_context
     base = workload.model(cache_dir)

@@ -13,9 +13,9 @@ import training
 import workloads
 from accelbench.plugin import accuracy_target
 from training import Recipe, TrainContext
-from workloads import untrained_model
 from training.accuracy import summarize, time_to_accuracy, train_to_accuracy
 from training.memory import SavedTensorMeter
+from workloads import untrained_model
 
 CPU = TrainContext(torch.device("cpu"))
 

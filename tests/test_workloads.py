@@ -7,11 +7,11 @@ import pytest
 import torch
 
 import workloads
+from accelbench.train import TrainingRecipe
 from workloads import classifier
+from workloads.cache import CacheRebuiltWarning, weights_key
 from workloads.digits import digits_dataset
 from workloads.digits_mlp import DigitsMLP
-from accelbench.train import TrainingRecipe
-from workloads.cache import CacheRebuiltWarning, weights_key
 
 
 def test_digits_splits_are_fixed_disjoint_and_stratified() -> None:
@@ -84,7 +84,7 @@ def test_resnet_mini_is_seeded_labelled_by_its_own_predictions_and_in_the_full_p
     with torch.no_grad():
         assert workload.score(model(data.test.x), data.test.y) == 1.0  # fp32 agrees with itself
     assert len(torch.bincount(data.test.y)) > 3  # predictions are spread, so agreement can fall
-    assert workload.profile == "full" and "agreement" in workload.metric
+    assert workload.tier == "full" and "agreement" in workload.metric
     again = ResNetMini(samples=64, seed=0)
     assert torch.equal(again.data().test.x, data.test.x)
 
@@ -103,7 +103,7 @@ def minilm():
 def test_minilm_is_registered_at_two_lengths_in_the_full_profile() -> None:
     lengths = {w.name: w.seq_len for w in workloads.REGISTRY if w.name.startswith("minilm")}
     assert lengths == {"minilm": 128, "minilm-32": 32}
-    assert all(workloads.REGISTRY.get(name).profile == "full" for name in lengths)
+    assert all(workloads.REGISTRY.get(name).tier == "full" for name in lengths)
 
 
 def test_minilm_ships_200_sentences_tokenized_to_a_fixed_length(minilm) -> None:

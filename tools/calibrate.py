@@ -99,7 +99,7 @@ def onnxruntime_gemm_rate() -> float | None:
     """fp32 FLOP/s of ONNX Runtime's own GEMM (MLAS) on a 512^3 MatMul; None without onnxruntime."""
     try:
         from techniques.base import Context
-        from techniques.onnx_runtime import OnnxRuntime
+        from techniques.onnxruntime import OnnxRuntime
     except ImportError:
         return None
     n = 512
@@ -119,7 +119,7 @@ def onnxruntime_overheads() -> tuple[float | None, float | None]:
     (None, None) without onnxruntime."""
     try:
         from techniques.base import Context
-        from techniques.onnx_runtime import OnnxRuntime
+        from techniques.onnxruntime import OnnxRuntime
     except ImportError:
         return None, None
     x = torch.randn(1, 8)

@@ -23,9 +23,9 @@ from accelbench.files import atomic_write
 from reports.load.fingerprint import fingerprint, machine_id, mismatches
 from reports.load.run import OUT_ROOT, ResultsFileError, load_run, partial_reason, read_run
 from reports.regress.compare import compare_runs, confirmed, gate_fails, suspects
-from tools.recheck import ALONE, SIDE_BY_SIDE, Recheck, recheck
 from reports.regress.markdown import to_markdown
 from reports.regress.rules import RulesError, load_rules
+from tools.recheck import ALONE, SIDE_BY_SIDE, Recheck, recheck
 
 BASELINE_DIR = Path("benchmarks/baselines")
 SHOWN_LINES = 60  # of regress.md, printed to the terminal

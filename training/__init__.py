@@ -5,13 +5,15 @@ every device, benchmarks/test_time_to_accuracy.py trains to a target accuracy wi
 through the `accelbench.training` entry-point group."""
 
 from accelbench.registry import Registry
+from accelbench.train import TrainStep
 from training.base import TrainContext, TrainingTechnique
 from training.recipe import Recipe
-from accelbench.train import TrainStep
 
 BASELINE = "train-baseline"  # float32, SGD with momentum, one micro-batch, eager
 
-REGISTRY: Registry[TrainingTechnique] = Registry("training technique", group="accelbench.training")
+REGISTRY: Registry[TrainingTechnique] = Registry(
+    "training technique", group="accelbench.training", protocol=TrainingTechnique
+)
 for recipe in (
     Recipe(BASELINE),
     Recipe("grad-accum-4", micro_batches=4),

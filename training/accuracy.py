@@ -10,8 +10,8 @@ from typing import Callable
 
 import torch
 
-from accelbench.train import TrainStep
 from accelbench.data import Dataset
+from accelbench.train import TrainStep
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,11 @@ class TrainingTechnique(Protocol):
 
     `prepare` returns a TrainStep over its own copy of `model` on `context.device` (the input is never mutated).
     A recipe that cannot run on a device raises `NotImplementedError` with the reason; the case is then skipped.
+    Subclass it to inherit the optional members' defaults (`tier`, `optimizer`).
     """
 
     name: str
+    tier: str = "default"  # "full": heavy, only in `make bench TIER=full`
+    optimizer: str | None = None  # the optimizer's name, recorded with each case (None: the recipe does not say)
 
     def prepare(self, model: nn.Module, context: TrainContext) -> TrainStep: ...

@@ -8,16 +8,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from training.base import TrainContext
+from accelbench.train import TrainStep, cross_entropy, on_outputs
+from training.base import TrainContext, TrainingTechnique
 from training.checkpointing import Checkpointed
 from training.optimizers import OPTIMIZERS, optimizer_spec
-from accelbench.train import TrainStep, cross_entropy, on_outputs
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass(frozen=True)
-class Recipe:
+class Recipe(TrainingTechnique):
     """How to train. `name` is the registry name; the other fields, with defaults, are the baseline's: float32,
     SGD with momentum, one micro-batch, eager.
 

@@ -1,7 +1,7 @@
 """Workloads, by registry name. Third parties add theirs through the `accelbench.workloads` entry-point group."""
 
-from accelbench.registry import Registry
 from accelbench.data import Dataset, Split
+from accelbench.registry import Registry
 from workloads.base import Workload, WorkloadUnavailable, untrained_model
 from workloads.digits_cnn import DigitsCNN
 from workloads.digits_dscnn import DigitsDSCNN
@@ -10,7 +10,7 @@ from workloads.digits_mlp import DigitsMLP
 from workloads.minilm import MiniLM
 from workloads.resnet_mini import ResNetMini
 
-REGISTRY: Registry[Workload] = Registry("workload", group="accelbench.workloads")
+REGISTRY: Registry[Workload] = Registry("workload", group="accelbench.workloads", protocol=Workload)
 REGISTRY.add(DigitsMLP())
 REGISTRY.add(DigitsCNN())
 REGISTRY.add(DigitsDSCNN())

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Callable, Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
 from accelbench.data import Dataset
+from accelbench.registry import Unavailable
 
 
-class WorkloadUnavailable(RuntimeError):
+class WorkloadUnavailable(Unavailable):
     """This machine cannot run the workload (an optional package is missing); the message says how to get it."""
 
 
@@ -23,14 +24,15 @@ class Workload(Protocol):
     weights under `cache_dir`. `score(outputs, targets)` turns the model's outputs on the whole test split into
     one number where higher is better (its meaning is `metric`).
 
-    Optional: `profile = "full"` (heavy: left out of the default `make bench`); `quality(outputs, targets)`, a dict
-    of further figures recorded beside the score; `loss(outputs, targets)`, the objective techniques fine-tune
-    with when the targets are not class labels (default: cross-entropy). `data()` or `model()` raise
-    `WorkloadUnavailable` when an optional package is missing.
+    Subclass it to inherit the optional members' defaults (`tier`, `loss`, `quality`, `build`). `data()` or
+    `model()` raise `WorkloadUnavailable` when an optional package is missing.
     """
 
     name: str
     metric: str  # what score() means, e.g. "top-1 accuracy on the test split"
+    tier: str = "default"  # "full": heavy, left out of the default `make bench` (run by `make bench TIER=full`)
+    # the objective techniques fine-tune with, `loss(outputs, targets)`; None: cross-entropy on class labels
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
     def data(self) -> Dataset: ...
 
@@ -38,16 +40,21 @@ class Workload(Protocol):
 
     def score(self, outputs: torch.Tensor, targets: torch.Tensor) -> float: ...
 
+    def quality(self, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
+        """Further quality figures recorded beside the score (each declared in accelbench/results.py)."""
+        return {}
+
+    def build(self) -> nn.Module:
+        """The untrained network (for the training benchmarks); raises NotImplementedError where there is none."""
+        raise NotImplementedError(
+            f"workload {self.name} has no build() giving an untrained model; training benchmarks need one "
+            "(the digits workloads have it)"
+        )
+
 
 def untrained_model(workload: Workload, seed: int) -> nn.Module:
     """The workload's network with weights initialised from `seed` (the caller's random state is left as it was).
     Raises NotImplementedError for a workload with no untrained-model factory (`build()`)."""
-    build = getattr(workload, "build", None)
-    if not callable(build):
-        raise NotImplementedError(
-            f"workload {workload.name} has no build() giving an untrained model; training benchmarks need one "
-            "(the digits workloads have it)"
-        )
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        return build()
+        return workload.build()

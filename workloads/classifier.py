@@ -10,13 +10,14 @@ import torch
 from torch import nn
 
 from accelbench.data import Dataset, top1_accuracy
-from workloads.digits import SPLIT_SEED, digits_dataset
 from accelbench.train import TrainingRecipe, fit
+from workloads.base import Workload
 from workloads.cache import load_or_train, weights_key
+from workloads.digits import SPLIT_SEED, digits_dataset
 
 
 @dataclass(frozen=True)
-class DigitsClassifier:
+class DigitsClassifier(Workload):
     """A classifier of the 8x8 digits; `build()` returns the untrained network for inputs (N, 1, 8, 8)."""
 
     recipe: TrainingRecipe = TrainingRecipe()

@@ -8,8 +8,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from workloads.classifier import DigitsClassifier
 from accelbench.train import TrainingRecipe
+from workloads.classifier import DigitsClassifier
 
 
 class RowLSTM(nn.Module):

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from accelbench.data import Dataset, Split
-from workloads.base import WorkloadUnavailable
+from workloads.base import Workload, WorkloadUnavailable
 
 SENTENCES = Path(__file__).resolve().parent / "data" / "sentences.txt"
 EXTRA = "pip install -e '.[models]'"
@@ -56,7 +56,7 @@ def nearest_neighbours(embeddings: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class MiniLM:
+class MiniLM(Workload):
     """all-MiniLM-L6-v2, pretrained (not trained here), at a fixed token length: every sentence is padded or cut
     to `seq_len` tokens, so the cost per call is fixed. The targets of every split are the fp32 model's own
     embeddings; a technique is scored by how close its embeddings stay to them."""
@@ -64,7 +64,7 @@ class MiniLM:
     seq_len: int = 128
 
     metric: ClassVar[str] = "mean cosine similarity of each sentence embedding to the fp32 model's (1.0 = identical)"
-    profile: ClassVar[str] = "full"  # a 22.7M-parameter transformer: seconds per technique on 2 cores
+    tier: ClassVar[str] = "full"  # a 22.7M-parameter transformer: seconds per technique on 2 cores
 
     @property
     def name(self) -> str:

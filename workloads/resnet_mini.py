@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from accelbench.data import Dataset, Split, top1_accuracy
+from workloads.base import Workload
 
 
 class Block(nn.Module):
@@ -45,7 +46,7 @@ def resnet(widths: tuple[int, ...], blocks: int) -> nn.Sequential:
 
 
 @dataclass(frozen=True)
-class ResNetMini:
+class ResNetMini(Workload):
     """A ResNet-14-like net (widths 16/32/64, two blocks a stage) with seeded random weights and BatchNorm
     statistics gathered on synthetic inputs. No image data set is available offline, so it measures speed and
     fidelity, not accuracy: every split's labels are the fp32 model's own predictions."""
@@ -59,7 +60,7 @@ class ResNetMini:
     metric: ClassVar[str] = (
         "top-1 agreement with the fp32 model's predictions on synthetic seeded inputs (not accuracy)"
     )
-    profile: ClassVar[str] = "full"  # 32x32 convolutions: seconds per case at batch 64 on 2 cores
+    tier: ClassVar[str] = "full"  # 32x32 convolutions: seconds per case at batch 64 on 2 cores
 
     def model(self, cache_dir: Path) -> nn.Module:
         return copy.deepcopy(_seeded_model(self))  # callers may move it; the cached one labels the data

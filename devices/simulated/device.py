@@ -12,6 +12,7 @@ from torch import nn
 from accelbench.measure import unwrap
 from devices.base import Fact
 from devices.cpu import CpuDevice
+from devices.simulated.base import SimulatedDevice
 from devices.simulated.cost import Prediction, predict
 from devices.simulated.graph import Graph
 from devices.simulated.profile import Profile
@@ -34,7 +35,9 @@ def _figure_source(profile: Profile, where: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class SimulatedDevice:
+class ProfileDevice(SimulatedDevice):
+    """A simulated device made from one TOML profile; its name is the profile's."""
+
     profile: Profile
     simulated: bool = True
 

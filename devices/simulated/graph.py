@@ -13,7 +13,6 @@ with its shapes, dtypes, weights, FLOPs and bytes, in the arithmetic the model r
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass, replace
 
 import torch

@@ -13,11 +13,11 @@ from PIL import Image as PILImage
 
 from reports.analysis.speedups import BASELINE
 from reports.render.document import Image, Section
-from reports.render.speedup_heatmap import heatmaps
-from reports.render.labels import LabelOverlay
 from reports.render.history_trends import history_figures, trend_cases
+from reports.render.labels import LabelOverlay
 from reports.render.pareto_fronts import pareto_figures
 from reports.render.roofline import roofline_figure
+from reports.render.speedup_heatmap import heatmaps
 from reports.render.tables import SIMULATED_MARK
 
 DPI = 80  # about 1000 px for a 12-inch figure: readable, and quick to render at scale

@@ -7,7 +7,6 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display is needed or assumed
 import matplotlib.pyplot as plt  # noqa: E402
-
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator  # noqa: E402
 
 from reports.render.tables import format_joules, format_seconds  # noqa: E402

@@ -9,11 +9,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-
-from reports.render.labels import Label, LabelOverlay  # noqa: E402
 from matplotlib.ticker import MaxNLocator, NullLocator  # noqa: E402
 
 from reports.analysis.pareto import pareto_front  # noqa: E402
+from reports.render.labels import Label, LabelOverlay  # noqa: E402
 from reports.render.panels import grid_layout, quick_log, quick_panel  # noqa: E402
 from reports.render.tables import SIMULATED_MARK  # noqa: E402
 

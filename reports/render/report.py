@@ -10,11 +10,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from accelbench.files import atomic_write
-from reports.analysis.speedups import with_baseline_ratios, with_speedup_evidence
-from reports.render.document import Image, Section, to_html, to_markdown, with_anchors
-from reports.render.figures import heatmap_sections, history_sections, pareto_sections, roofline_sections
 from reports.analysis.prices import Price, with_costs
 from reports.analysis.recommend import recommend
+from reports.analysis.speedups import with_baseline_ratios, with_speedup_evidence
+from reports.analysis.why import with_why
+from reports.render.document import Image, Section, to_html, to_markdown, with_anchors
+from reports.render.figures import heatmap_sections, history_sections, pareto_sections, roofline_sections
+from reports.render.memory_vs_step import memory_vs_step_figure
 from reports.render.sections import (
     header,
     money_sections,
@@ -25,8 +27,6 @@ from reports.render.sections import (
 )
 from reports.render.tables import notes
 from reports.render.training_tables import inference_rows, training_sections
-from reports.render.memory_vs_step import memory_vs_step_figure
-from reports.analysis.why import with_why
 
 
 def prepare(results: pd.DataFrame, prices: dict[str, Price] | None = None) -> tuple[pd.DataFrame, list[str]]:

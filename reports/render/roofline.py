@@ -9,7 +9,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-
 from reports.render.panels import grid_layout, quick_log, quick_panel  # noqa: E402
 from reports.render.tables import device_label  # noqa: E402
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from reports.analysis.recommend import BUDGETS, TIE_DIGITS, recommendation_table
 from reports.analysis.speedups import BASELINE
+from reports.load.runs import machine_warnings, runs_table
 from reports.render.document import Section
 from reports.render.energy_tables import cost_table, energy_table, methods_table
-from reports.analysis.recommend import BUDGETS, TIE_DIGITS, recommendation_table
-from reports.load.runs import machine_warnings, runs_table
 from reports.render.tables import (
     NOISY_MARK,
     SIMULATED_MARK,

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from torch import nn
 from torch.nn.utils import prune
 
-from techniques.base import Context, annotate
-from techniques.finetune import DEFAULT_FINETUNE, fine_tune
 from accelbench.train import TrainingRecipe
+from techniques.base import Context, Technique, annotate
+from techniques.finetune import DEFAULT_FINETUNE, fine_tune
 
 
 def prunable(model: nn.Module) -> list[tuple[nn.Module, str]]:
@@ -19,7 +19,7 @@ def prunable(model: nn.Module) -> list[tuple[nn.Module, str]]:
 
 
 @dataclass(frozen=True)
-class MagnitudePruning:
+class MagnitudePruning(Technique):
     """Zeroes the smallest `amount` of all Linear/Conv weights together, fine-tunes with the mask held, then makes
     the zeros permanent (`prune.remove`) so the model is plain again. Dense kernels still do the full work, so
     expect no speedup on dense hardware: that is worth measuring, not hiding."""

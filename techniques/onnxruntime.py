@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from techniques.base import Context, annotate, dynamic_batch
+from techniques.base import Context, Technique, annotate, dynamic_batch
 
 
 class OrtModule(nn.Module):
@@ -43,7 +43,7 @@ class OrtModule(nn.Module):
 
 
 @dataclass(frozen=True)
-class OnnxRuntime:
+class OnnxRuntime(Technique):
     """`torch.onnx.export(..., dynamo=True)` with a dynamic batch dimension, then an `onnxruntime.InferenceSession`
     (CPUExecutionProvider; CUDAExecutionProvider on CUDA). With `int8`, ONNX Runtime's own dynamic int8
     quantization (`onnxruntime.quantization.quantize_dynamic`) of the exported graph."""
@@ -53,6 +53,10 @@ class OnnxRuntime:
     @property
     def name(self) -> str:
         return "onnxruntime-int8" if self.int8 else "onnxruntime"
+
+    @property
+    def dtype(self) -> str:
+        return "int8" if self.int8 else "fp32"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         try:

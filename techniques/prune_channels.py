@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from techniques.base import Context, annotate
-from techniques.finetune import DEFAULT_FINETUNE, fine_tune
 from accelbench.train import TrainingRecipe
+from techniques.base import Context, Technique, annotate
+from techniques.finetune import DEFAULT_FINETUNE, fine_tune
 
 
 def shrink_channels(model: nn.Module, example: torch.Tensor, ratio: float, importance: str = "l1") -> nn.Module:
@@ -31,7 +31,7 @@ def shrink_channels(model: nn.Module, example: torch.Tensor, ratio: float, impor
 
 
 @dataclass(frozen=True)
-class ChannelPruning:
+class ChannelPruning(Technique):
     """Removes `ratio` of the channels (conv filters, hidden units) of every layer but the classifier, ranked by
     their group's L1 norm, with Torch-Pruning's dependency graph keeping shapes consistent (a conv's BatchNorm and
     the next layer's inputs shrink with it); then fine-tunes. Fewer FLOPs on any hardware."""

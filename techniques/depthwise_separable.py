@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from techniques.base import Context, annotate
-from techniques.finetune import fine_tune
 from accelbench.train import TrainingRecipe
-
+from techniques.base import Context, Technique, annotate
+from techniques.finetune import fine_tune
 
 # A stem conv on a 1- or 3-channel image stays ordinary, as in MobileNet: separated, its outputs would all be
 # multiples of one or three filtered images (a rank-1 bottleneck that cost digits-dscnn 35 accuracy points).
@@ -51,7 +50,7 @@ def _replace(module: nn.Module) -> int:
 
 
 @dataclass(frozen=True)
-class DepthwiseSeparable:
+class DepthwiseSeparable(Technique):
     """Swaps every ordinary k x k convolution for its depthwise-separable form and retrains the model (the new
     layers start from random weights). FLOPs fall several-fold, yet latency can rise in NCHW on CPUs, where
     depthwise kernels are memory-bound: the case records both, and that mismatch is the point."""

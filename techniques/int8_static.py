@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
-from techniques.base import Context, annotate, dynamic_batch
+from techniques.base import Context, Technique, dynamic_batch
 from techniques.compiled import FREEZING, CompiledPerShape
-from techniques.finetune import fine_tune
-from accelbench.train import TrainingRecipe
 
 
 def _quantizer(is_qat: bool):
@@ -42,12 +41,13 @@ def _require_cpu(context: Context) -> None:
 
 
 @dataclass(frozen=True)
-class Int8Static:
+class Int8Static(Technique):
     """Post-training static int8: export, insert observers, calibrate on the held-out calibration split, convert,
     compile with freezing. Activations use scales fixed at calibration, so no per-call quantization work."""
 
     calibration_batches: int = 8  # of 64 images: 512 images at most, from the validation split (never the test)
     name: str = "int8-static"
+    dtype: ClassVar[str] = "int8"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         _require_cpu(context)
@@ -59,24 +59,3 @@ class Int8Static:
             for batch in context.calibration.x.split(64)[: self.calibration_batches]:
                 prepared(batch)
         return _lowered(prepared)
-
-
-@dataclass(frozen=True)
-class Int8Qat:
-    """Quantization-aware training: fake-quantize during a short fine-tune so the weights adapt to int8, then
-    convert and compile as int8-static does."""
-
-    finetune: TrainingRecipe = TrainingRecipe(epochs=4, lr=1e-4, weight_decay=0.0, seed=0)
-    name: str = "int8-qat"
-
-    def apply(self, model: nn.Module, context: Context) -> nn.Module:
-        _require_cpu(context)
-        import torchao.quantization.pt2e as pt2e
-        from torchao.quantization.pt2e.quantize_pt2e import prepare_qat_pt2e
-
-        quantizer = _quantizer(is_qat=True)
-        prepared = prepare_qat_pt2e(_export(copy.deepcopy(model).train(), context.train.x[:2]), quantizer)
-        # exported graphs refuse .train()/.eval(); this maps them to PT2E's switch of batch norm and observers
-        pt2e.allow_exported_model_train_eval(prepared)
-        prepared, seconds = fine_tune(prepared, context, self.finetune)
-        return annotate(_lowered(prepared), finetune_s=seconds)

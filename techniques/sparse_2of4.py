@@ -9,9 +9,9 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from techniques.base import Context, annotate
-from techniques.finetune import DEFAULT_FINETUNE, fine_tune
 from accelbench.train import TrainingRecipe
+from techniques.base import Context, Technique, annotate
+from techniques.finetune import DEFAULT_FINETUNE, fine_tune
 
 
 def mask_2of4(weight: torch.Tensor) -> torch.Tensor | None:
@@ -27,7 +27,7 @@ def mask_2of4(weight: torch.Tensor) -> torch.Tensor | None:
 
 
 @dataclass(frozen=True)
-class SemiStructured24:
+class SemiStructured24(Technique):
     """Applies a 2:4 mask to every Linear/Conv weight whose input size allows it, fine-tunes with the mask held,
     then makes it permanent. On CUDA (compute capability 8.0+) the Linear weights become
     `torch.sparse.to_sparse_semi_structured` tensors (sparse tensor cores); elsewhere the case is dense and says so."""

@@ -10,7 +10,7 @@ would lose everything. accelbench.plugin appends here instead, as each case fini
     {"event": "end", "exitstatus": 0}                                                              last
 
 A killed run loses at most the case in flight (its "start" without a "case" says which); a line torn by the kill is
-skipped by the reader (reports.load.run.read_journal). The journal is removed once the complete JSON is written.
+skipped by the reader (accelbench.results.read_journal). The journal is removed once the complete JSON is written.
 """
 
 from __future__ import annotations
@@ -49,44 +49,3 @@ class Journal:
             self._handle = None
         if remove:
             self.path.unlink(missing_ok=True)
-
-
-def read(path: str | Path) -> dict:
-    """The journal as the JSON of a run (its "benchmarks", "accelbench_outcomes", "machine_info"...), with
-    `accelbench_journal` saying how whole it is: `complete` (the run reached its end), `in_flight` (the case a killed
-    run was in, with `in_flight_params`), `bad_lines` (torn by a kill, or foreign). ValueError if it is no journal."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError("no such journal")
-    run: dict = {"benchmarks": [], "accelbench_outcomes": []}
-    state = {"complete": False, "in_flight": None, "in_flight_params": {}, "bad_lines": 0, "path": str(path)}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            event = json.loads(line)
-            kind = event["event"]
-        except (json.JSONDecodeError, TypeError, KeyError):
-            state["bad_lines"] += 1  # the line a kill tore in half, most likely
-            continue
-        if kind == "run":
-            run.setdefault("machine_info", event.get("machine_info"))
-            run.setdefault("commit_info", event.get("commit_info"))
-            run.setdefault("datetime", event.get("datetime"))
-        elif kind == "start":
-            state.update(in_flight=event.get("name"), in_flight_params=event.get("params") or {}, complete=False)
-        elif kind == "case":
-            if event.get("benchmark"):
-                run["benchmarks"].append(event["benchmark"])
-            elif event.get("outcome"):
-                run["accelbench_outcomes"].append(event["outcome"])
-            state.update(in_flight=None, in_flight_params={})
-        elif kind == "end":
-            state["complete"] = True
-    if "machine_info" not in run:
-        raise ValueError("not an accelbench journal (no run line; was it killed before its first case?)")
-    run["accelbench_journal"] = state
-    return run
-
-
-def recorded(run: dict) -> set[str]:
-    """Names of the cases a journal's run has a result for (timed, errored or skipped)."""
-    return {b["name"] for b in run["benchmarks"]} | {o["name"] for o in run["accelbench_outcomes"]}

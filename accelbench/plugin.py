@@ -3,22 +3,20 @@ word on an empty selection.
 
 Loaded by the root conftest.py. pytest-benchmark writes only the cases that were timed; a case that errored or was
 skipped would vanish from the results, so its outcome is recorded here and written beside the benchmarks under
-`accelbench_outcomes` (reports/load/run.py turns them into rows). With `--benchmark-json=PATH`, every finished case is
+`accelbench_outcomes` (accelbench/results.py names every field and key). With `--benchmark-json=PATH`, every finished case is
 also appended to PATH's journal (PATH with `.jsonl`, accelbench/journal.py) as the run goes, and PATH itself is
 written here, atomically, once the run ends (pytest-benchmark's own writer is turned off: it writes in place).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from accelbench import journal as journals
-from accelbench.files import atomic_write
+import accelbench.results as results
 from accelbench.journal import VERSION, Journal
 
 OUTCOMES = pytest.StashKey[list]()
@@ -90,7 +88,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     journal = config.stash.get(JOURNAL, None)
     if journal is None or not journal.resume:
         return
-    done = journals.recorded(journals.read(journal.path))
+    done = results.recorded(results.read_journal(journal.path))
     finished = [item for item in items if item.name in done]
     if finished:
         config.hook.pytest_deselected(items=finished)
@@ -117,7 +115,7 @@ def _journal_open(config: pytest.Config) -> Journal | None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if "benchmark" in getattr(item, "fixturenames", ()):
-        item.stash[CASE] = {"status": "ok", "message": "", "when": "", "benchmark": None}
+        item.stash[CASE] = {"status": results.OK, "message": "", "when": "", "benchmark": None}
         journal = _journal_open(item.config)
         if journal is not None:
             journal.write("start", name=item.name, fullname=item.nodeid, params=_params(item))
@@ -129,7 +127,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     case = item.stash.get(CASE, None)
     if case is None:
         return report
-    if case["status"] == "ok" and (report.failed or report.skipped):  # the first failure is the one to keep
+    if case["status"] == results.OK and (report.failed or report.skipped):  # the first failure is the one to keep
         if report.skipped and isinstance(report.longrepr, tuple):
             message = report.longrepr[2].removeprefix("Skipped: ")
         elif call.excinfo is not None:
@@ -138,7 +136,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             message = report.longreprtext
         if message.startswith("Failed: Timeout"):
             message += " The case ran past the per-case timeout (make bench CASE_TIMEOUT=seconds; pytest --timeout)."
-        case.update(status="skipped" if report.skipped else "error", when=report.when, message=message[:MESSAGE_LIMIT])
+        status = results.SKIPPED if report.skipped else results.ERROR
+        case.update(status=status, when=report.when, message=message[:MESSAGE_LIMIT])
     if report.when == "call":
         fixture = getattr(item, "funcargs", {}).get("benchmark")
         if fixture is not None and getattr(fixture, "stats", None) is not None:
@@ -155,25 +154,20 @@ def _params(item: pytest.Item) -> dict:
 
 def _finish_case(item: pytest.Item, case: dict) -> None:
     journal = _journal_open(item.config)
-    if case["status"] == "ok":
+    if case["status"] == results.OK:
         if journal is not None and case["benchmark"] is not None:
             journal.write("case", benchmark=case["benchmark"])
         return
-    outcome = {
-        "name": item.name,
-        "fullname": item.nodeid,
-        "status": case["status"],
-        "when": case["when"],
-        "message": case["message"],
-        "params": _params(item),
-    }
+    outcome = results.outcome_entry(
+        item.name, item.nodeid, case["status"], case["message"], _params(item), when=case["when"]
+    )
     item.config.stash[OUTCOMES].append(outcome)
     if journal is not None:
         journal.write("case", outcome=outcome)
 
 
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list, output_json: dict) -> None:
-    output_json["accelbench_outcomes"] = config.stash[OUTCOMES]
+    output_json[results.OUTCOMES] = config.stash[OUTCOMES]
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -211,7 +205,7 @@ def _save(config: pytest.Config, bench, path: Path, exitstatus: int, resumed: Pa
     )
     config.hook.pytest_benchmark_update_json(config=config, benchmarks=bench.benchmarks, output_json=output)
     if resumed is not None:
-        whole = journals.read(resumed)
-        output.update(benchmarks=whole["benchmarks"], accelbench_outcomes=whole["accelbench_outcomes"])
-    output["accelbench_exitstatus"] = int(exitstatus)  # 2: interrupted, the run is partial
-    atomic_write(path, json.dumps(output, indent=1, default=str))
+        whole = results.read_journal(resumed)
+        output.update({results.BENCHMARKS: whole[results.BENCHMARKS], results.OUTCOMES: whole[results.OUTCOMES]})
+    output[results.EXITSTATUS] = int(exitstatus)  # 2: interrupted, the run is partial
+    results.write_run(path, output)

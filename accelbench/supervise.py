@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import accelbench.results as results
 from accelbench import journal as journals
 
 MAX_CRASHES = 20  # more than this, and something other than one bad case is wrong: stop
@@ -43,8 +44,8 @@ def _signal_name(returncode: int) -> str:
 
 def record_crash(path: Path, returncode: int) -> str | None:
     """Appends an error row for the case a killed pytest was running; returns its name, or None if none was."""
-    run = journals.read(path)
-    name = run["accelbench_journal"]["in_flight"]
+    run = results.read_journal(path)
+    name = run[results.JOURNAL_STATE]["in_flight"]
     if name is None:
         return None
     why = _signal_name(returncode)
@@ -52,14 +53,13 @@ def record_crash(path: Path, returncode: int) -> str | None:
     writer = journals.Journal(path, resume=True)
     writer.write(
         "case",
-        outcome={
-            "name": name,
-            "fullname": name,
-            "status": "error",
-            "when": "call",
-            "params": run["accelbench_journal"]["in_flight_params"],
-            "message": f"crashed: the benchmark process died of {why}{hint} during this case; the run went on without it",
-        },
+        outcome=results.outcome_entry(
+            name,
+            name,
+            results.ERROR,
+            f"crashed: the benchmark process died of {why}{hint} during this case; the run went on without it",
+            run[results.JOURNAL_STATE]["in_flight_params"],
+        ),
     )
     writer.close()
     return name

@@ -18,6 +18,7 @@ import time
 import pytest
 import torch
 
+import accelbench.results as results
 from accelbench.energy import SIMULATED, energy_meter_of, metered
 from accelbench.measure import (
     compressed_size_bytes,
@@ -73,6 +74,7 @@ def test_inference(benchmark, case, baseline_model, host_figures: dict, batch_si
             simulated=case.device.simulated,
             workload=case.workload.name,
             technique=case.technique.name,
+            technique_dtype=case.technique.dtype,
             batch_size=batch_size,
             **host_figures[key],
             first_call_s=first_call_s,
@@ -87,7 +89,7 @@ def test_inference(benchmark, case, baseline_model, host_figures: dict, batch_si
             benchmark(call)
             after_timing(benchmark, case, baseline_model, call, x)
     # the technique's own record; a compiled technique learns some facts (fast path taken?) at its first call
-    benchmark.extra_info.update(flat_facts(facts_of(case.model)))
+    benchmark.extra_info.update(results.flat(facts_of(case.model)))
 
 
 def after_timing(benchmark, case, baseline_model, call, x: torch.Tensor) -> None:
@@ -163,8 +165,3 @@ def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -
             if c.where == "device" and c.flops > 0 and c.time_s > 0
         ]
         benchmark.extra_info["roofline_ops"] = json.dumps([[float(f"{a:.4g}"), float(f"{p:.4g}")] for a, p in points])
-
-
-def flat_facts(facts: dict) -> dict:
-    """Only flat scalars go into the results; anything else is recorded as its text."""
-    return {k: v if isinstance(v, (str, int, float, bool)) or v is None else str(v) for k, v in facts.items()}

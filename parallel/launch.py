@@ -21,7 +21,7 @@ import threading
 from collections import deque
 from pathlib import Path
 
-from parallel.results import merge, outcome_row
+import accelbench.results as results
 
 BENCHMARKS = {"ddp": "parallel.ddp", "pipeline": "parallel.pipeline"}
 # torchrun's failure summary: "rank      : 1 (local_rank: 1)" then "exitcode  : -9 (pid: 123)"
@@ -141,10 +141,10 @@ def main(argv: list[str] | None = None) -> int:
                 "; ".join(ranks) if ranks else f"torchrun exited with {describe_exit(status)} (its output is above)"
             )
             print(f"parallel: {message}", file=sys.stderr)
-            merge(
-                args.out,
-                outcomes=[outcome_row(f"{benchmark}[{nproc}proc]", dict(technique=benchmark, nproc=nproc), message)],
-            )
+            name = f"{benchmark}[{nproc}proc]"
+            params = {results.TECHNIQUE: benchmark, results.NPROC: nproc}
+            outcome = results.outcome_entry(name, f"parallel::{name}", results.ERROR, message, params)
+            results.merge_into(args.out, outcomes=[outcome])
             failures.append(message)
     print(
         f"parallel: results in {args.out}" + (f"; {len(failures)} run(s) failed" if failures else ""), file=sys.stderr

@@ -19,9 +19,9 @@ from typing import Callable
 import torch
 import torch.distributed as dist
 
+import accelbench.results as results
 from accelbench.machine import machine_facts
 from devices import REGISTRY, CpuDevice, CudaDevice, Device
-from parallel.results import benchmark_row, merge, outcome_row
 
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
@@ -133,10 +133,13 @@ def record_part(
         figures = measure()
     except Exception as exc:  # rank 0 records what failed before the run ends
         if world.rank == 0:
-            merge(out, outcomes=[outcome_row(name, params, f"rank 0: {type(exc).__name__}: {exc}")])
+            message = f"rank 0: {type(exc).__name__}: {exc}"
+            outcome = results.outcome_entry(name, f"parallel::{name}", results.ERROR, message, params)
+            results.merge_into(out, outcomes=[outcome])
         raise
     if figures is None:
         return None
     extra = dict(**common, **params, **figures["extra"])
-    merge(out, rows=[benchmark_row(name, params, extra, figures["times"])], machine=facts)
+    entry = results.timed_entry(name, f"parallel::{name}", params, extra, figures["times"])
+    results.merge_into(out, entries=[entry], harness=facts)
     return extra

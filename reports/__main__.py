@@ -12,9 +12,11 @@ import os
 import sys
 from pathlib import Path
 
+import accelbench.results as col
+from accelbench.results import ResultsFileError
 from reports.analysis.prices import PriceFileError, load_prices
 from reports.load.history import history_files, load_history
-from reports.load.run import OUT_ROOT, RESULTS_DIR, ResultsFileError, load_run, newest_results
+from reports.load.run import OUT_ROOT, RESULTS_DIR, load_run, newest_results
 from reports.load.runs import combine
 from reports.render.report import write_report
 
@@ -47,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
             history, more = load_history(files)
             notes += more
     written = write_report(results, args.out or OUT_ROOT / paths[0].stem, prices, history, notes)
-    counts = results["status"].value_counts()
-    partial = "; ".join(reason for reason in results["run_partial"].dropna().unique() if reason)
+    counts = results[col.STATUS].value_counts()
+    partial = "; ".join(reason for reason in results[col.RUN_PARTIAL].dropna().unique() if reason)
     print(
         f"accelbench report of {', '.join(map(str, paths))} ({', '.join(f'{n} {s}' for s, n in counts.items())})"
         f"{f'; PARTIAL: {partial}' if partial else ''}:"

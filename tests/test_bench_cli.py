@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from accelbench.results import undeclared
+
 pytestmark = pytest.mark.slow
 QUICK = ["--benchmark-max-time=0.01", "--benchmark-min-rounds=2", "--benchmark-warmup=off", "-p", "no:cacheprovider"]
 
@@ -104,6 +106,7 @@ def test_simulated_devices_run_beside_the_cpu_and_are_labelled(run_python, tmp_p
     }
     assert set(rows) == {(d, t) for d in ("cpu", "sim-tpu-v4", "sim-edge-tpu") for t in ("fp32", "int8-static")}
     for (device, technique), info in rows.items():
+        assert undeclared(info) == [], "every recorded field is declared in accelbench/results.py"
         if device == "cpu":
             assert not info["simulated"] and "simulated_latency_s" not in info
             # energy over a window of calls, with its method; the non-baseline technique paired with fp32

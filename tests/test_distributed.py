@@ -21,9 +21,9 @@ import torch.multiprocessing as mp
 from torch import nn
 
 import workloads
+from accelbench.results import merge_into, timed_entry
 from parallel.launch import failed_ranks
 from parallel.pipeline import ideal_bubble_fraction, split_points
-from parallel.results import benchmark_row, merge
 from reports.load.run import load_run
 from workloads import untrained_model
 
@@ -103,8 +103,10 @@ def kill_tree(pid: int) -> None:
 @pytest.mark.slow
 def test_a_rank_that_dies_ends_the_run_with_an_error_naming_it_and_earlier_rows_are_kept(tmp_path: Path) -> None:
     out = tmp_path / "run.json"
-    earlier = benchmark_row("ddp[cpu-1t-digits-mlp-ddp-1proc]", {"nproc": 1}, {"benchmark": "ddp", "nproc": 1}, [1e-3])
-    merge(out, rows=[earlier])  # a part that finished before
+    earlier = timed_entry(
+        "ddp[cpu-1t-digits-mlp-ddp-1proc]", "parallel::x", {"nproc": 1}, {"benchmark": "ddp", "nproc": 1}, [1e-3]
+    )
+    merge_into(out, entries=[earlier])  # a part that finished before
     run = launch("--nproc", "2", "--only", "--benchmarks", "ddp", "--out", str(out), "--steps", "100000000")
     # the bound: a generous 240 s (torch imports on a busy 2-core machine), after which every process is killed
     watchdog = threading.Timer(240, kill_tree, args=(run.pid,))
@@ -226,12 +228,14 @@ def test_the_pipeline_benchmark_runs_over_two_processes_and_reports_its_bubble(t
 
 def test_results_are_merged_by_name_and_a_foreign_file_is_never_overwritten(tmp_path: Path) -> None:
     out = tmp_path / "run.json"
-    first = benchmark_row("ddp[a]", {"nproc": 1}, {"benchmark": "ddp", "samples_per_s": 1.0}, [2e-3, 1e-3, 3e-3])
-    merge(out, rows=[first], machine={"torch": "x", "devices": {"cpu-1t": {"threads": 1}}})
+    first = timed_entry(
+        "ddp[a]", "parallel::x", {"nproc": 1}, {"benchmark": "ddp", "samples_per_s": 1.0}, [2e-3, 1e-3, 3e-3]
+    )
+    merge_into(out, entries=[first], harness={"torch": "x", "devices": {"cpu-1t": {"threads": 1}}})
     assert first["stats"]["median"] == 2e-3 and first["stats"]["rounds"] == 3
-    merge(out, rows=[benchmark_row("ddp[b]", {}, {"benchmark": "ddp"}, [1e-3])])
-    rerun = benchmark_row("ddp[a]", {"nproc": 1}, {"benchmark": "ddp", "samples_per_s": 2.0}, [1e-3])
-    merge(out, rows=[rerun], machine={"torch": "y", "devices": {"cpu-1t": {"threads": 9}}})
+    merge_into(out, entries=[timed_entry("ddp[b]", "parallel::x", {}, {"benchmark": "ddp"}, [1e-3])])
+    rerun = timed_entry("ddp[a]", "parallel::x", {"nproc": 1}, {"benchmark": "ddp", "samples_per_s": 2.0}, [1e-3])
+    merge_into(out, entries=[rerun], harness={"torch": "y", "devices": {"cpu-1t": {"threads": 9}}})
     raw = json.loads(out.read_text())
     assert [b["name"] for b in raw["benchmarks"]] == ["ddp[b]", "ddp[a]"]
     assert raw["benchmarks"][1]["extra_info"]["samples_per_s"] == 2.0  # the rerun replaced its row
@@ -240,5 +244,5 @@ def test_results_are_merged_by_name_and_a_foreign_file_is_never_overwritten(tmp_
     foreign = tmp_path / "notes.json"
     foreign.write_text("my notes, not JSON")
     with pytest.raises(ValueError, match="not valid JSON.*refusing to overwrite it"):
-        merge(foreign, rows=[first])
+        merge_into(foreign, entries=[first])
     assert foreign.read_text() == "my notes, not JSON"

@@ -14,7 +14,7 @@ import pytest
 import accelbench.energy as energy
 import accelbench.rounds as rounds
 from accelbench.energy import ESTIMATED, MEASURED, EnergyMeter, Unmetered, energy_meter_of
-from devices import CpuDevice, CudaDevice
+from devices import CpuDevice, CudaDevice, Device
 from devices.cuda import NvmlEnergyMeter
 from devices.rapl import CpuTimeEstimate, RaplMeter, cpu_energy_meter, rapl_zones, wrapped_delta_uj
 
@@ -61,18 +61,18 @@ def test_the_estimate_is_process_cpu_time_times_the_tdp_share() -> None:
 
 def test_devices_without_a_meter_record_why() -> None:
     @dataclass(frozen=True)
-    class Plain:
+    class Plain(Device):  # the Protocol's default energy_meter(): none
         name: str = "plain"
 
     @dataclass(frozen=True)
-    class Broken:
+    class Broken(Device):
         name: str = "broken"
 
         def energy_meter(self) -> EnergyMeter:
             raise RuntimeError("no sensor")
 
     plain = energy_meter_of(Plain())
-    assert isinstance(plain, Unmetered) and "has no energy_meter()" in plain.reason
+    assert isinstance(plain, Unmetered) and "has no energy meter" in plain.reason
     reading = plain.measure(lambda: None)
     assert reading.joules is None and reading.method is None and reading.average_power_w is None
     assert "no sensor" in energy_meter_of(Broken()).reason

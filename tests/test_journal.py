@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from reports.load.run import load_run, newest_results, read_journal, read_run
+from accelbench.results import read_journal, read_run
+from reports.load.run import load_run, newest_results
 
 ROOT = Path(__file__).resolve().parent.parent
 FAULTS = Path(__file__).parent / "data" / "faults"

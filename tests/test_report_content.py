@@ -106,6 +106,11 @@ def test_why_names_the_recorded_facts() -> None:
                 device="sim-x", workload="w", technique="bf16", batch_size=1, speedup=0.7, simulated=True, upcast_ops=3
             ),
             dict(device="cpu", workload="w", technique="bn-fold", batch_size=1, speedup=1.2),
+            # the number format is read from the recorded technique_dtype, never guessed from the name
+            dict(device="cpu", workload="w", technique="q-eager", batch_size=1, speedup=0.4, runtime="eager")
+            | dict(technique_dtype="int8"),
+            dict(device="cpu", workload="w", technique="int8-ish", batch_size=1, speedup=0.4, runtime="eager")
+            | dict(technique_dtype="fp32"),
         ]
     ).assign(status="ok", speedup_shown=lambda f: f["speedup"], speedup_verdict=None)
     rows["simulated"] = rows["simulated"].fillna(False).astype(bool)
@@ -114,6 +119,8 @@ def test_why_names_the_recorded_facts() -> None:
     assert "shape too small" in why[("compile", 1)] and "1.70x at batch 64" in why[("compile", 1)]
     assert "FLOPs fell to 0.25x but latency rose" in why[("depthwise", 1)]
     assert "3 ops up-cast" in why[("bf16", 1)]
+    assert "not compiled: quantized tensors dispatched op by op" in why[("q-eager", 1)]
+    assert "not compiled" not in why[("int8-ish", 1)]
     assert why[("bn-fold", 1)] == "" and why[("compile", 64)] == "" and why[("fp32", 1)] == ""
 
 

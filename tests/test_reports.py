@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from accelbench.results import ResultsFileError
 from reports.__main__ import main as report_main
 from reports.analysis.speedups import with_baseline_ratios
-from reports.load.run import ResultsFileError, load_run
+from reports.load.run import load_run
 from reports.render.report import write_report
 from reports.render.tables import SIMULATED_MARK, summary_table
 

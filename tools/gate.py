@@ -20,8 +20,9 @@ import sys
 from pathlib import Path
 
 from accelbench.files import atomic_write
+from accelbench.results import ResultsFileError, partial_reason, read_run
 from reports.load.fingerprint import fingerprint, machine_id, mismatches
-from reports.load.run import OUT_ROOT, ResultsFileError, load_run, partial_reason, read_run
+from reports.load.run import OUT_ROOT, load_run
 from reports.regress.compare import compare_runs, confirmed, gate_fails, suspects
 from reports.regress.markdown import to_markdown
 from reports.regress.rules import RulesError, load_rules

@@ -15,18 +15,20 @@ from pathlib import Path
 
 import pandas as pd
 
+import accelbench.results as col
 from accelbench.files import atomic_write
-from reports.load.run import OUT_ROOT, ResultsFileError, load_run, newest_results
+from accelbench.results import ResultsFileError
+from reports.load.run import OUT_ROOT, load_run, newest_results
 
 TARGETS = {"mape": 0.25, "spearman": 0.8, "gemm_error": 0.15}
 
 
 def compare(results: pd.DataFrame, real: str = "cpu", simulated: str = "sim-cpu") -> pd.DataFrame:
-    keys = ["workload", "technique", "batch_size"]
-    ok = results[results["status"] == "ok"]
-    measured = ok[ok["device"] == real].set_index(keys)["latency_median_s"].rename("measured_s")
-    predicted = ok[ok["device"] == simulated].set_index(keys)["latency_median_s"].rename("predicted_s")
-    bound = ok[ok["device"] == simulated].set_index(keys)["bound"] if "bound" in ok else None
+    keys = [col.WORKLOAD, col.TECHNIQUE, col.BATCH_SIZE]
+    ok = results[results[col.STATUS] == col.OK]
+    measured = ok[ok[col.DEVICE] == real].set_index(keys)[col.LATENCY_MEDIAN_S].rename("measured_s")
+    predicted = ok[ok[col.DEVICE] == simulated].set_index(keys)[col.LATENCY_MEDIAN_S].rename("predicted_s")
+    bound = ok[ok[col.DEVICE] == simulated].set_index(keys)[col.BOUND] if col.BOUND in ok else None
     table = pd.concat([measured, predicted], axis=1, join="inner").astype(float)
     if bound is not None:
         table = table.join(bound)

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
+import accelbench.results as col
+
 SECONDS_PER_HOUR = 3600.0
 FORMAT = 'a [prices] table of device = <USD per hour> or device = { usd_per_hour = <number>, source = "..." }'
 
@@ -80,25 +82,27 @@ def with_costs(results: pd.DataFrame, prices: dict[str, Price] | None = None) ->
     devices that match no device of the results, devices without a price."""
     prices = prices or {}
     out = results.copy()
-    device = out["device"].astype(str)
+    device = out[col.DEVICE].astype(str)
     base = device.str.split("@").str[0]  # several runs combined: "cpu@run-a" takes the price of "cpu"
-    default = pd.to_numeric(out.get("price_per_hour_usd", pd.Series(math.nan, index=out.index)), errors="coerce")
-    default_source = out.get("price_source", pd.Series(None, index=out.index, dtype=object))
+    default = pd.to_numeric(out.get(col.PRICE_PER_HOUR_USD, pd.Series(math.nan, index=out.index)), errors="coerce")
+    default_source = out.get(col.PRICE_SOURCE, pd.Series(None, index=out.index, dtype=object))
     given = {name: p for name, p in prices.items()}
     chosen = [given.get(d) or given.get(b) for d, b in zip(device, base)]
-    out["price_per_hour_usd"] = [p.usd_per_hour if p else v for p, v in zip(chosen, default)]
-    out["price_source"] = [p.source if p else s for p, s in zip(chosen, default_source)]
-    latency = pd.to_numeric(out["latency_median_s"], errors="coerce")
-    batch = pd.to_numeric(out["batch_size"], errors="coerce").astype(float)
-    cost = out["price_per_hour_usd"].astype(float) / SECONDS_PER_HOUR * latency / batch * 1e6
-    priced = (out["status"] == "ok") & cost.notna()
-    out["cost_per_million_usd"] = cost.where(priced)
-    out["cost_method"] = pd.Series("measured", index=out.index).where(~out["simulated"], "simulated").where(priced)
+    out[col.PRICE_PER_HOUR_USD] = [p.usd_per_hour if p else v for p, v in zip(chosen, default)]
+    out[col.PRICE_SOURCE] = [p.source if p else s for p, s in zip(chosen, default_source)]
+    latency = pd.to_numeric(out[col.LATENCY_MEDIAN_S], errors="coerce")
+    batch = pd.to_numeric(out[col.BATCH_SIZE], errors="coerce").astype(float)
+    cost = out[col.PRICE_PER_HOUR_USD].astype(float) / SECONDS_PER_HOUR * latency / batch * 1e6
+    priced = (out[col.STATUS] == col.OK) & cost.notna()
+    out[col.COST_PER_MILLION_USD] = cost.where(priced)
+    out[col.COST_METHOD] = (
+        pd.Series("measured", index=out.index).where(~out[col.SIMULATED], col.SIMULATED).where(priced)
+    )
     notes = [
         f"price file: {name!r} matches no device of these results (devices: {', '.join(sorted(set(base)))})"
         for name in sorted(set(given) - set(device) - set(base))
     ]
-    unpriced = sorted(set(device[(out["status"] == "ok") & out["price_per_hour_usd"].isna()]))
+    unpriced = sorted(set(device[(out[col.STATUS] == col.OK) & out[col.PRICE_PER_HOUR_USD].isna()]))
     if unpriced:
         notes.append(
             f"no price for {', '.join(unpriced)}: no cost per inference; give one in a price file "

@@ -16,27 +16,28 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+import accelbench.results as col
 from reports.analysis.speedups import BASELINE
 from reports.render.tables import SIMULATED_MARK, format_joules, format_seconds
 
 BUDGETS = (0.99, 0.999)  # fractions of fp32 accuracy (MLPerf's 99% and 99.9% quality targets)
 TIE_DIGITS = 3
 OBJECTIVES = {  # objective -> (column, how the figure was obtained: a column, or None for measured/simulated)
-    "latency": ("latency_median_s", None),
-    "energy": ("energy_per_inference_j", "energy_method"),
-    "cost": ("cost_per_million_usd", "cost_method"),
+    "latency": (col.LATENCY_MEDIAN_S, None),
+    "energy": (col.ENERGY_PER_INFERENCE_J, col.ENERGY_METHOD),
+    "cost": (col.COST_PER_MILLION_USD, col.COST_METHOD),
 }
 COLUMNS = [
-    "workload",
-    "batch_size",
+    col.WORKLOAD,
+    col.BATCH_SIZE,
     "budget",
     "objective",
-    "device",
-    "technique",
-    "simulated",
+    col.DEVICE,
+    col.TECHNIQUE,
+    col.SIMULATED,
     "value",
     "basis",
-    "accuracy_ratio",
+    col.ACCURACY_RATIO,
     "answer",
     "note",
 ]
@@ -44,13 +45,13 @@ COLUMNS = [
 
 def _reference(ok: pd.DataFrame) -> pd.Series:
     """fp32 accuracy for each row: same device, workload and batch size, else the best real device's."""
-    fp32 = ok[ok["technique"] == BASELINE]
-    same = fp32.groupby(["device", "workload", "batch_size"])["accuracy"].max()
-    host = fp32[~fp32["simulated"]].groupby(["workload", "batch_size"])["accuracy"].max()
-    keys = pd.MultiIndex.from_frame(ok[["device", "workload", "batch_size"]])
+    fp32 = ok[ok[col.TECHNIQUE] == BASELINE]
+    same = fp32.groupby([col.DEVICE, col.WORKLOAD, col.BATCH_SIZE])[col.ACCURACY].max()
+    host = fp32[~fp32[col.SIMULATED]].groupby([col.WORKLOAD, col.BATCH_SIZE])[col.ACCURACY].max()
+    keys = pd.MultiIndex.from_frame(ok[[col.DEVICE, col.WORKLOAD, col.BATCH_SIZE]])
     reference = pd.Series(same.reindex(keys).to_numpy(), index=ok.index)
     fallback = pd.Series(
-        host.reindex(pd.MultiIndex.from_frame(ok[["workload", "batch_size"]])).to_numpy(), index=ok.index
+        host.reindex(pd.MultiIndex.from_frame(ok[[col.WORKLOAD, col.BATCH_SIZE]])).to_numpy(), index=ok.index
     )
     return reference.fillna(fallback)
 
@@ -67,21 +68,21 @@ def _label(device: str, technique: str, simulated: bool) -> str:
 
 def _answer(group: pd.DataFrame, objective: str, budget: float) -> dict:
     column, method = OBJECTIVES[objective]
-    qualified = group[group["accuracy_ratio"] >= budget - 1e-12]
+    qualified = group[group[col.ACCURACY_RATIO] >= budget - 1e-12]
     row = {
         "answer": "",
         "note": "",
-        "device": None,
-        "technique": None,
-        "simulated": None,
+        col.DEVICE: None,
+        col.TECHNIQUE: None,
+        col.SIMULATED: None,
         "value": np.nan,
         "basis": None,
-        "accuracy_ratio": np.nan,
+        col.ACCURACY_RATIO: np.nan,
     }
     if qualified.empty:
-        closest = group.sort_values("accuracy_ratio", ascending=False).iloc[0] if len(group) else None
+        closest = group.sort_values(col.ACCURACY_RATIO, ascending=False).iloc[0] if len(group) else None
         row["answer"] = f"no case meets {budget:.1%} of {BASELINE} accuracy"
-        if closest is not None and pd.notna(closest["accuracy_ratio"]):
+        if closest is not None and pd.notna(closest[col.ACCURACY_RATIO]):
             row["note"] = (
                 f"closest: {_label(closest['device'], closest['technique'], closest['simulated'])} at "
                 f"{closest['accuracy_ratio']:.2%}"
@@ -93,32 +94,32 @@ def _answer(group: pd.DataFrame, objective: str, budget: float) -> dict:
         return row
     valued = valued.assign(_rounded=_round(valued[column].astype(float)))
     order = valued.sort_values(
-        ["_rounded", "simulated", "accuracy", "device", "technique"], ascending=[True, True, False, True, True]
+        ["_rounded", col.SIMULATED, col.ACCURACY, col.DEVICE, col.TECHNIQUE], ascending=[True, True, False, True, True]
     )
     best = order.iloc[0]
     tied = order[order["_rounded"] == best["_rounded"]]
-    basis = best[method] if method else ("simulated" if best["simulated"] else "measured")
+    basis = best[method] if method else (col.SIMULATED if best[col.SIMULATED] else "measured")
     row.update(
-        device=best["device"],
-        technique=best["technique"],
-        simulated=bool(best["simulated"]),
+        device=best[col.DEVICE],
+        technique=best[col.TECHNIQUE],
+        simulated=bool(best[col.SIMULATED]),
         value=float(best[column]),
         basis=basis,
-        accuracy_ratio=float(best["accuracy_ratio"]),
-        answer=_label(best["device"], best["technique"], best["simulated"]),
+        accuracy_ratio=float(best[col.ACCURACY_RATIO]),
+        answer=_label(best[col.DEVICE], best[col.TECHNIQUE], best[col.SIMULATED]),
     )
     notes = []
     if len(tied) > 1:
         notes.append(
             "tie: "
             + ", ".join(
-                _label(d, t, s) for d, t, s in tied[["device", "technique", "simulated"]].itertuples(index=False)
+                _label(d, t, s) for d, t, s in tied[[col.DEVICE, col.TECHNIQUE, col.SIMULATED]].itertuples(index=False)
             )
         )
-    measured = order[~order["simulated"]]
+    measured = order[~order[col.SIMULATED]]
     if measured.empty:
         notes.append("simulated only: no measured case qualifies")
-    elif best["simulated"]:
+    elif best[col.SIMULATED]:
         top = measured.iloc[0]
         notes.append(
             f"best measured: {_label(top['device'], top['technique'], False)} ({format_value(objective, top[column])})"
@@ -148,23 +149,23 @@ def recommend(results: pd.DataFrame, budgets: tuple[float, ...] = BUDGETS) -> pd
     """One row per workload, batch size, budget and objective (latency, energy, cost): the chosen `device` and
     `technique`, its `value` (seconds, joules per inference, USD per million inferences), `basis` (measured,
     estimated or simulated), `answer` (text) and `note` (ties, simulated only, best measured, closest case)."""
-    ok = results[(results["status"] == "ok") & results["accuracy"].notna()].copy()
+    ok = results[(results[col.STATUS] == col.OK) & results[col.ACCURACY].notna()].copy()
     for column, _ in OBJECTIVES.values():
         if column not in ok:
             ok[column] = np.nan
         ok[column] = pd.to_numeric(ok[column], errors="coerce")
-    ok["accuracy"] = ok["accuracy"].astype(float)
-    ok["accuracy_ratio"] = ok["accuracy"] / _reference(ok)
+    ok[col.ACCURACY] = ok[col.ACCURACY].astype(float)
+    ok[col.ACCURACY_RATIO] = ok[col.ACCURACY] / _reference(ok)
     rows = []
-    order = {name: i for i, name in enumerate(dict.fromkeys(ok["workload"]))}  # workloads in run order
-    groups = sorted(ok.groupby(["workload", "batch_size"]), key=lambda item: (order[item[0][0]], item[0][1]))
+    order = {name: i for i, name in enumerate(dict.fromkeys(ok[col.WORKLOAD]))}  # workloads in run order
+    groups = sorted(ok.groupby([col.WORKLOAD, col.BATCH_SIZE]), key=lambda item: (order[item[0][0]], item[0][1]))
     for (workload, batch), group in groups:
         for budget in budgets:
             for objective in OBJECTIVES:
                 rows.append(
                     {
-                        "workload": workload,
-                        "batch_size": batch,
+                        col.WORKLOAD: workload,
+                        col.BATCH_SIZE: batch,
                         "budget": budget,
                         "objective": objective,
                         **_answer(group, objective, budget),
@@ -183,15 +184,15 @@ def recommendation_table(recs: pd.DataFrame) -> pd.DataFrame:
         if device is None
         else f"{answer} · {format_value(objective, value)} ({basis})" + (f" — {note}" if note else "")
         for answer, device, objective, value, basis, note in recs[
-            ["answer", "device", "objective", "value", "basis", "note"]
+            ["answer", col.DEVICE, "objective", "value", "basis", "note"]
         ].itertuples(index=False)
     ]
-    cells = [c + (f" — {n}" if d is None and n else "") for c, d, n in zip(cells, recs["device"], recs["note"])]
+    cells = [c + (f" — {n}" if d is None and n else "") for c, d, n in zip(cells, recs[col.DEVICE], recs["note"])]
     frame = recs.assign(
         cell=cells,
         row=[
             f"{w} · b={b} · {budget:.1%} of {BASELINE}"
-            for w, b, budget in recs[["workload", "batch_size", "budget"]].itertuples(index=False)
+            for w, b, budget in recs[[col.WORKLOAD, col.BATCH_SIZE, "budget"]].itertuples(index=False)
         ],
     )
     table = frame.pivot(index="row", columns="objective", values="cell")

@@ -4,38 +4,44 @@ from __future__ import annotations
 
 import pandas as pd
 
+import accelbench.results as col
+
 BASELINE = "fp32"  # the technique every speedup is measured against (techniques.BASELINE; reports do not import torch)
-GROUP = ["device", "workload", "batch_size"]
+GROUP = [col.DEVICE, col.WORKLOAD, col.BATCH_SIZE]
 
 
 def with_baseline_ratios(results: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
     """Adds `speedup` (baseline median latency / this median latency: above 1 is faster), `accuracy_delta`
     (this accuracy minus the baseline's) and `flops_ratio` (this FLOP count / the baseline's). Each is NaN where
     the baseline or the case has no measurement."""
-    ok = results[results["status"] == "ok"]
-    if "flops_per_batch" not in ok:
+    ok = results[results[col.STATUS] == col.OK]
+    if col.FLOPS_PER_BATCH not in ok:
         ok = ok.assign(flops_per_batch=float("nan"))
-    base = ok[ok["technique"] == baseline].drop_duplicates(GROUP)
-    base = base[GROUP + ["latency_median_s", "accuracy", "flops_per_batch"]].rename(
+    base = ok[ok[col.TECHNIQUE] == baseline].drop_duplicates(GROUP)
+    base = base[GROUP + [col.LATENCY_MEDIAN_S, col.ACCURACY, col.FLOPS_PER_BATCH]].rename(
         columns={
-            "latency_median_s": "baseline_latency_s",
-            "accuracy": "baseline_accuracy",
-            "flops_per_batch": "baseline_flops",
+            col.LATENCY_MEDIAN_S: col.BASELINE_LATENCY_S,
+            col.ACCURACY: col.BASELINE_ACCURACY,
+            col.FLOPS_PER_BATCH: col.BASELINE_FLOPS,
         }
     )
-    out = results.drop(columns=["speedup", "accuracy_delta", "flops_ratio"], errors="ignore").merge(
+    out = results.drop(columns=[col.SPEEDUP, col.ACCURACY_DELTA, col.FLOPS_RATIO], errors="ignore").merge(
         base, on=GROUP, how="left"
     )
-    measured = out["status"] == "ok"
-    out["speedup"] = (out["baseline_latency_s"] / out["latency_median_s"]).where(measured)
-    out["accuracy_delta"] = (out["accuracy"].astype(float) - out["baseline_accuracy"].astype(float)).where(measured)
+    measured = out[col.STATUS] == col.OK
+    out[col.SPEEDUP] = (out[col.BASELINE_LATENCY_S] / out[col.LATENCY_MEDIAN_S]).where(measured)
+    out[col.ACCURACY_DELTA] = (out[col.ACCURACY].astype(float) - out[col.BASELINE_ACCURACY].astype(float)).where(
+        measured
+    )
     # FLOPs beside latency: a technique can cut FLOPs several-fold and still be slower (depthwise convolutions)
-    flops = out["flops_per_batch"] if "flops_per_batch" in out else float("nan")
-    out["flops_ratio"] = (pd.to_numeric(flops, errors="coerce") / out["baseline_flops"].astype(float)).where(measured)
+    flops = out[col.FLOPS_PER_BATCH] if col.FLOPS_PER_BATCH in out else float("nan")
+    out[col.FLOPS_RATIO] = (pd.to_numeric(flops, errors="coerce") / out[col.BASELINE_FLOPS].astype(float)).where(
+        measured
+    )
     return out
 
 
-PAIRED_COLUMNS = ["paired_speedup_median", "paired_speedup_ci_low", "paired_speedup_ci_high", "paired_verdict"]
+PAIRED_COLUMNS = [col.PAIRED_SPEEDUP_MEDIAN, col.PAIRED_SPEEDUP_CI_LOW, col.PAIRED_SPEEDUP_CI_HIGH, col.PAIRED_VERDICT]
 SAME = "no significant difference"  # accelbench.stats.SAME, repeated so that this module stays import-light
 
 
@@ -49,15 +55,15 @@ def with_speedup_evidence(results: pd.DataFrame) -> pd.DataFrame:
     for column in PAIRED_COLUMNS:
         if column not in out:
             out[column] = None
-    paired = pd.to_numeric(out["paired_speedup_median"], errors="coerce")
-    has_pair = paired.notna() & (out["status"] == "ok")
-    out["speedup_shown"] = paired.where(has_pair, out["speedup"])
-    out["speedup_ci_low"] = pd.to_numeric(out["paired_speedup_ci_low"], errors="coerce").where(has_pair)
-    out["speedup_ci_high"] = pd.to_numeric(out["paired_speedup_ci_high"], errors="coerce").where(has_pair)
-    basis = pd.Series("unpaired", index=out.index).where(~out["simulated"], "simulated").where(~has_pair, "paired")
-    out["speedup_basis"] = basis.where(out["speedup"].notna() | has_pair)
-    value = out["speedup"].astype(float)
+    paired = pd.to_numeric(out[col.PAIRED_SPEEDUP_MEDIAN], errors="coerce")
+    has_pair = paired.notna() & (out[col.STATUS] == col.OK)
+    out[col.SPEEDUP_SHOWN] = paired.where(has_pair, out[col.SPEEDUP])
+    out[col.SPEEDUP_CI_LOW] = pd.to_numeric(out[col.PAIRED_SPEEDUP_CI_LOW], errors="coerce").where(has_pair)
+    out[col.SPEEDUP_CI_HIGH] = pd.to_numeric(out[col.PAIRED_SPEEDUP_CI_HIGH], errors="coerce").where(has_pair)
+    basis = pd.Series("unpaired", index=out.index).where(~out[col.SIMULATED], col.SIMULATED).where(~has_pair, "paired")
+    out[col.SPEEDUP_BASIS] = basis.where(out[col.SPEEDUP].notna() | has_pair)
+    value = out[col.SPEEDUP].astype(float)
     by_value = pd.Series(SAME, index=out.index).where(value == 1.0, "faster").where(value >= 1.0, "slower")
-    verdict = out["paired_verdict"].where(has_pair, by_value.where(out["simulated"] & value.notna()))
-    out["speedup_verdict"] = verdict
+    verdict = out[col.PAIRED_VERDICT].where(has_pair, by_value.where(out[col.SIMULATED] & value.notna()))
+    out[col.SPEEDUP_VERDICT] = verdict
     return out

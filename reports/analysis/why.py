@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 
+import accelbench.results as col
 from reports.analysis.speedups import BASELINE
 
 SLOWER_BELOW = 0.95  # an unpaired speedup below this counts as slower (pairs decide by their interval instead)
@@ -28,35 +29,36 @@ def reasons(row: dict, larger_batch: dict) -> list[str]:
     """Reasons, from facts, that one slower (or FLOPs-down-latency-up) case is so; `larger_batch` maps
     (device, workload, technique) to (batch size, speedup) at its largest batch size."""
     found: list[str] = []
-    technique, device = str(row.get("technique")), str(row.get("device"))
-    if _get(row, "fast_path") is False or _get(row, "int8_kernels") == 0:
+    technique, device = str(row.get(col.TECHNIQUE)), str(row.get(col.DEVICE))
+    if _get(row, col.FAST_PATH) is False or _get(row, col.INT8_KERNELS) == 0:
         found.append("no int8 kernel was made: the int8 graph ran as float operations")
-    if _get(row, "runtime") == "eager" and any(k in technique for k in ("int8", "int4")):
+    dtype = _get(row, col.TECHNIQUE_DTYPE)
+    if _get(row, col.RUNTIME) == "eager" and dtype in ("int8", "int4"):
         found.append("not compiled: quantized tensors dispatched op by op in eager mode")
-    for fact in ("sparse_kernel", "binary_kernel"):
+    for fact in (col.SPARSE_KERNEL, col.BINARY_KERNEL):
         if str(_get(row, fact) or "").startswith("none"):
             found.append(f"{fact.replace('_', ' ')}: {row[fact]}")
-    if not row.get("simulated") and device.startswith("cpu"):
-        if "bf16" in technique and _flag(row, "avx512_bf16", "amx_bf16") is False:
+    if not row.get(col.SIMULATED) and device.startswith("cpu"):
+        if dtype == "bf16" and _flag(row, "avx512_bf16", "amx_bf16") is False:
             found.append("unsupported dtype: this CPU has no AVX512-BF16/AMX, bf16 is converted in software")
-        if "fp16" in technique and _flag(row, "avx512_fp16", "amx_fp16") is not True:
+        if dtype == "fp16" and _flag(row, "avx512_fp16", "amx_fp16") is not True:
             found.append("unsupported dtype: without AVX512-FP16/AMX-FP16 a CPU emulates fp16")
-    if (_get(row, "upcast_ops") or 0) > 0:
+    if (_get(row, col.UPCAST_OPS) or 0) > 0:
         found.append(f"unsupported dtype fell back: {int(row['upcast_ops'])} ops up-cast to a wider dtype")
-    if (_get(row, "host_ops") or 0) > 0:
-        total = _get(row, "graph_ops")
+    if (_get(row, col.HOST_OPS) or 0) > 0:
+        total = _get(row, col.GRAPH_OPS)
         found.append(f"{int(row['host_ops'])}{f' of {int(total)}' if total else ''} ops fell back to the host")
-    if _get(row, "power_limited") is True:
+    if _get(row, col.POWER_LIMITED) is True:
         found.append("power-limited: the device would exceed its TDP")
-    if _get(row, "bound") == "overhead":
+    if _get(row, col.BOUND) == "overhead":
         found.append("overhead-bound: launches and dispatch outweigh the arithmetic")
-    batch = _get(row, "batch_size")
-    big = larger_batch.get((device, row.get("workload"), technique))
+    batch = _get(row, col.BATCH_SIZE)
+    big = larger_batch.get((device, row.get(col.WORKLOAD), technique))
     if big is not None and batch is not None and batch < big[0] and big[1] is not None and big[1] > 1:
         found.append(
             f"shape too small: at batch {int(batch)} fixed costs outweigh the work; {big[1]:.2f}x at batch {big[0]}"
         )
-    ratio, speedup = _get(row, "flops_ratio"), _get(row, "speedup_shown")
+    ratio, speedup = _get(row, col.FLOPS_RATIO), _get(row, col.SPEEDUP_SHOWN)
     if ratio is not None and speedup is not None and ratio < FLOPS_FELL_BELOW and speedup < 1:
         found.append(f"FLOPs fell to {ratio:.2f}x but latency rose: memory-bound or overhead-bound kernels")
     return found
@@ -66,26 +68,26 @@ def with_why(results: pd.DataFrame) -> pd.DataFrame:
     """Adds `why` (reasons joined by '; ') to slower cases and to cases whose FLOPs fell while latency rose; empty
     elsewhere, and where no recorded fact explains it."""
     out = results.copy()
-    ok = out[(out["status"] == "ok") & out["speedup_shown"].notna()]
-    largest = ok.sort_values("batch_size").drop_duplicates(["device", "workload", "technique"], keep="last")
+    ok = out[(out[col.STATUS] == col.OK) & out[col.SPEEDUP_SHOWN].notna()]
+    largest = ok.sort_values(col.BATCH_SIZE).drop_duplicates([col.DEVICE, col.WORKLOAD, col.TECHNIQUE], keep="last")
     larger_batch = {
         (d, w, t): (int(b), s)
-        for d, w, t, b, s in largest[["device", "workload", "technique", "batch_size", "speedup_shown"]].itertuples(
-            index=False
-        )
+        for d, w, t, b, s in largest[
+            [col.DEVICE, col.WORKLOAD, col.TECHNIQUE, col.BATCH_SIZE, col.SPEEDUP_SHOWN]
+        ].itertuples(index=False)
     }
     why = pd.Series("", index=out.index, dtype=object)
-    speedup = ok["speedup_shown"].astype(float)
+    speedup = ok[col.SPEEDUP_SHOWN].astype(float)
     ratio = (
-        pd.to_numeric(ok["flops_ratio"], errors="coerce")
-        if "flops_ratio" in ok
+        pd.to_numeric(ok[col.FLOPS_RATIO], errors="coerce")
+        if col.FLOPS_RATIO in ok
         else pd.Series(math.nan, index=ok.index)
     )
-    verdict = ok["speedup_verdict"] if "speedup_verdict" in ok else pd.Series(None, index=ok.index)
+    verdict = ok[col.SPEEDUP_VERDICT] if col.SPEEDUP_VERDICT in ok else pd.Series(None, index=ok.index)
     slower = verdict.eq("slower") | (verdict.isna() & (speedup < SLOWER_BELOW))
     fell = (ratio < FLOPS_FELL_BELOW) & (speedup < 1)
-    picked = ok[(ok["technique"] != BASELINE) & (slower | fell)]
+    picked = ok[(ok[col.TECHNIQUE] != BASELINE) & (slower | fell)]
     for index, row in zip(picked.index, picked.to_dict("records")):  # records: far faster than row-wise .loc
         why[index] = "; ".join(reasons(row, larger_batch))
-    out["why"] = why
+    out[col.WHY] = why
     return out

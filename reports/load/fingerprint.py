@@ -10,25 +10,29 @@ from __future__ import annotations
 import hashlib
 import re
 
+import accelbench.results as col
+
 # Facts of the machine and of the software that change latency. accelbench's own version is deliberately absent:
 # comparing two versions of accelbench is what a regression check is for.
 FIELDS = ("cpu_model", "cpu_flags", "cpu_threads", "gpu", "arch", "torch", "torchao", "python")
 
 
 def fingerprint(raw: dict) -> dict[str, str]:
-    """The fingerprint of one parsed run (reports.load.run.read_run): field -> text, "" where the run does not say."""
+    """The fingerprint of one parsed run (accelbench.results.read_run): field -> text, "" where the run does not say."""
     info = raw.get("machine_info") or {}
     ours = info.get("accelbench") or {}
     found = ours.get("devices") or {}
     cpu = found.get("cpu") or {}
-    gpus = sorted({facts["gpu_name"] for facts in found.values() if isinstance(facts, dict) and facts.get("gpu_name")})
+    gpus = sorted(
+        {facts[col.GPU_NAME] for facts in found.values() if isinstance(facts, dict) and facts.get(col.GPU_NAME)}
+    )
     flags = sorted(
         name.removeprefix("flag_") for name, value in cpu.items() if name.startswith("flag_") and value is True
     )
     return {
-        "cpu_model": str(cpu.get("cpu_model") or (info.get("cpu") or {}).get("brand_raw") or ""),
+        "cpu_model": str(cpu.get(col.CPU_MODEL) or (info.get("cpu") or {}).get("brand_raw") or ""),
         "cpu_flags": " ".join(flags),
-        "cpu_threads": str(cpu.get("threads") or ""),
+        "cpu_threads": str(cpu.get(col.THREADS) or ""),
         "gpu": ", ".join(gpus),
         "arch": str(info.get("machine") or ""),
         "torch": str(ours.get("torch") or ""),

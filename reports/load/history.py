@@ -7,21 +7,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports.load.run import ResultsFileError, load_run
+import accelbench.results as col
+from accelbench.results import ResultsFileError
+from reports.load.run import load_run
 
 HISTORY_RUNS = 20  # newest result files read (each can be tens of MB of JSON)
 COLUMNS = [
-    "case",
-    "device",
-    "workload",
-    "technique",
-    "batch_size",
-    "simulated",
-    "latency_median_s",
-    "run_file",
-    "run_datetime",
-    "commit_id",
-    "machine_id",
+    col.CASE,
+    col.DEVICE,
+    col.WORKLOAD,
+    col.TECHNIQUE,
+    col.BATCH_SIZE,
+    col.SIMULATED,
+    col.LATENCY_MEDIAN_S,
+    col.RUN_FILE,
+    col.RUN_DATETIME,
+    col.COMMIT_ID,
+    col.MACHINE_ID,
 ]
 
 
@@ -48,10 +50,10 @@ def load_history(paths: list[Path]) -> tuple[pd.DataFrame, list[str]]:
         except ResultsFileError as exc:
             notes.append(f"history: {exc}")
             continue
-        frame = frame[frame["status"] == "ok"]
+        frame = frame[frame[col.STATUS] == col.OK]
         frames.append(frame.reindex(columns=COLUMNS))
     if not frames:
         return pd.DataFrame(columns=COLUMNS), notes
     history = pd.concat(frames, ignore_index=True)
-    history["run_datetime"] = pd.to_datetime(history["run_datetime"], utc=True, errors="coerce")
-    return history.sort_values(["run_datetime", "run_file"]).reset_index(drop=True), notes
+    history[col.RUN_DATETIME] = pd.to_datetime(history[col.RUN_DATETIME], utc=True, errors="coerce")
+    return history.sort_values([col.RUN_DATETIME, col.RUN_FILE]).reset_index(drop=True), notes

@@ -1,80 +1,32 @@
-"""pytest-benchmark JSON -> tidy DataFrame, one row per case. The only module that knows those field names."""
+"""A run file -> tidy DataFrame, one row per case, its columns the fields accelbench/results.py declares."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
-from accelbench import journal
+import accelbench.results as col
+from accelbench.results import ResultsFileError, partial_reason, read_run
 from reports.load.fingerprint import fingerprint, machine_id
 
 # Identity of a case, then what was measured. Later columns (device facts, versions) follow these.
-KEY_COLUMNS = ["device", "workload", "technique", "batch_size"]
-STATS = {
-    "median": "latency_median_s",
-    "mean": "latency_mean_s",
-    "min": "latency_min_s",
-    "stddev": "latency_stddev_s",
-    "iqr": "latency_iqr_s",
-    "rounds": "rounds",
+KEY_COLUMNS = [col.DEVICE, col.WORKLOAD, col.TECHNIQUE, col.BATCH_SIZE]
+STATS = {  # pytest-benchmark's stats -> our columns
+    "median": col.LATENCY_MEDIAN_S,
+    "mean": col.LATENCY_MEAN_S,
+    "min": col.LATENCY_MIN_S,
+    "stddev": col.LATENCY_STDDEV_S,
+    "iqr": col.LATENCY_IQR_S,
+    col.ROUNDS: col.ROUNDS,
 }
-
-
-class ResultsFileError(ValueError):
-    """A results file that is missing, empty, not JSON or not a pytest-benchmark run; the message names it."""
-
-    def __init__(self, path: Path, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
-        self.path = path
-
-
 RESULTS_DIR = Path("results")
 OUT_ROOT = Path("reports/out")
 
 
 def newest_results(directory: Path = RESULTS_DIR) -> Path:
-    """The newest run in `directory`: its JSON, or the journal of a run that did not finish (no JSON beside it)."""
-    runs = [
-        p
-        for p in directory.glob("*.json*")
-        if p.suffix == ".json" or (p.suffix == ".jsonl" and not p.with_suffix(".json").exists())
-    ]
-    if not runs:
-        raise ResultsFileError(directory, "no results (*.json, or a *.jsonl journal) here; run `make bench` first")
-    return max(runs, key=lambda p: p.stat().st_mtime)
-
-
-def read_run(path: str | Path) -> dict:
-    """The parsed JSON of one run, or ResultsFileError saying what is wrong with the file. A journal (`.jsonl`),
-    or a results path whose JSON was never written but whose journal exists, reads as a partial run."""
-    path = Path(path)
-    if path.is_dir():
-        raise ResultsFileError(path, "is a directory; pass a results file (results/<run>.json)")
-    if path.suffix == ".jsonl" or (not path.exists() and path.with_suffix(".jsonl").is_file()):
-        return read_journal(path.with_suffix(".jsonl"))
-    if not path.is_file():
-        raise ResultsFileError(path, "no such results file (run `make bench` first, or pass an existing file)")
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if not text.strip():
-        raise ResultsFileError(path, "the file is empty (was the run interrupted before it saved?)")
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ResultsFileError(path, f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("benchmarks"), list):
-        raise ResultsFileError(path, "not a pytest-benchmark JSON file (no 'benchmarks' list)")
-    return raw
-
-
-def read_journal(path: Path) -> dict:
-    """A run's journal (accelbench/journal.py) as the JSON of a run, with `accelbench_journal` saying how whole it is:
-    `complete` (the run reached its end), `in_flight` (the case a killed run was in), `bad_lines` (torn or foreign)."""
-    try:
-        return journal.read(path)
-    except (OSError, ValueError) as exc:
-        raise ResultsFileError(path, str(exc)) from None
+    """The newest run in `directory` (results/ by default): its JSON, or the journal of a run that did not finish."""
+    return col.newest_run(directory)
 
 
 def benchmark_kind(name: str) -> str:
@@ -87,40 +39,37 @@ def _params(params: dict | None) -> dict:
     """A case's parameters; the training benchmarks' `training_technique` fixture fills the `technique` column."""
     params = dict(params or {})
     if "training_technique" in params:
-        params["technique"] = params.pop("training_technique")
+        params[col.TECHNIQUE] = params.pop("training_technique")
     return params
 
 
 def _benchmark_row(bench: dict, samples: bool) -> dict:
-    row = {"case": bench["name"], "status": "ok", "message": "", "benchmark": benchmark_kind(bench["name"])}
+    row = {col.CASE: bench["name"], col.STATUS: col.OK, col.MESSAGE: "", col.BENCHMARK: benchmark_kind(bench["name"])}
     if samples:  # seconds per call, one per timed round
-        row["latency_samples_s"] = list((bench.get("stats") or {}).get("data") or [])
+        row[col.LATENCY_SAMPLES_S] = list((bench.get("stats") or {}).get("data") or [])
     row.update(_params(bench.get("params")))
     row.update(bench.get("extra_info") or {})
     stats = bench.get("stats") or {}
     row.update({column: stats.get(key) for key, column in STATS.items()})
-    if row.get("simulated_latency_s") is not None:
+    simulated_s = row.get(col.SIMULATED_LATENCY_S)
+    if simulated_s is not None:
         # a simulated case: the clock timed the simulator; the latency is the cost model's, exact (no spread)
-        row["simulator_s"] = row["latency_median_s"]
+        row[col.SIMULATOR_S] = row[col.LATENCY_MEDIAN_S]
         row.update({column: None for column in STATS.values()})
-        row.update(
-            latency_median_s=row["simulated_latency_s"],
-            latency_mean_s=row["simulated_latency_s"],
-            latency_min_s=row["simulated_latency_s"],
-            latency_iqr_s=0.0,
-            rounds=0,
-        )
+        for column in (col.LATENCY_MEDIAN_S, col.LATENCY_MEAN_S, col.LATENCY_MIN_S):
+            row[column] = simulated_s
+        row.update({col.LATENCY_IQR_S: 0.0, col.ROUNDS: 0})
         if samples:
-            row["latency_samples_s"] = []  # the simulator's own run time is no sample of the device's latency
+            row[col.LATENCY_SAMPLES_S] = []  # the simulator's own run time is no sample of the device's latency
     return row
 
 
 def _outcome_row(outcome: dict) -> dict:
     return {
-        "case": outcome["name"],
-        "status": outcome["status"],
-        "message": outcome.get("message", ""),
-        "benchmark": benchmark_kind(outcome["name"]),
+        col.CASE: outcome["name"],
+        col.STATUS: outcome[col.STATUS],
+        col.MESSAGE: outcome.get(col.MESSAGE, ""),
+        col.BENCHMARK: benchmark_kind(outcome["name"]),
         **_params(outcome.get("params")),
     }
 
@@ -132,53 +81,48 @@ def load_run(path: str | Path, samples: bool = False, raw: dict | None = None) -
     `samples`: add `latency_samples_s`, every timed round's seconds per call (a list; empty for simulated cases).
     `raw`: the already parsed run (read_run(path)), to parse a file once."""
     raw = read_run(path) if raw is None else raw
-    rows = [_benchmark_row(b, samples) for b in raw["benchmarks"]]
-    rows += [_outcome_row(o) for o in raw.get("accelbench_outcomes") or []]
+    rows = [_benchmark_row(b, samples) for b in raw[col.BENCHMARKS]]
+    rows += [_outcome_row(o) for o in raw.get(col.OUTCOMES) or []]
     if not rows:
         raise ResultsFileError(Path(path), "the run holds no case (nothing was selected?)")
     # a case that was timed and then failed (e.g. in teardown) keeps its error row
-    frame = pd.DataFrame(rows).drop_duplicates("case", keep="last").reset_index(drop=True)
-    for column in KEY_COLUMNS + ["accuracy", "latency_median_s"]:
+    frame = pd.DataFrame(rows).drop_duplicates(col.CASE, keep="last").reset_index(drop=True)
+    for column in KEY_COLUMNS + [col.ACCURACY, col.LATENCY_MEDIAN_S]:
         if column not in frame:
             frame[column] = None
-    frame["batch_size"] = pd.to_numeric(frame["batch_size"], errors="coerce").astype("Int64")
-    frame["throughput_per_s"] = frame["batch_size"].astype(float) / frame["latency_median_s"].astype(float)
+    frame[col.BATCH_SIZE] = pd.to_numeric(frame[col.BATCH_SIZE], errors="coerce").astype("Int64")
+    frame[col.THROUGHPUT_PER_S] = frame[col.BATCH_SIZE].astype(float) / frame[col.LATENCY_MEDIAN_S].astype(float)
 
-    info = (raw.get("machine_info") or {}).get("accelbench") or {}
+    info = (raw.get(col.MACHINE_INFO) or {}).get(col.HARNESS) or {}
     facts = pd.DataFrame.from_dict(info.get("devices") or {}, orient="index")
     if not facts.empty:
-        facts = facts.drop(columns=[c for c in facts.columns if c in frame.columns and c != "simulated"])
-        frame = frame.drop(columns=["simulated"], errors="ignore").join(facts, on="device")
-    frame["simulated"] = frame.get("simulated", pd.Series(False, index=frame.index)).fillna(False).astype(bool)
-    for package in ("torch", "torchao", "python"):
-        frame[f"{package}_version"] = info.get(package)
-    frame["run_datetime"] = raw.get("datetime")
-    frame["run_file"] = str(path)
-    frame["run_partial"] = partial_reason(raw) or ""
+        facts = facts.drop(columns=[c for c in facts.columns if c in frame.columns and c != col.SIMULATED])
+        frame = frame.drop(columns=[col.SIMULATED], errors="ignore").join(facts, on=col.DEVICE)
+    frame[col.SIMULATED] = frame.get(col.SIMULATED, pd.Series(False, index=frame.index)).fillna(False).astype(bool)
+    for column, package in (
+        (col.TORCH_VERSION, "torch"),
+        (col.TORCHAO_VERSION, "torchao"),
+        (col.PYTHON_VERSION, "python"),
+    ):
+        frame[column] = info.get(package)
+    frame[col.RUN_DATETIME] = raw.get("datetime")
+    frame[col.RUN_FILE] = str(path)
+    frame[col.RUN_PARTIAL] = partial_reason(raw) or ""
     return with_run_identity(frame, raw)
-
-
-def partial_reason(raw: dict) -> str | None:
-    """Why the run's results are incomplete, in a sentence, or None when the run finished."""
-    journal = raw.get("accelbench_journal")
-    if journal is not None and not journal["complete"]:
-        flight = f"; it was killed during {journal['in_flight']}" if journal["in_flight"] else ""
-        return f"the run did not finish: built from its journal {journal['path']}{flight}"
-    if raw.get("accelbench_exitstatus") == 2:
-        return "the run was interrupted (pytest exit status 2): cases after the interruption are missing"
-    return None
 
 
 def with_run_identity(frame: pd.DataFrame, raw: dict) -> pd.DataFrame:
     """Adds what identifies the run on every row: its machine and software fingerprint (`fingerprint_<field>`),
     `machine_id`, and the git commit pytest-benchmark recorded (`commit_id`, `commit_time`, `commit_dirty`)."""
     found = fingerprint(raw)
-    commit = raw.get("commit_info") or {}
-    columns = {f"fingerprint_{name}": value for name, value in found.items()}
+    commit = raw.get(col.COMMIT_INFO) or {}
+    columns = {col.FINGERPRINT.format(field=name): value for name, value in found.items()}
     columns.update(
-        machine_id=machine_id(found),
-        commit_id=commit.get("id"),
-        commit_time=commit.get("time"),
-        commit_dirty=commit.get("dirty"),
+        {
+            col.MACHINE_ID: machine_id(found),
+            col.COMMIT_ID: commit.get("id"),
+            col.COMMIT_TIME: commit.get("time"),
+            col.COMMIT_DIRTY: commit.get("dirty"),
+        }
     )
     return frame.assign(**columns)

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
+import accelbench.results as col
 from reports.load.fingerprint import FIELDS, mismatches
 
-CASE = ["device", "workload", "technique", "batch_size"]
+CASE = [col.DEVICE, col.WORKLOAD, col.TECHNIQUE, col.BATCH_SIZE]
 
 
 def combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -23,35 +24,37 @@ def combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if len(frames) == 1:
         return frames[0]
     stacked = pd.concat(frames, ignore_index=True)
-    stacked["run"] = [Path(str(f)).stem for f in stacked["run_file"]]
+    stacked["run"] = [Path(str(f)).stem for f in stacked[col.RUN_FILE]]
     repeated = stacked.groupby(CASE, dropna=False)["run"].transform("nunique") > 1
-    clash = set(stacked.loc[repeated, "device"])
-    rename = stacked["device"].isin(clash)
-    stacked.loc[rename, "device"] = stacked.loc[rename, "device"].astype(str) + "@" + stacked.loc[rename, "run"]
-    stacked["case"] = stacked["case"].where(~rename, stacked["case"] + "@" + stacked["run"])
+    clash = set(stacked.loc[repeated, col.DEVICE])
+    rename = stacked[col.DEVICE].isin(clash)
+    stacked.loc[rename, col.DEVICE] = stacked.loc[rename, col.DEVICE].astype(str) + "@" + stacked.loc[rename, "run"]
+    stacked[col.CASE] = stacked[col.CASE].where(~rename, stacked[col.CASE] + "@" + stacked["run"])
     return stacked
 
 
 def _fingerprints(results: pd.DataFrame) -> pd.DataFrame:
     columns = [f"fingerprint_{f}" for f in FIELDS]
-    for column in columns + ["machine_id", "commit_id", "run_datetime"]:
+    for column in columns + [col.MACHINE_ID, col.COMMIT_ID, col.RUN_DATETIME]:
         if column not in results:
             results = results.assign(**{column: None})
-    return results.drop_duplicates("run_file")[["run_file", "run_datetime", "commit_id", "machine_id", *columns]]
+    return results.drop_duplicates(col.RUN_FILE)[
+        [col.RUN_FILE, col.RUN_DATETIME, col.COMMIT_ID, col.MACHINE_ID, *columns]
+    ]
 
 
 def runs_table(results: pd.DataFrame) -> pd.DataFrame:
     """One row per run: file, date, commit, machine id and every fingerprint field (CPU model and flags, threads,
     GPU, architecture, torch, torchao, Python)."""
     runs = _fingerprints(results)
-    runs = runs.assign(commit_id=runs["commit_id"].fillna("").astype(str).str[:10])
+    runs = runs.assign(commit_id=runs[col.COMMIT_ID].fillna("").astype(str).str[:10])
     return runs.rename(columns=lambda c: c.removeprefix("fingerprint_").replace("_", " ")).set_index("run file")
 
 
 def machine_warnings(results: pd.DataFrame) -> list[str]:
     """One warning per run whose machine or software differs from the first run's, naming each difference."""
     runs = _fingerprints(results)
-    if runs["machine_id"].nunique(dropna=False) <= 1:
+    if runs[col.MACHINE_ID].nunique(dropna=False) <= 1:
         return []
     first = {f: str(runs.iloc[0][f"fingerprint_{f}"] or "") for f in FIELDS}
     warnings = []

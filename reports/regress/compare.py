@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import mannwhitneyu
 
+import accelbench.results as col
 from reports.regress.rules import DETERMINISTIC, LATENCY, Rule, Rules
 
 # how a verdict is listed, worst first; the gate fails on the first two
@@ -35,11 +36,11 @@ FAILING = {"regression", "error"}
 MIN_ROUNDS = 3  # fewer timed rounds on either side: no significance test is possible; listed as `untested`
 MAX_PAIRS = 1_000_000  # above this many sample pairs, the ratio estimate works on 1000 quantiles of each side
 COLUMNS = [
-    "case",
-    "device",
-    "workload",
-    "technique",
-    "batch_size",
+    col.CASE,
+    col.DEVICE,
+    col.WORKLOAD,
+    col.TECHNIQUE,
+    col.BATCH_SIZE,
     "metric",
     "base",
     "new",
@@ -93,7 +94,7 @@ def deterministic_change(metric: str, base: float, new: float, rule: Rule) -> st
         return "unchanged"
     if math.isnan(base) != math.isnan(new):
         return "regression"  # a figure appeared or vanished: the case no longer measures the same thing
-    allowed = rule.accuracy_tolerance if metric == "accuracy" else rule.tolerance * abs(base)
+    allowed = rule.accuracy_tolerance if metric == col.ACCURACY else rule.tolerance * abs(base)
     if abs(new - base) <= allowed:
         return "unchanged"
     return "regression" if (new - base) * DETERMINISTIC[metric] > 0 else "improvement"
@@ -107,20 +108,20 @@ def _number(value) -> float:
 
 
 def _samples(row: pd.Series) -> list:
-    samples = row.get("latency_samples_s")
+    samples = row.get(col.LATENCY_SAMPLES_S)
     return samples if isinstance(samples, list) else []
 
 
 def _case_rows(case: str, base: pd.Series, new: pd.Series, rule: Rule) -> list[dict]:
     rows = []
-    simulated = bool(new.get("simulated", False))
+    simulated = bool(new.get(col.SIMULATED, False))
     if not simulated:
         ratio, p, verdict = latency_change(_samples(base), _samples(new), rule)
         rows.append(
             dict(
                 metric=LATENCY,
-                base=_number(base.get("latency_median_s")),
-                new=_number(new.get("latency_median_s")),
+                base=_number(base.get(col.LATENCY_MEDIAN_S)),
+                new=_number(new.get(col.LATENCY_MEDIAN_S)),
                 ratio=ratio,
                 p_value=p,
                 verdict=verdict,
@@ -129,8 +130,8 @@ def _case_rows(case: str, base: pd.Series, new: pd.Series, rule: Rule) -> list[d
             )
         )
     for metric in DETERMINISTIC:
-        if metric == "energy_per_inference_j" and not (
-            base.get("energy_method") == new.get("energy_method") == "simulated"
+        if metric == col.ENERGY_PER_INFERENCE_J and not (
+            base.get(col.ENERGY_METHOD) == new.get(col.ENERGY_METHOD) == col.SIMULATED
         ):
             continue
         b, n = _number(base.get(metric)), _number(new.get(metric))
@@ -153,12 +154,14 @@ def _case_rows(case: str, base: pd.Series, new: pd.Series, rule: Rule) -> list[d
 
 def compare_runs(base: pd.DataFrame, new: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """One row per (case, metric) compared, plus one per case that could not be compared, saying why."""
-    base_by, new_by = base.set_index("case"), new.set_index("case")
+    base_by, new_by = base.set_index(col.CASE), new.set_index(col.CASE)
     rows = []
     for case in sorted(set(base_by.index) | set(new_by.index)):
         b = base_by.loc[case] if case in base_by.index else None
         n = new_by.loc[case] if case in new_by.index else None
-        ident = {k: (n if n is not None else b).get(k) for k in ("device", "workload", "technique", "batch_size")}
+        ident = {
+            k: (n if n is not None else b).get(k) for k in (col.DEVICE, col.WORKLOAD, col.TECHNIQUE, col.BATCH_SIZE)
+        }
         blank = dict(
             case=case, **ident, metric="", base=math.nan, new=math.nan, ratio=math.nan, p_value=math.nan, rule=""
         )
@@ -166,25 +169,27 @@ def compare_runs(base: pd.DataFrame, new: pd.DataFrame, rules: Rules) -> pd.Data
             rows.append({**blank, "verdict": "missing", "message": "in the baseline only"})
         elif b is None:
             rows.append({**blank, "verdict": "new", "message": f"in the new run only ({n['status']})"})
-        elif b["status"] == "ok" and n["status"] != "ok":
-            rows.append({**blank, "verdict": "error" if n["status"] == "error" else "skipped", "message": n["message"]})
-        elif b["status"] != "ok" and n["status"] == "ok":
+        elif b[col.STATUS] == col.OK and n[col.STATUS] != col.OK:
+            rows.append(
+                {**blank, "verdict": "error" if n[col.STATUS] == "error" else "skipped", "message": n["message"]}
+            )
+        elif b[col.STATUS] != col.OK and n[col.STATUS] == col.OK:
             rows.append({**blank, "verdict": "new", "message": f"did not run in the baseline ({b['status']})"})
-        elif b["status"] != "ok":
+        elif b[col.STATUS] != col.OK:
             rows.append({**blank, "verdict": "not run", "message": f"{n['status']} in both runs: {n['message']}"})
         else:
-            rows += [{"case": case, **ident, **row} for row in _case_rows(case, b, n, rules.for_case(case))]
+            rows += [{col.CASE: case, **ident, **row} for row in _case_rows(case, b, n, rules.for_case(case))]
     frame = pd.DataFrame(rows, columns=COLUMNS)
     order = {v: i for i, v in enumerate(VERDICTS)}
     return frame.sort_values(
-        ["verdict", "case", "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c, kind="stable"
+        ["verdict", col.CASE, "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c, kind="stable"
     ).reset_index(drop=True)
 
 
 def suspects(comparison: pd.DataFrame) -> list[str]:
     """Cases whose measured latency regressed: worth measuring again, in a fresh process, before failing a build."""
     rows = comparison[(comparison["verdict"] == "regression") & (comparison["metric"] == LATENCY)]
-    return sorted(set(rows["case"]))
+    return sorted(set(rows[col.CASE]))
 
 
 def confirmed(
@@ -194,10 +199,10 @@ def confirmed(
     cases measured again, `how` says how) regresses too; the others become `not confirmed`, with the re-measured
     ratios. A slowdown that lasts one stretch of one run (another tenant, a clock change) is not a regression of the
     code; one that the code causes comes back, and comes back beside the baseline's code measured at the same time."""
-    again = [r[r["metric"] == LATENCY].set_index("case") for r in rechecks]
+    again = [r[r["metric"] == LATENCY].set_index(col.CASE) for r in rechecks]
     out = comparison.copy()
     for index in out.index[(out["verdict"] == "regression") & (out["metric"] == LATENCY)]:
-        case = out.at[index, "case"]
+        case = out.at[index, col.CASE]
         seen = [(r.at[case, "verdict"], r.at[case, "ratio"]) for r in again if case in r.index]
         described = ", ".join(f"{verdict} ({ratio:.3f}x)" for verdict, ratio in seen)
         if not seen:
@@ -209,7 +214,7 @@ def confirmed(
             out.at[index, "message"] = f"confirmed, {how}: {described}"
     order = {v: i for i, v in enumerate(VERDICTS)}
     return out.sort_values(
-        ["verdict", "case", "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c, kind="stable"
+        ["verdict", col.CASE, "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c, kind="stable"
     ).reset_index(drop=True)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+import accelbench.results as col
 from reports.regress.compare import VERDICTS
 from reports.regress.rules import LATENCY
 from reports.render.tables import format_seconds
@@ -37,18 +38,18 @@ OPEN = (
 def _value(metric: str, value: float) -> str:
     if isinstance(value, float) and math.isnan(value):
         return ""
-    if metric in (LATENCY, "simulated_latency_s"):
+    if metric in (LATENCY, col.SIMULATED_LATENCY_S):
         return format_seconds(value) if metric == LATENCY else f"{value:.17g} s"  # deterministic: every digit
     return f"{value:.17g}"
 
 
 def _table(rows: pd.DataFrame) -> str:
     if rows["metric"].eq("").all():
-        shown = rows[["case", "message"]]
+        shown = rows[[col.CASE, "message"]]
     else:
         shown = pd.DataFrame(
             {
-                "case": rows["case"],
+                col.CASE: rows[col.CASE],
                 "metric": rows["metric"],
                 "base": [_value(m, v) for m, v in zip(rows["metric"], rows["base"])],
                 "new": [_value(m, v) for m, v in zip(rows["metric"], rows["new"])],
@@ -62,7 +63,7 @@ def _table(rows: pd.DataFrame) -> str:
 
 
 def summary_line(comparison: pd.DataFrame, failed: bool) -> str:
-    counts = comparison.drop_duplicates(["case", "verdict"])["verdict"].value_counts()
+    counts = comparison.drop_duplicates([col.CASE, "verdict"])["verdict"].value_counts()
     parts = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if v in counts)
     return f"{'❌ regression' if failed else '✅ no regression'} ({parts}; cases counted once per verdict)"
 
@@ -81,7 +82,7 @@ def to_markdown(comparison: pd.DataFrame, base: Path, new: Path, failed: bool, n
         rows = comparison[comparison["verdict"] == verdict]
         if rows.empty:
             continue
-        count = rows["case"].nunique()
+        count = rows[col.CASE].nunique()
         title = f"{TITLES[verdict]} ({count} case{'s' if count != 1 else ''})"
         if verdict in OPEN:
             lines += [f"### {title}", "", _table(rows), ""]

@@ -29,14 +29,16 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+import accelbench.results as col
+
 # metric column -> +1 where a larger value is worse, -1 where a smaller one is (accuracy)
 DETERMINISTIC = {
-    "simulated_latency_s": +1,
-    "energy_per_inference_j": +1,  # compared only where energy_method is "simulated": measured energy is noisy
-    "flops_per_batch": +1,
-    "model_size_bytes": +1,
-    "param_count": +1,
-    "accuracy": -1,
+    col.SIMULATED_LATENCY_S: +1,
+    col.ENERGY_PER_INFERENCE_J: +1,  # compared only where energy_method is "simulated": measured energy is noisy
+    col.FLOPS_PER_BATCH: +1,
+    col.MODEL_SIZE_BYTES: +1,
+    col.PARAM_COUNT: +1,
+    col.ACCURACY: -1,
 }
 LATENCY = "latency_s"  # the measured metric: per-round samples of seconds per call
 
@@ -54,7 +56,7 @@ class Rule:
     def describe(self, metric: str) -> str:
         if metric == LATENCY:
             return f"CI reaches x{self.factor:g} & p<{self.p_value:g} & >{self.min_difference_s * 1e6:g} µs"
-        allowed = self.accuracy_tolerance if metric == "accuracy" else self.tolerance
+        allowed = self.accuracy_tolerance if metric == col.ACCURACY else self.tolerance
         return "exact" if allowed == 0 else f"±{allowed:g}{'' if metric == 'accuracy' else ' relative'}"
 
 

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import pandas as pd
 
+import accelbench.results as col
 from reports.render.tables import NOISY_MARK, format_seconds, is_noisy
 
 
 def of_benchmark(results: pd.DataFrame, kind: str) -> pd.DataFrame:
     """The measured rows of one benchmark ("inference", "training", "time-to-accuracy", "ddp", "pipeline")."""
-    if "benchmark" not in results:
+    if col.BENCHMARK not in results:
         return results.iloc[0:0]
-    return results[(results["benchmark"] == kind) & (results["status"] == "ok")]
+    return results[(results[col.BENCHMARK] == kind) & (results[col.STATUS] == col.OK)]
 
 
 def with_scaling_efficiency(ddp: pd.DataFrame) -> pd.DataFrame:
     """Adds `scaling_efficiency`: samples/s with N processes over N x samples/s with one, for the same device,
     workload and configuration (NaN without a one-process row): 1.0 is perfect scaling."""
-    group = ["device", "workload", "technique"]
-    one = ddp[ddp["nproc"] == 1].drop_duplicates(group)[[*group, "samples_per_s"]]
-    out = ddp.merge(one.rename(columns={"samples_per_s": "one_process_samples_per_s"}), on=group, how="left")
-    out["scaling_efficiency"] = out["samples_per_s"] / (out["nproc"] * out["one_process_samples_per_s"])
+    group = [col.DEVICE, col.WORKLOAD, col.TECHNIQUE]
+    one = ddp[ddp[col.NPROC] == 1].drop_duplicates(group)[[*group, col.SAMPLES_PER_S]]
+    out = ddp.merge(one.rename(columns={col.SAMPLES_PER_S: "one_process_samples_per_s"}), on=group, how="left")
+    out["scaling_efficiency"] = out[col.SAMPLES_PER_S] / (out[col.NPROC] * out["one_process_samples_per_s"])
     return out
 
 
@@ -31,7 +32,7 @@ def ddp_table(results: pd.DataFrame) -> pd.DataFrame:
     ddp = of_benchmark(results, "ddp")
     if ddp.empty:
         return pd.DataFrame()
-    ddp = with_scaling_efficiency(ddp).sort_values(["device", "workload", "technique", "nproc"])
+    ddp = with_scaling_efficiency(ddp).sort_values([col.DEVICE, col.WORKLOAD, col.TECHNIQUE, col.NPROC])
     ddp["noisy"] = is_noisy(ddp)
     rows = {}
     for r in ddp.itertuples():
@@ -54,7 +55,7 @@ def pipeline_table(results: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     pipe = pipe.assign(noisy=is_noisy(pipe))
     rows = {}
-    for r in pipe.sort_values(["device", "workload", "stages", "microbatches"]).itertuples():
+    for r in pipe.sort_values([col.DEVICE, col.WORKLOAD, col.STAGES, col.MICROBATCHES]).itertuples():
         busy = [getattr(r, f"busy_fraction_rank{i}", None) for i in range(int(r.stages))]
         rows[f"{int(r.stages)} stages, {int(r.microbatches)} micro-batches ({r.device}, {r.workload})"] = {
             "step": format_seconds(r.latency_median_s) + (NOISY_MARK if r.noisy else ""),

@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image as PILImage
 
+import accelbench.results as col
 from reports.analysis.speedups import BASELINE
 from reports.render.document import Image, Section
 from reports.render.history_trends import history_figures, trend_cases
@@ -56,7 +57,7 @@ def heatmap_sections(results: pd.DataFrame) -> list[Section]:
             ],
         )
     ]
-    for workload in results["workload"].dropna().unique():
+    for workload in results[col.WORKLOAD].dropna().unique():
         out.append(Section(f"Heatmap: {workload}", 3, heatmaps=heatmaps(results, workload)))
     return out
 
@@ -64,8 +65,8 @@ def heatmap_sections(results: pd.DataFrame) -> list[Section]:
 def pareto_sections(results: pd.DataFrame) -> list[Section]:
     out = []
     for x, what, text in (
-        ("latency_median_s", "latency", "median latency of one batch, measured or simulated"),
-        ("energy_per_inference_j", "energy", "energy per inference, with its method in each panel's title"),
+        (col.LATENCY_MEDIAN_S, "latency", "median latency of one batch, measured or simulated"),
+        (col.ENERGY_PER_INFERENCE_J, "energy", "energy per inference, with its method in each panel's title"),
     ):
         out.append(
             Section(
@@ -77,7 +78,7 @@ def pareto_sections(results: pd.DataFrame) -> list[Section]:
                 ],
             )
         )
-        for workload in results["workload"].dropna().unique():
+        for workload in results[col.WORKLOAD].dropna().unique():
             figures = pareto_figures(results, workload, x)
             images = [
                 Image(
@@ -118,7 +119,7 @@ def roofline_sections(results: pd.DataFrame) -> list[Section]:
 def history_sections(history: pd.DataFrame | None, notes: list[str], machine: str | None) -> list[Section]:
     if history is None:
         return []
-    runs = history["run_file"].nunique()
+    runs = history[col.RUN_FILE].nunique()
     cases, more = trend_cases(history)
     paragraphs = [
         f"{runs} saved run(s) read. Latency of each case across runs, by run date and commit (x labels); "
@@ -133,7 +134,7 @@ def history_sections(history: pd.DataFrame | None, notes: list[str], machine: st
             f"plotted the {len(cases)} cases whose latency changed most across runs (largest max/min); "
             f"{more} more cases with a history are not plotted: see history.csv"
         )
-    others = history.loc[history["machine_id"] != machine, "run_file"].unique() if machine else []
+    others = history.loc[history[col.MACHINE_ID] != machine, col.RUN_FILE].unique() if machine else []
     warnings = [f"runs from another machine are in this history: {', '.join(map(str, others))}"] if len(others) else []
     images = [
         Image(_file("history", i), f"latency history, {caption}", png(fig, dpi=100))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import matplotlib
 
+import accelbench.results as col
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -23,21 +25,21 @@ PANELS_PER_FIGURE = 12
 def trend_cases(history: pd.DataFrame, limit: int = TREND_CASES) -> tuple[list[str], int]:
     """The cases to plot (latency in two or more runs; the `limit` that changed most) and how many more have a
     history but are not plotted."""
-    runs = history.groupby("case")["run_file"].nunique()
+    runs = history.groupby(col.CASE)[col.RUN_FILE].nunique()
     repeated = runs[runs >= 2].index
     if len(repeated) == 0:
         return [], 0
-    latency = history[history["case"].isin(repeated)].groupby("case")["latency_median_s"]
+    latency = history[history[col.CASE].isin(repeated)].groupby(col.CASE)[col.LATENCY_MEDIAN_S]
     change = (latency.max() / latency.min()).sort_values(ascending=False, kind="stable")
     return list(change.index[:limit]), max(0, len(change) - limit)
 
 
 def history_figures(history: pd.DataFrame, cases: list[str], machine: str | None) -> list[tuple[str, plt.Figure]]:
     """Small multiples, one case per panel: latency (log scale) per run, x labelled by date and short commit."""
-    runs = history.drop_duplicates("run_file")[["run_file", "run_datetime", "commit_id", "machine_id"]]
-    position = {f: i for i, f in enumerate(runs["run_file"])}
-    labels = [f"{d:%m-%d %H:%M}" if pd.notna(d) else "?" for d in runs["run_datetime"]]
-    labels = [f"{label}\n{str(c)[:7] if isinstance(c, str) else '-'}" for label, c in zip(labels, runs["commit_id"])]
+    runs = history.drop_duplicates(col.RUN_FILE)[[col.RUN_FILE, col.RUN_DATETIME, col.COMMIT_ID, col.MACHINE_ID]]
+    position = {f: i for i, f in enumerate(runs[col.RUN_FILE])}
+    labels = [f"{d:%m-%d %H:%M}" if pd.notna(d) else "?" for d in runs[col.RUN_DATETIME]]
+    labels = [f"{label}\n{str(c)[:7] if isinstance(c, str) else '-'}" for label, c in zip(labels, runs[col.COMMIT_ID])]
     out = []
     for start in range(0, len(cases), PANELS_PER_FIGURE):
         page = cases[start : start + PANELS_PER_FIGURE]
@@ -45,18 +47,18 @@ def history_figures(history: pd.DataFrame, cases: list[str], machine: str | None
         rows = -(-len(page) // columns)
         fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.6 * rows), squeeze=False)
         for ax, case in zip(axes.flat, page):
-            picked = history[history["case"] == case]
-            x = picked["run_file"].map(position)
-            other = picked["machine_id"] != machine if machine else pd.Series(False, index=picked.index)
-            ax.plot(x, picked["latency_median_s"], color="#4e79a7", linewidth=1)
-            ax.scatter(x[~other], picked["latency_median_s"][~other], s=14, color="#4e79a7")
-            ax.scatter(x[other], picked["latency_median_s"][other], s=14, facecolors="none", edgecolors="#e15759")
+            picked = history[history[col.CASE] == case]
+            x = picked[col.RUN_FILE].map(position)
+            other = picked[col.MACHINE_ID] != machine if machine else pd.Series(False, index=picked.index)
+            ax.plot(x, picked[col.LATENCY_MEDIAN_S], color="#4e79a7", linewidth=1)
+            ax.scatter(x[~other], picked[col.LATENCY_MEDIAN_S][~other], s=14, color="#4e79a7")
+            ax.scatter(x[other], picked[col.LATENCY_MEDIAN_S][other], s=14, facecolors="none", edgecolors="#e15759")
             first = picked.iloc[0]
-            mark = f" {SIMULATED_MARK}" if bool(first["simulated"]) else ""
+            mark = f" {SIMULATED_MARK}" if bool(first[col.SIMULATED]) else ""
             quick_panel(
                 ax, f"{first['device']}{mark} · {first['workload']}\n{first['technique']} b={first['batch_size']}", 7.5
             )
-            latency = picked["latency_median_s"].astype(float)
+            latency = picked[col.LATENCY_MEDIAN_S].astype(float)
             quick_log(ax, "y", "s", span=latency.max() / latency.min())
             ax.set_ylabel("median latency (s)", fontsize=7)
             ax.set_xticks(range(len(labels)), labels, fontsize=6.5, rotation=90)

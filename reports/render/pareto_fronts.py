@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import matplotlib
 
+import accelbench.results as col
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -17,8 +19,8 @@ from reports.render.panels import grid_layout, quick_log, quick_panel  # noqa: E
 from reports.render.tables import SIMULATED_MARK  # noqa: E402
 
 AXES = {  # x column -> (axis label, what the panel title adds, unit of the tick labels)
-    "latency_median_s": ("median latency of one batch (s, log scale)", "", "s"),
-    "energy_per_inference_j": ("energy per inference (J, log scale)", "energy_method", "J"),
+    col.LATENCY_MEDIAN_S: ("median latency of one batch (s, log scale)", "", "s"),
+    col.ENERGY_PER_INFERENCE_J: ("energy per inference (J, log scale)", col.ENERGY_METHOD, "J"),
 }
 PANELS_PER_FIGURE = 12  # devices per image; more devices paginate into further images
 COLUMNS = 4
@@ -30,9 +32,9 @@ def plot_pareto(frame: pd.DataFrame, x: str, ax: plt.Axes, labels: LabelOverlay 
     with its techniques named (into `labels` when given: fast; else ax.annotate). The x axis is log scale."""
     overlay = labels if labels is not None else LabelOverlay()
     all_cost = pd.to_numeric(frame[x], errors="coerce").to_numpy(dtype=float)
-    all_quality = 100 * pd.to_numeric(frame["accuracy"], errors="coerce").to_numpy(dtype=float)
-    batches = frame["batch_size"].to_numpy()
-    names = frame["technique"].to_numpy()
+    all_quality = 100 * pd.to_numeric(frame[col.ACCURACY], errors="coerce").to_numpy(dtype=float)
+    batches = frame[col.BATCH_SIZE].to_numpy()
+    names = frame[col.TECHNIQUE].to_numpy()
     usable = np.isfinite(all_cost) & np.isfinite(all_quality) & (all_cost > 0)
     for i, batch in enumerate(sorted(set(batches[usable]))):
         colour = COLOURS[i % len(COLOURS)]
@@ -94,17 +96,17 @@ def pareto_figures(results: pd.DataFrame, workload: str, x: str) -> list[tuple[s
     if x not in results:
         return []
     frame = results[
-        (results["workload"] == workload)
-        & (results["status"] == "ok")
+        (results[col.WORKLOAD] == workload)
+        & (results[col.STATUS] == col.OK)
         & results[x].notna()
-        & results["accuracy"].notna()
+        & results[col.ACCURACY].notna()
     ]
     frame = frame[frame[x].astype(float) > 0]
     if frame.empty:
         return []
     xlim = _limits(frame[x].astype(float), log=True)
-    ylim = _limits(100 * frame["accuracy"].astype(float), log=False)
-    devices = list(dict.fromkeys(frame["device"]))
+    ylim = _limits(100 * frame[col.ACCURACY].astype(float), log=False)
+    devices = list(dict.fromkeys(frame[col.DEVICE]))
     pages = [devices[i : i + PANELS_PER_FIGURE] for i in range(0, len(devices), PANELS_PER_FIGURE)]
     out = []
     for number, page in enumerate(pages, 1):
@@ -112,9 +114,9 @@ def pareto_figures(results: pd.DataFrame, workload: str, x: str) -> list[tuple[s
         fig, axes = plt.subplots(rows, columns, figsize=(3.3 * columns, 2.6 * rows), squeeze=False)
         labels = LabelOverlay()
         for ax, device in zip(axes.flat, page):
-            picked = frame[frame["device"] == device]
+            picked = frame[frame[col.DEVICE] == device]
             plot_pareto(picked, x, ax, labels)
-            simulated = bool(picked["simulated"].iloc[0])
+            simulated = bool(picked[col.SIMULATED].iloc[0])
             extra = AXES[x][1]
             if extra and extra in picked:  # the energy panels say how their figures were obtained
                 how = f" ({', '.join(sorted(set(picked[extra].dropna().astype(str))))} energy)"

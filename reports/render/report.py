@@ -9,6 +9,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+import accelbench.results as col
 from accelbench.files import atomic_write
 from reports.analysis.prices import Price, with_costs
 from reports.analysis.recommend import recommend
@@ -85,7 +86,7 @@ def write_report(
     everything, price_notes = prepare(results, prices)
     results = inference_rows(everything)  # the training benchmarks have sections of their own
     recs = recommend(results)
-    machine = results["machine_id"].iloc[0] if "machine_id" in results and len(results) else None
+    machine = results[col.MACHINE_ID].iloc[0] if col.MACHINE_ID in results and len(results) else None
     parts = with_anchors(
         [
             header(everything),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import matplotlib
 
+import accelbench.results as col
+
 matplotlib.use("Agg")  # files only; no display is needed or assumed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -19,28 +21,28 @@ def roofline_figure(results: pd.DataFrame) -> plt.Figure | None:
     bandwidth. None when no case carries points."""
     import json
 
-    if "roofline_ops" not in results:
+    if col.ROOFLINE_OPS not in results:
         return None
-    frame = results[results["roofline_ops"].notna() & results["simulated"]].copy()
+    frame = results[results[col.ROOFLINE_OPS].notna() & results[col.SIMULATED]].copy()
     # an operator list can be empty: everything ran on the device's host (the Edge TPU with a float model)
-    frame["points"] = [np.array(json.loads(text), dtype=float).reshape(-1, 2) for text in frame["roofline_ops"]]
+    frame["points"] = [np.array(json.loads(text), dtype=float).reshape(-1, 2) for text in frame[col.ROOFLINE_OPS]]
     frame = frame[[len(p) > 0 for p in frame["points"]]]
-    devices = list(frame["device"].unique())
+    devices = list(frame[col.DEVICE].unique())
     if not devices:
         return None
     columns = min(len(devices), 3)
     rows = -(-len(devices) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 4.2 * rows), squeeze=False)
     for ax, device in zip(axes.flat, devices):
-        picked = frame[frame["device"] == device]
+        picked = frame[frame[col.DEVICE] == device]
         intensities = []
-        for workload, points in zip(picked["workload"], picked["points"]):
+        for workload, points in zip(picked[col.WORKLOAD], picked["points"]):
             intensities += list(points[:, 0])
             ax.scatter(points[:, 0], points[:, 1], s=14, label=workload, alpha=0.8)
         first = picked.iloc[0]
         low, high = min(intensities) / 4, max(intensities) * 4
         x = np.logspace(np.log10(max(low, 1e-3)), np.log10(max(high, 1.0)), 100)
-        bandwidth = float(first.get("roof_bandwidth_bps", np.nan))
+        bandwidth = float(first.get(col.ROOF_BANDWIDTH_BPS, np.nan))
         for column in [c for c in picked.columns if c.startswith("roof_peak_") and pd.notna(first.get(c))]:
             peak = float(first[column])
             ax.plot(x, np.minimum(peak, bandwidth * x), linewidth=1, label=f"roof {column[10:-6]}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+import accelbench.results as col
 from reports.analysis.recommend import BUDGETS, TIE_DIGITS, recommendation_table
 from reports.analysis.speedups import BASELINE
 from reports.load.runs import machine_warnings, runs_table
@@ -30,12 +31,12 @@ LEGEND = (
 
 
 def header(results: pd.DataFrame) -> Section:
-    runs = results.drop_duplicates("run_file")
+    runs = results.drop_duplicates(col.RUN_FILE)
     when = ", ".join(f"{r.run_file} ({r.run_datetime})" for r in runs.itertuples())
-    counts = ", ".join(f"{n} {s}" for s, n in results["status"].value_counts().items())
+    counts = ", ".join(f"{n} {s}" for s, n in results[col.STATUS].value_counts().items())
     partial = [
         f"PARTIAL RESULTS: {reason}. Cases that had not finished are missing from every table."
-        for reason in results.get("run_partial", pd.Series(dtype=str)).dropna().unique()
+        for reason in results.get(col.RUN_PARTIAL, pd.Series(dtype=str)).dropna().unique()
         if reason
     ]
     return Section("accelbench report", 1, partial + [f"Runs: {when}. Cases: {counts}.", LEGEND])
@@ -71,9 +72,9 @@ def recommendations_section(recs: pd.DataFrame) -> Section:
 
 def _why_column(frame: pd.DataFrame, rows: pd.Index, columns: list[str]) -> list[str]:
     """Per table row, the reasons of its cases in `columns`, devices with the same reason grouped."""
-    frame = frame[frame["column"].isin(columns) & frame["why"].astype(bool)]
+    frame = frame[frame["column"].isin(columns) & frame[col.WHY].astype(bool)]
     grouped: dict[str, dict[str, list[str]]] = {}
-    for row, why, column in zip(frame["row"], frame["why"], frame["column"]):
+    for row, why, column in zip(frame["row"], frame[col.WHY], frame["column"]):
         grouped.setdefault(row, {}).setdefault(why, []).append(column)
     return [" | ".join(f"{', '.join(devices)}: {why}" for why, devices in grouped.get(row, {}).items()) for row in rows]
 
@@ -89,16 +90,16 @@ def summary_sections(results: pd.DataFrame) -> list[Section]:
             ],
         )
     ]
-    for workload in results["workload"].dropna().unique():
-        frame = results[results["workload"] == workload].copy()
-        metric = frame.get("metric", pd.Series(dtype=object)).dropna()
+    for workload in results[col.WORKLOAD].dropna().unique():
+        frame = results[results[col.WORKLOAD] == workload].copy()
+        metric = frame.get(col.METRIC, pd.Series(dtype=object)).dropna()
         table = summary_table(results, workload)
         if table.empty:
             out.append(Section(workload, 3, ["No case of this workload was measured."]))
             continue
-        frame["row"] = frame["technique"] + " (b=" + frame["batch_size"].astype(str) + ")"
-        frame["column"] = [device_label(d, s) for d, s in zip(frame["device"], frame["simulated"])]
-        frame["why"] = frame.get("why", pd.Series("", index=frame.index)).fillna("")
+        frame["row"] = frame[col.TECHNIQUE] + " (b=" + frame[col.BATCH_SIZE].astype(str) + ")"
+        frame["column"] = [device_label(d, s) for d, s in zip(frame[col.DEVICE], frame[col.SIMULATED])]
+        frame[col.WHY] = frame.get(col.WHY, pd.Series("", index=frame.index)).fillna("")
         pages = []
         for caption, page in paginate(table, DEVICES_PER_TABLE):
             pages.append((caption, page.assign(why=_why_column(frame, page.index, list(page.columns)))))
@@ -107,7 +108,7 @@ def summary_sections(results: pd.DataFrame) -> list[Section]:
 
 
 def money_sections(results: pd.DataFrame, price_notes: list[str]) -> list[Section]:
-    workloads = list(results["workload"].dropna().unique())
+    workloads = list(results[col.WORKLOAD].dropna().unique())
     out = [
         Section(
             "Energy per inference",
@@ -145,7 +146,7 @@ def money_sections(results: pd.DataFrame, price_notes: list[str]) -> list[Sectio
 
 
 def one_time_sections(results: pd.DataFrame) -> list[Section]:
-    costs = [(w, one_time_costs(results, w)) for w in results["workload"].dropna().unique()]
+    costs = [(w, one_time_costs(results, w)) for w in results[col.WORKLOAD].dropna().unique()]
     if not any(not table.empty for _, table in costs):
         return []
     out = [
@@ -160,7 +161,7 @@ def one_time_sections(results: pd.DataFrame) -> list[Section]:
     for workload, table in costs:
         if table.empty:
             continue
-        setup = results.loc[results["workload"] == workload].get("model_setup_s", pd.Series(dtype=float))
+        setup = results.loc[results[col.WORKLOAD] == workload].get(col.MODEL_SETUP_S, pd.Series(dtype=float))
         line = f"Model set-up (training on first use, else loading cached weights): up to {format_seconds(setup.astype(float).max())}."
         out.append(
             Section(

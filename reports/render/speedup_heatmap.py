@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.colors import Normalize, to_hex
 
+import accelbench.results as col
 from reports.analysis.speedups import BASELINE, SAME
 from reports.render.tables import SIMULATED_MARK
 
@@ -51,23 +52,23 @@ def colour_of(speedup) -> np.ndarray:
 def heatmap_cells(results: pd.DataFrame, workload: str, batch: int) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """(text, colour, device -> simulated) of one workload and batch size: rows techniques in run order, columns
     devices (measured first)."""
-    frame = results[(results["workload"] == workload) & (results["batch_size"] == batch)].copy()
-    shown = frame["speedup_shown"].astype(float)
-    paired = frame["speedup_basis"] == "paired"
-    same = frame["speedup_verdict"].eq(SAME) & paired
-    bold = frame["speedup_verdict"].isin(["faster", "slower"]) & paired
+    frame = results[(results[col.WORKLOAD] == workload) & (results[col.BATCH_SIZE] == batch)].copy()
+    shown = frame[col.SPEEDUP_SHOWN].astype(float)
+    paired = frame[col.SPEEDUP_BASIS] == "paired"
+    same = frame[col.SPEEDUP_VERDICT].eq(SAME) & paired
+    bold = frame[col.SPEEDUP_VERDICT].isin(["faster", "slower"]) & paired
     text = pd.Series([f"{v:.2g}x" if np.isfinite(v) else "" for v in shown], index=frame.index)
     text = text.where(~bold, "**" + text + "**").where(~same, "≈1")
-    failed = frame["status"] != "ok"
-    frame["text"] = text.where(~failed, frame["status"].map({"skipped": "skip"}).fillna("error"))
+    failed = frame[col.STATUS] != col.OK
+    frame["text"] = text.where(~failed, frame[col.STATUS].map({"skipped": "skip"}).fillna("error"))
     frame["colour"] = np.where(same, colour_of(np.ones(len(frame))), colour_of(shown))
     frame.loc[failed, "colour"] = ""
-    simulated = frame.groupby("device", sort=False)["simulated"].first().to_dict()
+    simulated = frame.groupby(col.DEVICE, sort=False)[col.SIMULATED].first().to_dict()
     devices = sorted(simulated, key=lambda d: (simulated[d], list(simulated).index(d)))
-    techniques = list(dict.fromkeys(frame["technique"]))
-    frame = frame.drop_duplicates(["technique", "device"])  # one case per cell (reports.load.runs renames repeats)
-    text = frame.pivot(index="technique", columns="device", values="text")
-    colour = frame.pivot(index="technique", columns="device", values="colour")
+    techniques = list(dict.fromkeys(frame[col.TECHNIQUE]))
+    frame = frame.drop_duplicates([col.TECHNIQUE, col.DEVICE])  # one case per cell (reports.load.runs renames repeats)
+    text = frame.pivot(index=col.TECHNIQUE, columns=col.DEVICE, values="text")
+    colour = frame.pivot(index=col.TECHNIQUE, columns=col.DEVICE, values="colour")
     return (
         text.reindex(index=techniques, columns=devices).fillna(""),
         colour.reindex(index=techniques, columns=devices).fillna(""),
@@ -78,13 +79,13 @@ def heatmap_cells(results: pd.DataFrame, workload: str, batch: int) -> tuple[pd.
 def heatmaps(results: pd.DataFrame, workload: str) -> list[Heatmap]:
     """One table per batch size and page of DEVICES_PER_TABLE devices."""
     out = []
-    for batch in sorted(results.loc[results["workload"] == workload, "batch_size"].dropna().unique()):
+    for batch in sorted(results.loc[results[col.WORKLOAD] == workload, col.BATCH_SIZE].dropna().unique()):
         text, colour, simulated = heatmap_cells(results, workload, batch)
         for start in range(0, text.shape[1], DEVICES_PER_TABLE):
             page = list(text.columns[start : start + DEVICES_PER_TABLE])
             caption = f"{workload}, batch {batch}: speedup vs {BASELINE} (devices {start + 1}-{start + len(page)} of {text.shape[1]})"
             out.append(
-                Heatmap(caption, text[page].rename_axis(index="technique", columns=None), colour[page], simulated)
+                Heatmap(caption, text[page].rename_axis(index=col.TECHNIQUE, columns=None), colour[page], simulated)
             )
     return out
 

@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 
+import accelbench.results as col
 from reports.analysis.speedups import BASELINE
 
 SIMULATED_MARK = "†"  # a column of simulated figures; explained under every table
@@ -15,8 +16,8 @@ NOISY_IQR_FRACTION = 0.25  # interquartile range above this fraction of the medi
 
 def is_noisy(results: pd.DataFrame) -> pd.Series:
     """Cases whose timing rounds spread too widely to trust two decimals of a speedup."""
-    iqr = results.get("latency_iqr_s", pd.Series(float("nan"), index=results.index)).astype(float)
-    return (iqr / results["latency_median_s"].astype(float)) > NOISY_IQR_FRACTION
+    iqr = results.get(col.LATENCY_IQR_S, pd.Series(float("nan"), index=results.index)).astype(float)
+    return (iqr / results[col.LATENCY_MEDIAN_S].astype(float)) > NOISY_IQR_FRACTION
 
 
 def format_seconds(seconds: float) -> str:
@@ -33,15 +34,15 @@ def device_label(device: str, simulated: bool) -> str:
 
 
 def _cell(row: pd.Series) -> str:
-    if row["status"] != "ok":
-        return row["status"]
+    if row[col.STATUS] != col.OK:
+        return row[col.STATUS]
     text = f"{format_seconds(row['latency_median_s'])}{NOISY_MARK if row.get('noisy') else ''}"
     text += _speedup_text(row)
-    if pd.notna(row.get("accuracy")):
+    if pd.notna(row.get(col.ACCURACY)):
         text += f" · {100 * row['accuracy']:.1f}%"
-        if pd.notna(row.get("accuracy_delta")) and row["technique"] != BASELINE:
+        if pd.notna(row.get(col.ACCURACY_DELTA)) and row[col.TECHNIQUE] != BASELINE:
             text += f" ({100 * row['accuracy_delta']:+.1f} pp)"
-    ratio = row.get("flops_ratio", math.nan)
+    ratio = row.get(col.FLOPS_RATIO, math.nan)
     if pd.notna(ratio) and abs(ratio - 1) > 0.01:
         text += f" · FLOPs {ratio:.2f}x"
     return text
@@ -50,12 +51,12 @@ def _cell(row: pd.Series) -> str:
 def _speedup_text(row: pd.Series) -> str:
     """ " · 1.26x", with its paired interval " [1.20-1.31]" where paired; " · ≈1 [0.95-1.04]" where the interval
     holds 1 (no significant difference)."""
-    shown = row.get("speedup_shown", row.get("speedup", math.nan))
+    shown = row.get(col.SPEEDUP_SHOWN, row.get(col.SPEEDUP, math.nan))
     if shown is None or pd.isna(shown):
         return ""
-    low, high = row.get("speedup_ci_low", math.nan), row.get("speedup_ci_high", math.nan)
+    low, high = row.get(col.SPEEDUP_CI_LOW, math.nan), row.get(col.SPEEDUP_CI_HIGH, math.nan)
     interval = f" [{low:.2f}-{high:.2f}]" if pd.notna(low) and pd.notna(high) else ""
-    if interval and row.get("speedup_verdict") == "no significant difference":
+    if interval and row.get(col.SPEEDUP_VERDICT) == "no significant difference":
         return f" · ≈1{interval}"
     return f" · {shown:.2f}x{interval}"
 
@@ -79,32 +80,32 @@ def summary_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
     """Rows 'technique (b=N)', columns devices (simulated ones marked); each cell 'median latency · speedup
     versus the baseline · accuracy (change in percentage points)', or the case's status. Devices whose every
     case was skipped are left out (their reason is listed by `notes`)."""
-    frame = results[results["workload"] == workload].copy()
-    shown = frame.groupby("device")["status"].transform(lambda s: (s != "skipped").any())
+    frame = results[results[col.WORKLOAD] == workload].copy()
+    shown = frame.groupby(col.DEVICE)[col.STATUS].transform(lambda s: (s != "skipped").any())
     frame = frame[shown]
     if frame.empty:
         return pd.DataFrame()
-    frame["row"] = frame["technique"] + " (b=" + frame["batch_size"].astype(str) + ")"
-    frame["column"] = [device_label(d, s) for d, s in zip(frame["device"], frame["simulated"])]
+    frame["row"] = frame[col.TECHNIQUE] + " (b=" + frame[col.BATCH_SIZE].astype(str) + ")"
+    frame["column"] = [device_label(d, s) for d, s in zip(frame[col.DEVICE], frame[col.SIMULATED])]
     frame["noisy"] = is_noisy(frame)
     frame["cell"] = frame.apply(_cell, axis=1)
-    order = frame.drop_duplicates("row")[["row", "technique", "batch_size"]]
-    order = order.assign(tech_order=pd.Categorical(order["technique"], frame["technique"].unique()))
-    rows = order.sort_values(["tech_order", "batch_size"])["row"]
+    order = frame.drop_duplicates("row")[["row", col.TECHNIQUE, col.BATCH_SIZE]]
+    order = order.assign(tech_order=pd.Categorical(order[col.TECHNIQUE], frame[col.TECHNIQUE].unique()))
+    rows = order.sort_values(["tech_order", col.BATCH_SIZE])["row"]
     table = frame.pivot_table(index="row", columns="column", values="cell", aggfunc="first")
     return (
         table.reindex(index=rows, columns=list(dict.fromkeys(frame["column"])))
         .fillna("-")
-        .rename_axis(index="technique", columns=None)
+        .rename_axis(index=col.TECHNIQUE, columns=None)
     )
 
 
 def notes(results: pd.DataFrame) -> list[str]:
     """One line per error, and one per distinct skip reason, so that nothing that did not run goes unexplained."""
-    lines = [f"error in `{r.case}`: {r.message}" for r in results[results["status"] == "error"].itertuples()]
-    skipped = results[results["status"] == "skipped"].groupby("message")["case"].count()
+    lines = [f"error in `{r.case}`: {r.message}" for r in results[results[col.STATUS] == "error"].itertuples()]
+    skipped = results[results[col.STATUS] == "skipped"].groupby(col.MESSAGE)[col.CASE].count()
     lines += [f"skipped {count} case(s): {reason}" for reason, count in skipped.items()]
-    noisy = results[(results["status"] == "ok") & is_noisy(results)]
+    noisy = results[(results[col.STATUS] == col.OK) & is_noisy(results)]
     if len(noisy):
         lines.append(
             f"{len(noisy)} case(s) timed with an interquartile range above {NOISY_IQR_FRACTION:.0%} of the median "
@@ -116,23 +117,25 @@ def notes(results: pd.DataFrame) -> list[str]:
 def one_time_costs(results: pd.DataFrame, workload: str) -> pd.DataFrame:
     """Rows 'technique (b=N)', device columns: the first call (which holds compilation) and the technique's
     apply time, costs that steady-state latency hides. Real devices only: a simulated device shares its host's."""
-    frame = results[(results["workload"] == workload) & (results["status"] == "ok") & ~results["simulated"]].copy()
-    if frame.empty or "first_call_s" not in frame:
+    frame = results[
+        (results[col.WORKLOAD] == workload) & (results[col.STATUS] == col.OK) & ~results[col.SIMULATED]
+    ].copy()
+    if frame.empty or col.FIRST_CALL_S not in frame:
         return pd.DataFrame()
-    frame["row"] = frame["technique"] + " (b=" + frame["batch_size"].astype(str) + ")"
-    frame["column"] = [device_label(d, s) for d, s in zip(frame["device"], frame["simulated"])]
+    frame["row"] = frame[col.TECHNIQUE] + " (b=" + frame[col.BATCH_SIZE].astype(str) + ")"
+    frame["column"] = [device_label(d, s) for d, s in zip(frame[col.DEVICE], frame[col.SIMULATED])]
     frame["cell"] = [
         f"first call {format_seconds(first)} · apply {format_seconds(apply)}"
         for first, apply in zip(
-            frame["first_call_s"].astype(float),
-            frame.get("apply_s", pd.Series(math.nan, index=frame.index)).astype(float),
+            frame[col.FIRST_CALL_S].astype(float),
+            frame.get(col.APPLY_S, pd.Series(math.nan, index=frame.index)).astype(float),
         )
     ]
     table = frame.pivot_table(index="row", columns="column", values="cell", aggfunc="first")
     return (
         table.reindex(index=frame["row"].unique(), columns=frame["column"].unique())
         .fillna("-")
-        .rename_axis(index="technique", columns=None)
+        .rename_axis(index=col.TECHNIQUE, columns=None)
     )
 
 

@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 
+import accelbench.results as col
 from reports.render.distributed_tables import ddp_table, of_benchmark, pipeline_table
 from reports.render.tables import NOISY_MARK, SIMULATED_MARK, device_label, format_seconds, is_noisy
 
@@ -16,9 +17,9 @@ BASELINE = "train-baseline"
 
 def kind(results: pd.DataFrame) -> pd.Series:
     """Each row's benchmark; "inference" for rows recorded before there were others."""
-    if "benchmark" not in results:
+    if col.BENCHMARK not in results:
         return pd.Series("inference", index=results.index)
-    return results["benchmark"].fillna("inference")
+    return results[col.BENCHMARK].fillna("inference")
 
 
 def inference_rows(results: pd.DataFrame) -> pd.DataFrame:
@@ -35,8 +36,8 @@ def format_bytes(count: float) -> str:
 
 
 def _cell(row: pd.Series) -> str:
-    if row["status"] != "ok":
-        return row["status"]
+    if row[col.STATUS] != col.OK:
+        return row[col.STATUS]
     return (
         f"{format_seconds(row['latency_median_s'])}{NOISY_MARK if row['noisy'] else ''} · {row['samples_per_s']:,.0f}/s · "
         f"saved {format_bytes(row['saved_activation_bytes'])} · loss {row['loss_after_steps']:.3f}"
@@ -46,16 +47,16 @@ def _cell(row: pd.Series) -> str:
 def training_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
     """Rows technique, columns devices (simulated ones marked): step time · samples/s · bytes saved for backward ·
     loss after the fixed number of steps; or the case's status. Devices whose every case was skipped are left out."""
-    frame = results[(kind(results) == "training") & (results["workload"] == workload)].copy()
-    frame = frame[frame.groupby("device")["status"].transform(lambda s: (s != "skipped").any())]
+    frame = results[(kind(results) == "training") & (results[col.WORKLOAD] == workload)].copy()
+    frame = frame[frame.groupby(col.DEVICE)[col.STATUS].transform(lambda s: (s != "skipped").any())]
     if frame.empty:
         return pd.DataFrame()
-    frame["column"] = [device_label(d, s) for d, s in zip(frame["device"], frame["simulated"])]
+    frame["column"] = [device_label(d, s) for d, s in zip(frame[col.DEVICE], frame[col.SIMULATED])]
     frame["noisy"] = is_noisy(frame)
     frame["cell"] = frame.apply(_cell, axis=1)
-    table = frame.pivot_table(index="technique", columns="column", values="cell", aggfunc="first")
+    table = frame.pivot_table(index=col.TECHNIQUE, columns="column", values="cell", aggfunc="first")
     return (
-        table.reindex(index=frame["technique"].unique(), columns=frame["column"].unique())
+        table.reindex(index=frame[col.TECHNIQUE].unique(), columns=frame["column"].unique())
         .fillna("-")
         .rename_axis(columns=None)
     )
@@ -65,7 +66,7 @@ def projection_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
     """Per simulated device, `train-baseline` on one device, then projected to 8 and 64 devices (each with the
     same batch): scaling efficiency and samples/s, or why the projection is unavailable."""
     frame = of_benchmark(results, "training")
-    frame = frame[frame["simulated"] & (frame["workload"] == workload) & (frame["technique"] == BASELINE)]
+    frame = frame[frame[col.SIMULATED] & (frame[col.WORKLOAD] == workload) & (frame[col.TECHNIQUE] == BASELINE)]
     if frame.empty:
         return pd.DataFrame()
     rows = {}
@@ -81,34 +82,34 @@ def projection_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
             )
         links = [str(r.get(f"projection_{n}", "")).removeprefix("projection over ") for n in PROJECTED_DEVICES]
         row["link"] = " / ".join(dict.fromkeys(link for link in links if not link.startswith("unavailable")))
-        rows[device_label(r["device"], True)] = row
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(index="device")
+        rows[device_label(r[col.DEVICE], True)] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(index=col.DEVICE)
 
 
 def _tta_cell(r: pd.Series) -> str:
-    if r["status"] != "ok":
-        return r["status"]
-    if not r["reached_seeds"]:
-        return r["verdict"]
+    if r[col.STATUS] != col.OK:
+        return r[col.STATUS]
+    if not r[col.REACHED_SEEDS]:
+        return r[col.VERDICT]
     text = (
         f"{format_seconds(r['time_to_accuracy_s_mean'])} ± {format_seconds(r['time_to_accuracy_s_std'])} · "
         f"{r['epochs_to_accuracy_mean']:.1f} ± {r['epochs_to_accuracy_std']:.1f} epochs"
     )
-    return text if r["reached_seeds"] == r["seeds"] else f"{text} ({r['verdict']})"
+    return text if r[col.REACHED_SEEDS] == r[col.SEEDS] else f"{text} ({r['verdict']})"
 
 
 def time_to_accuracy_table(results: pd.DataFrame) -> pd.DataFrame:
     """Rows technique, columns 'workload (device)': mean ± standard deviation over seeds of the wall time and the
     epochs to the target test accuracy, or 'not reached within N epochs (best x%)'."""
     frame = results[kind(results) == "time-to-accuracy"].copy()
-    frame = frame[frame["status"] != "skipped"]
+    frame = frame[frame[col.STATUS] != "skipped"]
     if frame.empty:
         return pd.DataFrame()
-    frame["column"] = frame["workload"] + " (" + frame["device"] + ")"
+    frame["column"] = frame[col.WORKLOAD] + " (" + frame[col.DEVICE] + ")"
     frame["cell"] = frame.apply(_tta_cell, axis=1)
-    table = frame.pivot_table(index="technique", columns="column", values="cell", aggfunc="first")
+    table = frame.pivot_table(index=col.TECHNIQUE, columns="column", values="cell", aggfunc="first")
     return (
-        table.reindex(index=frame["technique"].unique(), columns=frame["column"].unique())
+        table.reindex(index=frame[col.TECHNIQUE].unique(), columns=frame["column"].unique())
         .fillna("-")
         .rename_axis(columns=None)
     )
@@ -131,11 +132,11 @@ def training_sections(results: pd.DataFrame) -> list[dict]:
                 ],
             )
         )
-        for workload in training["workload"].dropna().unique():
+        for workload in training[col.WORKLOAD].dropna().unique():
             table = training_table(results, workload)
             if not table.empty:
                 out.append(dict(title=workload, level=3, table=table))
-        for workload in training["workload"].dropna().unique():
+        for workload in training[col.WORKLOAD].dropna().unique():
             table = projection_table(results, workload)
             if not table.empty:
                 out.append(
@@ -152,7 +153,7 @@ def training_sections(results: pd.DataFrame) -> list[dict]:
                 )
     tta = time_to_accuracy_table(results)
     if not tta.empty:
-        target = results.loc[kind(results) == "time-to-accuracy", "target_accuracy"].dropna()
+        target = results.loc[kind(results) == "time-to-accuracy", col.TARGET_ACCURACY].dropna()
         goal = f"{target.iloc[0]:.0%}" if not target.empty and not math.isnan(target.iloc[0]) else "the target"
         out.append(
             dict(

@@ -4,13 +4,15 @@ from dataclasses import dataclass
 
 import torch
 
+from devices import Device
+from techniques import Technique
+
 
 @dataclass(frozen=True)
-class PluginDevice:
+class PluginDevice(Device):
     """The README's ten-line device: the host CPU under another name."""
 
     name: str = "plugin-dev"
-    simulated: bool = False
 
     def open(self):
         return torch.device("cpu")
@@ -27,7 +29,7 @@ class PluginDevice:
 
 
 @dataclass(frozen=True)
-class Broken:
+class Broken(Technique):
     """A technique that throws: its case must show as an error and the others must still run."""
 
     name: str = "broken"
@@ -37,7 +39,7 @@ class Broken:
 
 
 @dataclass(frozen=True)
-class Unsupported:
+class Unsupported(Technique):
     """A technique a device cannot run: its case must be skipped with this reason."""
 
     name: str = "unsupported"

@@ -55,250 +55,222 @@ class Field:
         return bool(re.fullmatch(re.escape(head) + r"[A-Za-z0-9_]+" + re.escape(tail), column))
 
 
-FIELDS: list[Field] = []
+# who records a field: the stages, in the order the reference lists them
+EVERY = "every benchmark"
+INFERENCE = "inference"
+SIMULATED_DEVICES = "simulated devices"
+TECHNIQUES = "techniques"
+TRAINING = "training"
+TIME_TO_ACCURACY = "time-to-accuracy"
+DISTRIBUTED = "distributed"
+LOADER = "the loader"
+DEVICE_FACTS = "device facts"
+REPORT = "the report"
+
+# name, type, unit, meaning, who records it
+FIELDS: list[Field] = [
+    Field("device", "str", "", "registry name of the device (`cpu`, `sim-tpu-v4`)", EVERY),
+    Field("workload", "str", "", "registry name of the workload", EVERY),
+    Field("technique", "str", "", "registry name of the technique (a training recipe's, in training)", EVERY),
+    Field("batch_size", "int", "rows", "inputs per call (per step, in training)", EVERY),
+    Field("simulated", "bool", "", "figures come from a cost model, not a clock (marked † everywhere)", EVERY),
+    Field("benchmark", "str", "", "which benchmark: inference, training, time-to-accuracy, ddp, pipeline", EVERY),
+    Field("load_avg_1m", "float", "", "the machine's 1-minute load average when the case ran", EVERY),
+    Field("runtime", "str", "", "how the model runs: eager, compiled or onnxruntime", EVERY),
+    Field("accuracy", "float", "", "the workload's quality score on the test split (its `metric`)", INFERENCE),
+    Field("metric", "str", "", "what `accuracy` means, e.g. top-1 accuracy on the test split", INFERENCE),
+    Field("nn_unchanged", "float", "", "minilm: test sentences keeping their fp32 nearest neighbour", INFERENCE),
+    Field("min_cosine", "float", "", "minilm: the worst test sentence's cosine to its fp32 embedding", INFERENCE),
+    Field("model_size_bytes", "int", "B", "serialised state dict (the ONNX file for onnxruntime)", INFERENCE),
+    Field("compressed_size_bytes", "int", "B", "serialised size, zeros stored as a bitmask where smaller", INFERENCE),
+    Field("param_count", "int", "", "parameters, however stored", INFERENCE),
+    Field("bits_per_param", "float", "bit", "8 x model_size_bytes / param_count", INFERENCE),
+    Field("weight_sparsity", "float", "", "fraction of exact zeros among the dense float weights", INFERENCE),
+    Field("flops_per_batch", "int", "FLOP", "FLOPs of one call (a multiply-add counts 2)", INFERENCE),
+    Field("first_call_s", "float", "s", "the first call (compilation, kernel set-up); real devices", INFERENCE),
+    Field("model_setup_s", "float", "s", "workload.model(): training on first use or loading", INFERENCE),
+    Field("apply_s", "float", "s", "technique.apply(): quantization, fine-tuning (not compilation)", INFERENCE),
+    Field("peak_memory_bytes", "int", "B", "peak memory of one call (what is measured: memory_metric)", INFERENCE),
+    Field("technique_dtype", "str", "", "number format of the weights and matmuls (fp32, int8...)", INFERENCE),
+    Field("roofline_ops", "json", "", "fp32 at the largest batch: [FLOP/byte, FLOP/s] per operator", INFERENCE),
+    Field("energy_per_inference_j", "float", "J", "energy of one input (call / batch)", INFERENCE),
+    Field("energy_method", "str", "", "measured (a counter), estimated (a model) or simulated", INFERENCE),
+    Field("energy_source", "str", "", "what was read, or why nothing was", INFERENCE),
+    Field("energy_calls", "int", "", "calls metered together to fill the meter's window", INFERENCE),
+    Field("average_power_w", "float", "W", "energy / seconds over the metered calls", INFERENCE),
+    Field("paired_speedup_median", "float", "x", "median of per-pair baseline / case seconds", INFERENCE),
+    Field("paired_speedup_ci_low", "float", "x", "95% bootstrap interval, low end", INFERENCE),
+    Field("paired_speedup_ci_high", "float", "x", "95% bootstrap interval, high end", INFERENCE),
+    Field("paired_rounds", "int", "", "pairs of rounds", INFERENCE),
+    Field("paired_verdict", "str", "", "faster, slower or no significant difference", INFERENCE),
+    Field("paired_note", "str", "", "why the case was not paired (the baseline itself, too slow...)", INFERENCE),
+    Field("paired_s", "float", "s", "what pairing cost this case", INFERENCE),
+    Field("paired_calls_per_round", "int", "", "calls of the case per round", INFERENCE),
+    Field("paired_calls_per_baseline_round", "int", "", "calls of the baseline per round", INFERENCE),
+    Field("simulated_latency_s", "float", "s", "the cost model's latency (of a step, in training)", SIMULATED_DEVICES),
+    Field("bound", "str", "", "what limits the call: compute, memory, overhead, host or power", SIMULATED_DEVICES),
+    Field("time_{bound}_s", "float", "s", "time of the operators bound by {bound}", SIMULATED_DEVICES),
+    Field("power_limited", "bool", "", "stretched to stay within the device's TDP", SIMULATED_DEVICES),
+    Field("host_ops", "int", "", "operators that fell back to the host", SIMULATED_DEVICES),
+    Field("upcast_ops", "int", "", "operators run in a wider dtype than asked", SIMULATED_DEVICES),
+    Field("graph_ops", "int", "", "operators in the captured graph", SIMULATED_DEVICES),
+    Field("capture_s", "float", "s", "capturing the operator graph on the host", SIMULATED_DEVICES),
+    Field("profile", "str", "", "the device profile's name", SIMULATED_DEVICES),
+    Field("profile_version", "str", "", "the device profile's version", SIMULATED_DEVICES),
+    Field("accuracy_on", "str", "", "where accuracy was measured (host: the host ran the model)", SIMULATED_DEVICES),
+    Field("throughput_per_s", "float", "1/s", "batch_size / latency_median_s", LOADER),
+    Field("case", "str", "", "the case's id, e.g. test_inference[cpu-digits-mlp-fp32-1]", LOADER),
+    Field("status", "str", "", "ok, error or skipped", LOADER),
+    Field("message", "str", "", "why it errored or was skipped", LOADER),
+    Field("latency_median_s", "float", "s", "median seconds per call (simulated: the model's)", LOADER),
+    Field("latency_mean_s", "float", "s", "mean seconds per call", LOADER),
+    Field("latency_min_s", "float", "s", "fastest round's seconds per call", LOADER),
+    Field("latency_stddev_s", "float", "s", "standard deviation over rounds", LOADER),
+    Field("latency_iqr_s", "float", "s", "interquartile range over rounds", LOADER),
+    Field("rounds", "int", "", "timed rounds (0: simulated)", LOADER),
+    Field("latency_samples_s", "json", "s", "every round's seconds per call (regression gate)", LOADER),
+    Field("simulator_s", "float", "s", "simulated cases: the simulator's own run time", LOADER),
+    Field("torch_version", "str", "", "torch's version", LOADER),
+    Field("torchao_version", "str", "", "torchao's version", LOADER),
+    Field("python_version", "str", "", "Python's version", LOADER),
+    Field("run_datetime", "str", "", "when the run started (UTC)", LOADER),
+    Field("run_file", "str", "", "the results file", LOADER),
+    Field("run_partial", "str", "", "why the run is incomplete, or empty", LOADER),
+    Field("fingerprint_{field}", "str", "", "the machine and software fact {field} of the run", LOADER),
+    Field("machine_id", "str", "", "short hash of the fingerprint: runs comparable when equal", LOADER),
+    Field("commit_id", "str", "", "git commit of the code that ran", LOADER),
+    Field("commit_time", "str", "", "its time", LOADER),
+    Field("commit_dirty", "bool", "", "uncommitted changes were present", LOADER),
+    Field("finetune_s", "float", "s", "fine-tuning inside apply()", TECHNIQUES),
+    Field("sparse_kernel", "str", "", "the sparse kernel used, or none: why", TECHNIQUES),
+    Field("layers_2of4", "int", "", "layers pruned to the 2:4 pattern", TECHNIQUES),
+    Field("binary_kernel", "str", "", "the binary kernel used, or none: why", TECHNIQUES),
+    Field("binary_weight_fraction", "float", "", "fraction of weights binarised", TECHNIQUES),
+    Field("batchnorms_folded", "int", "", "BatchNorm layers folded into convolutions", TECHNIQUES),
+    Field("convs_separated", "int", "", "convolutions made depthwise-separable", TECHNIQUES),
+    Field("int8_kernels", "int", "", "int8 kernels the compiler made (0: ran as float)", TECHNIQUES),
+    Field("fast_path", "bool", "", "the compiled int8 fast path was taken", TECHNIQUES),
+    Field("quantized_layers", "int", "", "layers quantized (weight-only)", TECHNIQUES),
+    Field("activation_dtype", "str", "", "dtype of activations (weight-only int4: bfloat16)", TECHNIQUES),
+    Field("onnxruntime_version", "str", "", "ONNX Runtime's version", TECHNIQUES),
+    Field("kd_val_accuracy_mean", "float", "", "distilled students' validation accuracy", TECHNIQUES),
+    Field("kd_val_accuracy_std", "float", "", "its spread over seeds", TECHNIQUES),
+    Field("scratch_val_accuracy_mean", "float", "", "students trained from scratch: validation accuracy", TECHNIQUES),
+    Field("scratch_val_accuracy_std", "float", "", "its spread over seeds", TECHNIQUES),
+    Field("student_param_fraction", "float", "", "student parameters / teacher's", TECHNIQUES),
+    Field("optimizer", "str", "", "the recipe's optimizer", TRAINING),
+    Field("loss_after_steps", "float", "", "validation loss after loss_steps steps", TRAINING),
+    Field("loss_steps", "int", "", "optimizer steps before the loss is read", TRAINING),
+    Field("loss_on", "str", "", "where the loss was measured (host, for simulated devices)", TRAINING),
+    Field("saved_activation_bytes", "int", "B", "bytes saved for backward, at peak", TRAINING),
+    Field("saved_tensors", "int", "", "tensors saved for backward", TRAINING),
+    Field("param_bytes", "int", "B", "bytes of the parameters", TRAINING),
+    Field("optimizer_state_bytes", "int", "B", "bytes of the optimizer's state", TRAINING),
+    Field("micro_batches", "int", "", "micro-batches per step (gradient accumulation)", TRAINING),
+    Field("micro_batch_size", "int", "rows", "rows per micro-batch", TRAINING),
+    Field("first_step_s", "float", "s", "the first step (compilation); real devices", TRAINING),
+    Field("rss_bytes", "int", "B", "the process's resident memory after the case", TRAINING),
+    Field("samples_per_s", "float", "1/s", "training rows per second", TRAINING),
+    Field("time_forward_s", "float", "s", "simulated: the forward passes of a step", TRAINING),
+    Field("time_backward_s", "float", "s", "simulated: the backward passes of a step", TRAINING),
+    Field("time_recompute_s", "float", "s", "simulated: recomputation under checkpointing", TRAINING),
+    Field("time_optimizer_s", "float", "s", "simulated: the optimizer's update", TRAINING),
+    Field("energy_per_step_j", "float", "J", "simulated: energy of one step", TRAINING),
+    Field("projection_{devices}", "str", "", "projection over {devices} devices: the link, or why none", TRAINING),
+    Field("projected_step_s_{devices}", "float", "s", "projected step over {devices} devices", TRAINING),
+    Field("projected_allreduce_s_{devices}", "float", "s", "projected all-reduce over {devices} devices", TRAINING),
+    Field("projected_efficiency_{devices}", "float", "", "projected scaling efficiency, {devices} devices", TRAINING),
+    Field("projected_samples_per_s_{devices}", "float", "1/s", "projected rows/s, {devices} devices", TRAINING),
+    Field("target_accuracy", "float", "", "the test accuracy trained to", TIME_TO_ACCURACY),
+    Field("max_epochs", "int", "", "the epochs allowed", TIME_TO_ACCURACY),
+    Field("seeds", "int", "", "seeds trained", TIME_TO_ACCURACY),
+    Field("reached_seeds", "int", "", "seeds that reached the target", TIME_TO_ACCURACY),
+    Field("time_to_accuracy_s_mean", "float", "s", "mean wall time of those that did", TIME_TO_ACCURACY),
+    Field("time_to_accuracy_s_std", "float", "s", "its sample standard deviation", TIME_TO_ACCURACY),
+    Field("epochs_to_accuracy_mean", "float", "", "mean epochs of those that did", TIME_TO_ACCURACY),
+    Field("epochs_to_accuracy_std", "float", "", "its sample standard deviation", TIME_TO_ACCURACY),
+    Field("best_accuracy_mean", "float", "", "mean best accuracy over seeds", TIME_TO_ACCURACY),
+    Field("verdict", "str", "", "one line: reached in every seed, in some, or not", TIME_TO_ACCURACY),
+    Field("seed_{n}", "str", "", "seed {n}'s run, in one line", TIME_TO_ACCURACY),
+    Field("nproc", "int", "", "processes", DISTRIBUTED),
+    Field("hosts", "int", "", "machines the processes ran on", DISTRIBUTED),
+    Field("backend", "str", "", "torch.distributed backend (gloo, nccl)", DISTRIBUTED),
+    Field("threads_per_process", "int", "", "intra-op threads of each process", DISTRIBUTED),
+    Field("per_process_batch", "int", "rows", "rows per process per step", DISTRIBUTED),
+    Field("no_sync", "bool", "", "gradients all-reduced once per accumulated step (DDP no_sync)", DISTRIBUTED),
+    Field("grad_bytes", "int", "B", "bytes of the gradients all-reduced per step", DISTRIBUTED),
+    Field("allreduce_s", "float", "s", "all-reduce time per step", DISTRIBUTED),
+    Field("allreduce_share", "float", "", "all-reduce time / step time", DISTRIBUTED),
+    Field("replicas_identical", "bool", "", "every rank's weights equal after training", DISTRIBUTED),
+    Field("stages", "int", "", "pipeline stages", DISTRIBUTED),
+    Field("stage_modules", "str", "", "the modules of each stage", DISTRIBUTED),
+    Field("microbatches", "int", "", "pipeline micro-batches per step", DISTRIBUTED),
+    Field("bubble_fraction_ideal", "float", "", "(S-1)/(M+S-1)", DISTRIBUTED),
+    Field("bubble_fraction_measured", "float", "", "1 - a stage's compute / step", DISTRIBUTED),
+    Field("busy_fraction_rank{n}", "float", "", "rank {n}'s compute / step time", DISTRIBUTED),
+    Field("loss_last_step", "float", "", "the pipeline's loss at its last step", DISTRIBUTED),
+    Field("cpu_model", "str", "", "the CPU's model name", DEVICE_FACTS),
+    Field("cpu_cores_logical", "int", "", "logical cores", DEVICE_FACTS),
+    Field("cpu_cores_physical", "int", "", "physical cores", DEVICE_FACTS),
+    Field("threads", "int", "", "threads the device's cases used", DEVICE_FACTS),
+    Field("torch_cpu_capability", "str", "", "torch's CPU kernel level (AVX2, AVX512)", DEVICE_FACTS),
+    Field("quantized_engine", "str", "", "torch.backends.quantized.engine", DEVICE_FACTS),
+    Field("memory_metric", "str", "", "what peak_memory_bytes measures on this device", DEVICE_FACTS),
+    Field("flag_{flag}", "bool", "", "the CPU has instruction-set flag {flag} (/proc/cpuinfo)", DEVICE_FACTS),
+    Field("price_per_hour_usd", "float", "USD/h", "the device's price (a price file overrides)", DEVICE_FACTS),
+    Field("price_source", "str", "", "where the price comes from", DEVICE_FACTS),
+    Field("gpu_name", "str", "", "the GPU's name", DEVICE_FACTS),
+    Field("gpu_compute_capability", "str", "", "CUDA compute capability", DEVICE_FACTS),
+    Field("gpu_memory_bytes", "int", "B", "the GPU's memory", DEVICE_FACTS),
+    Field("cuda_version", "str", "", "CUDA's version torch was built with", DEVICE_FACTS),
+    Field("gpu_driver", "str", "", "the NVIDIA driver's version (NVML)", DEVICE_FACTS),
+    Field("gpu_power_limit_w", "float", "W", "the GPU's power limit (NVML)", DEVICE_FACTS),
+    Field("gpu_nvml_name", "str", "", "the GPU's name as NVML gives it", DEVICE_FACTS),
+    Field("profile_path", "str", "", "the device profile's file", DEVICE_FACTS),
+    Field("description", "str", "", "what the profile models", DEVICE_FACTS),
+    Field("figures_{confidence}", "int", "", "profile figures tagged {confidence} (vendor, derived...)", DEVICE_FACTS),
+    Field("roof_bandwidth_bps", "float", "B/s", "the roofline's slope: DRAM/HBM bandwidth", DEVICE_FACTS),
+    Field("roof_peak_{dtype}_flops", "float", "FLOP/s", "peak arithmetic in {dtype}", DEVICE_FACTS),
+    Field("interconnect", "str", "", "the links a profile lists for data-parallel training", DEVICE_FACTS),
+    Field("facts_error", "str", "", "a device whose facts() failed: the error", DEVICE_FACTS),
+    Field("baseline_latency_s", "float", "s", "fp32's latency_median_s, same device and batch", REPORT),
+    Field("baseline_accuracy", "float", "", "fp32's accuracy", REPORT),
+    Field("baseline_flops", "float", "FLOP", "fp32's flops_per_batch", REPORT),
+    Field("speedup", "float", "x", "baseline_latency_s / latency_median_s (unpaired)", REPORT),
+    Field("accuracy_delta", "float", "", "accuracy - baseline_accuracy", REPORT),
+    Field("accuracy_ratio", "float", "", "accuracy / baseline_accuracy", REPORT),
+    Field("flops_ratio", "float", "", "flops_per_batch / baseline_flops", REPORT),
+    Field("speedup_shown", "float", "x", "the paired median where paired, else the unpaired one", REPORT),
+    Field("speedup_ci_low", "float", "x", "its 95% interval, low end (paired only)", REPORT),
+    Field("speedup_ci_high", "float", "x", "its 95% interval, high end (paired only)", REPORT),
+    Field("speedup_basis", "str", "", "paired or unpaired", REPORT),
+    Field("speedup_verdict", "str", "", "faster, slower or no significant difference", REPORT),
+    Field("why", "str", "", "what the recorded facts say about a slower case", REPORT),
+    Field("cost_per_million_usd", "float", "USD", "price x time of a million inferences", REPORT),
+    Field("cost_method", "str", "", "measured or simulated latency behind the cost", REPORT),
+]
 
 
-def _field(name: str, type_: str, unit: str, meaning: str, recorded_by: str) -> str:
-    FIELDS.append(Field(name, type_, unit, meaning, recorded_by))
-    return name
+def constant_name(field: str) -> str:
+    """The constant a field is named by: upper case, a family's `{placeholder}` left out
+    (`latency_median_s` -> LATENCY_MEDIAN_S, `projected_step_s_{devices}` -> PROJECTED_STEP_S)."""
+    return re.sub(r"_?\{[^}]*\}", "", field).upper()
 
 
-# ---- identity of a case (every benchmark) ----
-BY = "every benchmark"
-DEVICE = _field("device", "str", "", "registry name of the device (`cpu`, `sim-tpu-v4`)", BY)
-WORKLOAD = _field("workload", "str", "", "registry name of the workload", BY)
-TECHNIQUE = _field("technique", "str", "", "registry name of the technique (a training recipe's, in training)", BY)
-BATCH_SIZE = _field("batch_size", "int", "rows", "inputs per call (per step, in training)", BY)
-SIMULATED = _field("simulated", "bool", "", "figures come from a cost model, not a clock (marked † everywhere)", BY)
-BENCHMARK = _field("benchmark", "str", "", "which benchmark: inference, training, time-to-accuracy, ddp, pipeline", BY)
-LOAD_AVG_1M = _field("load_avg_1m", "float", "", "the machine's 1-minute load average when the case ran", BY)
-RUNTIME = _field("runtime", "str", "", "how the model runs: eager, compiled or onnxruntime", BY)
+_CONSTANTS = {constant_name(f.name): f.name for f in FIELDS}
 
-# ---- inference (benchmarks/test_inference.py) ----
-BY = "inference"
-ACCURACY = _field("accuracy", "float", "", "the workload's quality score on the test split (its `metric`)", BY)
-METRIC = _field("metric", "str", "", "what `accuracy` means, e.g. top-1 accuracy on the test split", BY)
-NN_UNCHANGED = _field(
-    "nn_unchanged", "float", "", "minilm: fraction of test sentences whose nearest neighbour is the fp32 one", BY
-)
-MIN_COSINE = _field("min_cosine", "float", "", "minilm: the worst test sentence's cosine to its fp32 embedding", BY)
-MODEL_SIZE_BYTES = _field("model_size_bytes", "int", "B", "serialised state dict (the ONNX file for onnxruntime)", BY)
-COMPRESSED_SIZE_BYTES = _field(
-    "compressed_size_bytes", "int", "B", "serialised size with zeros stored as a bitmask where smaller", BY
-)
-PARAM_COUNT = _field("param_count", "int", "", "parameters, however stored", BY)
-BITS_PER_PARAM = _field("bits_per_param", "float", "bit", "8 x model_size_bytes / param_count", BY)
-WEIGHT_SPARSITY = _field("weight_sparsity", "float", "", "fraction of exact zeros among the dense float weights", BY)
-FLOPS_PER_BATCH = _field("flops_per_batch", "int", "FLOP", "FLOPs of one call (a multiply-add counts 2)", BY)
-FIRST_CALL_S = _field("first_call_s", "float", "s", "the first call (compilation, kernel set-up); real devices", BY)
-MODEL_SETUP_S = _field("model_setup_s", "float", "s", "workload.model(): training on first use or loading", BY)
-APPLY_S = _field("apply_s", "float", "s", "technique.apply(): quantization, fine-tuning (not compilation)", BY)
-PEAK_MEMORY_BYTES = _field(
-    "peak_memory_bytes", "int", "B", "peak memory of one call; what is measured is the device's memory_metric", BY
-)
-TECHNIQUE_DTYPE = _field(
-    "technique_dtype", "str", "", "the number format the technique's weights and matmuls run in (fp32, int8...)", BY
-)
-ROOFLINE_OPS = _field(
-    "roofline_ops", "json", "", "simulated fp32 at the largest batch: [FLOP/byte, FLOP/s] per operator", BY
-)
 
-# ---- energy and cost ----
-ENERGY_PER_INFERENCE_J = _field("energy_per_inference_j", "float", "J", "energy of one input (call / batch)", BY)
-ENERGY_METHOD = _field("energy_method", "str", "", "measured (a counter), estimated (a model) or simulated", BY)
-ENERGY_SOURCE = _field("energy_source", "str", "", "what was read, or why nothing was", BY)
-ENERGY_CALLS = _field("energy_calls", "int", "", "calls metered together to fill the meter's window", BY)
-AVERAGE_POWER_W = _field("average_power_w", "float", "W", "energy / seconds over the metered calls", BY)
+def __getattr__(name: str) -> str:
+    """`results.LATENCY_MEDIAN_S` is "latency_median_s": every declared field is a constant of this module, and a
+    name no field declares fails loudly (AttributeError) instead of reading a column that is never there."""
+    try:
+        return _CONSTANTS[name]
+    except KeyError:
+        raise AttributeError(f"accelbench.results declares no field {name!r}") from None
 
-# ---- paired speedups (ABAB rounds against the baseline; accelbench/rounds.py, accelbench/stats.py) ----
-PAIRED_SPEEDUP_MEDIAN = _field("paired_speedup_median", "float", "x", "median of per-pair baseline / case seconds", BY)
-PAIRED_SPEEDUP_CI_LOW = _field("paired_speedup_ci_low", "float", "x", "95% bootstrap interval, low end", BY)
-PAIRED_SPEEDUP_CI_HIGH = _field("paired_speedup_ci_high", "float", "x", "95% bootstrap interval, high end", BY)
-PAIRED_ROUNDS = _field("paired_rounds", "int", "", "pairs of rounds", BY)
-PAIRED_VERDICT = _field("paired_verdict", "str", "", "faster, slower or no significant difference", BY)
-PAIRED_NOTE = _field("paired_note", "str", "", "why the case was not paired (the baseline itself, too slow...)", BY)
-PAIRED_S = _field("paired_s", "float", "s", "what pairing cost this case", BY)
-PAIRED_CALLS_PER_ROUND = _field("paired_calls_per_round", "int", "", "calls of the case per round", BY)
-PAIRED_CALLS_PER_BASELINE_ROUND = _field(
-    "paired_calls_per_baseline_round", "int", "", "calls of the baseline per round", BY
-)
 
-# ---- simulated devices (devices/simulated) ----
-BY = "simulated devices"
-SIMULATED_LATENCY_S = _field(
-    "simulated_latency_s", "float", "s", "the cost model's latency of one call (one step, in training)", BY
-)
-THROUGHPUT_PER_S = _field("throughput_per_s", "float", "1/s", "batch_size / latency_median_s", "the loader")
-BOUND = _field("bound", "str", "", "what limits the call: compute, memory, overhead, host or power", BY)
-TIME_BY_BOUND_S = _field("time_{bound}_s", "float", "s", "time of the operators bound by {bound}", BY)
-POWER_LIMITED = _field("power_limited", "bool", "", "stretched to stay within the device's TDP", BY)
-HOST_OPS = _field("host_ops", "int", "", "operators that fell back to the host", BY)
-UPCAST_OPS = _field("upcast_ops", "int", "", "operators run in a wider dtype than asked", BY)
-GRAPH_OPS = _field("graph_ops", "int", "", "operators in the captured graph", BY)
-CAPTURE_S = _field("capture_s", "float", "s", "capturing the operator graph on the host", BY)
-PROFILE = _field("profile", "str", "", "the device profile's name", BY)
-PROFILE_VERSION = _field("profile_version", "str", "", "the device profile's version", BY)
-ACCURACY_ON = _field("accuracy_on", "str", "", "where accuracy was measured (host: the host ran the model)", BY)
-
-# ---- technique facts (techniques/*.py annotate()) ----
-BY = "techniques"
-FINETUNE_S = _field("finetune_s", "float", "s", "fine-tuning inside apply()", BY)
-SPARSE_KERNEL = _field("sparse_kernel", "str", "", "the sparse kernel used, or none: why", BY)
-LAYERS_2OF4 = _field("layers_2of4", "int", "", "layers pruned to the 2:4 pattern", BY)
-BINARY_KERNEL = _field("binary_kernel", "str", "", "the binary kernel used, or none: why", BY)
-BINARY_WEIGHT_FRACTION = _field("binary_weight_fraction", "float", "", "fraction of weights binarised", BY)
-BATCHNORMS_FOLDED = _field("batchnorms_folded", "int", "", "BatchNorm layers folded into convolutions", BY)
-CONVS_SEPARATED = _field("convs_separated", "int", "", "convolutions made depthwise-separable", BY)
-INT8_KERNELS = _field("int8_kernels", "int", "", "int8 kernels the compiler made (0: ran as float)", BY)
-FAST_PATH = _field("fast_path", "bool", "", "the compiled int8 fast path was taken", BY)
-QUANTIZED_LAYERS = _field("quantized_layers", "int", "", "layers quantized (weight-only)", BY)
-ACTIVATION_DTYPE = _field("activation_dtype", "str", "", "dtype of activations (weight-only int4: bfloat16)", BY)
-ONNXRUNTIME_VERSION = _field("onnxruntime_version", "str", "", "ONNX Runtime's version", BY)
-KD_VAL_ACCURACY_MEAN = _field("kd_val_accuracy_mean", "float", "", "distilled students' validation accuracy", BY)
-KD_VAL_ACCURACY_STD = _field("kd_val_accuracy_std", "float", "", "its spread over seeds", BY)
-SCRATCH_VAL_ACCURACY_MEAN = _field(
-    "scratch_val_accuracy_mean", "float", "", "the same students trained from scratch: validation accuracy", BY
-)
-SCRATCH_VAL_ACCURACY_STD = _field("scratch_val_accuracy_std", "float", "", "its spread over seeds", BY)
-STUDENT_PARAM_FRACTION = _field("student_param_fraction", "float", "", "student parameters / teacher's", BY)
-
-# ---- training (benchmarks/test_training.py) ----
-BY = "training"
-OPTIMIZER = _field("optimizer", "str", "", "the recipe's optimizer", BY)
-LOSS_AFTER_STEPS = _field("loss_after_steps", "float", "", "validation loss after loss_steps steps", BY)
-LOSS_STEPS = _field("loss_steps", "int", "", "optimizer steps before the loss is read", BY)
-LOSS_ON = _field("loss_on", "str", "", "where the loss was measured (host, for simulated devices)", BY)
-SAVED_ACTIVATION_BYTES = _field("saved_activation_bytes", "int", "B", "bytes saved for backward, at peak", BY)
-SAVED_TENSORS = _field("saved_tensors", "int", "", "tensors saved for backward", BY)
-PARAM_BYTES = _field("param_bytes", "int", "B", "bytes of the parameters", BY)
-OPTIMIZER_STATE_BYTES = _field("optimizer_state_bytes", "int", "B", "bytes of the optimizer's state", BY)
-MICRO_BATCHES = _field("micro_batches", "int", "", "micro-batches per step (gradient accumulation)", BY)
-MICRO_BATCH_SIZE = _field("micro_batch_size", "int", "rows", "rows per micro-batch", BY)
-FIRST_STEP_S = _field("first_step_s", "float", "s", "the first step (compilation); real devices", BY)
-RSS_BYTES = _field("rss_bytes", "int", "B", "the process's resident memory after the case", BY)
-SAMPLES_PER_S = _field("samples_per_s", "float", "1/s", "training rows per second", BY)
-TIME_FORWARD_S = _field("time_forward_s", "float", "s", "simulated: the forward passes of a step", BY)
-TIME_BACKWARD_S = _field("time_backward_s", "float", "s", "simulated: the backward passes of a step", BY)
-TIME_RECOMPUTE_S = _field("time_recompute_s", "float", "s", "simulated: recomputation under checkpointing", BY)
-TIME_OPTIMIZER_S = _field("time_optimizer_s", "float", "s", "simulated: the optimizer's update", BY)
-ENERGY_PER_STEP_J = _field("energy_per_step_j", "float", "J", "simulated: energy of one step", BY)
-PROJECTION = _field("projection_{devices}", "str", "", "projection over {devices} devices: the link, or why none", BY)
-PROJECTED_STEP_S = _field("projected_step_s_{devices}", "float", "s", "projected step over {devices} devices", BY)
-PROJECTED_ALLREDUCE_S = _field(
-    "projected_allreduce_s_{devices}", "float", "s", "projected all-reduce over {devices} devices", BY
-)
-PROJECTED_EFFICIENCY = _field(
-    "projected_efficiency_{devices}", "float", "", "projected scaling efficiency over {devices} devices", BY
-)
-PROJECTED_SAMPLES_PER_S = _field(
-    "projected_samples_per_s_{devices}", "float", "1/s", "projected rows per second over {devices} devices", BY
-)
-
-# ---- time to accuracy (benchmarks/test_time_to_accuracy.py) ----
-BY = "time-to-accuracy"
-TARGET_ACCURACY = _field("target_accuracy", "float", "", "the test accuracy trained to", BY)
-MAX_EPOCHS = _field("max_epochs", "int", "", "the epochs allowed", BY)
-SEEDS = _field("seeds", "int", "", "seeds trained", BY)
-REACHED_SEEDS = _field("reached_seeds", "int", "", "seeds that reached the target", BY)
-TIME_TO_ACCURACY_S_MEAN = _field("time_to_accuracy_s_mean", "float", "s", "mean wall time of those that did", BY)
-TIME_TO_ACCURACY_S_STD = _field("time_to_accuracy_s_std", "float", "s", "its sample standard deviation", BY)
-EPOCHS_TO_ACCURACY_MEAN = _field("epochs_to_accuracy_mean", "float", "", "mean epochs of those that did", BY)
-EPOCHS_TO_ACCURACY_STD = _field("epochs_to_accuracy_std", "float", "", "its sample standard deviation", BY)
-BEST_ACCURACY_MEAN = _field("best_accuracy_mean", "float", "", "mean best accuracy over seeds", BY)
-VERDICT = _field("verdict", "str", "", "one line: reached in every seed, in some, or not", BY)
-SEED_RUN = _field("seed_{n}", "str", "", "seed {n}'s run, in one line", BY)
-
-# ---- distributed (parallel/) ----
-BY = "distributed"
-NPROC = _field("nproc", "int", "", "processes", BY)
-HOSTS = _field("hosts", "int", "", "machines the processes ran on", BY)
-BACKEND = _field("backend", "str", "", "torch.distributed backend (gloo, nccl)", BY)
-THREADS_PER_PROCESS = _field("threads_per_process", "int", "", "intra-op threads of each process", BY)
-PER_PROCESS_BATCH = _field("per_process_batch", "int", "rows", "rows per process per step", BY)
-NO_SYNC = _field("no_sync", "bool", "", "gradients all-reduced once per accumulated step (DDP no_sync)", BY)
-GRAD_BYTES = _field("grad_bytes", "int", "B", "bytes of the gradients all-reduced per step", BY)
-ALLREDUCE_S = _field("allreduce_s", "float", "s", "all-reduce time per step", BY)
-ALLREDUCE_SHARE = _field("allreduce_share", "float", "", "all-reduce time / step time", BY)
-REPLICAS_IDENTICAL = _field("replicas_identical", "bool", "", "every rank's weights equal after training", BY)
-STAGES = _field("stages", "int", "", "pipeline stages", BY)
-STAGE_MODULES = _field("stage_modules", "str", "", "the modules of each stage", BY)
-MICROBATCHES = _field("microbatches", "int", "", "pipeline micro-batches per step", BY)
-BUBBLE_FRACTION_IDEAL = _field("bubble_fraction_ideal", "float", "", "(S-1)/(M+S-1)", BY)
-BUBBLE_FRACTION_MEASURED = _field("bubble_fraction_measured", "float", "", "1 - a stage's compute / step", BY)
-BUSY_FRACTION_RANK = _field("busy_fraction_rank{n}", "float", "", "rank {n}'s compute / step time", BY)
-LOSS_LAST_STEP = _field("loss_last_step", "float", "", "the pipeline's loss at its last step", BY)
-
-# ---- added by the loader (reports/load/run.py), from the entry and the run ----
-BY = "the loader"
-CASE = _field("case", "str", "", "the case's id, e.g. test_inference[cpu-digits-mlp-fp32-1]", BY)
-STATUS = _field("status", "str", "", "ok, error or skipped", BY)
-MESSAGE = _field("message", "str", "", "why it errored or was skipped", BY)
-LATENCY_MEDIAN_S = _field("latency_median_s", "float", "s", "median seconds per call (simulated: the model's)", BY)
-LATENCY_MEAN_S = _field("latency_mean_s", "float", "s", "mean seconds per call", BY)
-LATENCY_MIN_S = _field("latency_min_s", "float", "s", "fastest round's seconds per call", BY)
-LATENCY_STDDEV_S = _field("latency_stddev_s", "float", "s", "standard deviation over rounds", BY)
-LATENCY_IQR_S = _field("latency_iqr_s", "float", "s", "interquartile range over rounds", BY)
-ROUNDS = _field("rounds", "int", "", "timed rounds (0: simulated)", BY)
-LATENCY_SAMPLES_S = _field("latency_samples_s", "json", "s", "every round's seconds per call (regression gate)", BY)
-SIMULATOR_S = _field("simulator_s", "float", "s", "simulated cases: the simulator's own run time", BY)
-TORCH_VERSION = _field("torch_version", "str", "", "torch's version", BY)
-TORCHAO_VERSION = _field("torchao_version", "str", "", "torchao's version", BY)
-PYTHON_VERSION = _field("python_version", "str", "", "Python's version", BY)
-RUN_DATETIME = _field("run_datetime", "str", "", "when the run started (UTC)", BY)
-RUN_FILE = _field("run_file", "str", "", "the results file", BY)
-RUN_PARTIAL = _field("run_partial", "str", "", "why the run is incomplete, or empty", BY)
-FINGERPRINT = _field("fingerprint_{field}", "str", "", "the machine and software fact {field} of the run", BY)
-MACHINE_ID = _field("machine_id", "str", "", "short hash of the fingerprint: runs comparable when equal", BY)
-COMMIT_ID = _field("commit_id", "str", "", "git commit of the code that ran", BY)
-COMMIT_TIME = _field("commit_time", "str", "", "its time", BY)
-COMMIT_DIRTY = _field("commit_dirty", "bool", "", "uncommitted changes were present", BY)
-
-# ---- device facts (each device's facts(), joined onto its rows by the loader) ----
-BY = "device facts"
-CPU_MODEL = _field("cpu_model", "str", "", "the CPU's model name", BY)
-CPU_CORES_LOGICAL = _field("cpu_cores_logical", "int", "", "logical cores", BY)
-CPU_CORES_PHYSICAL = _field("cpu_cores_physical", "int", "", "physical cores", BY)
-THREADS = _field("threads", "int", "", "threads the device's cases used", BY)
-TORCH_CPU_CAPABILITY = _field("torch_cpu_capability", "str", "", "torch's CPU kernel level (AVX2, AVX512)", BY)
-QUANTIZED_ENGINE = _field("quantized_engine", "str", "", "torch.backends.quantized.engine", BY)
-MEMORY_METRIC = _field("memory_metric", "str", "", "what peak_memory_bytes measures on this device", BY)
-CPU_FLAG = _field("flag_{flag}", "bool", "", "the CPU has instruction-set flag {flag} (/proc/cpuinfo)", BY)
-PRICE_PER_HOUR_USD = _field("price_per_hour_usd", "float", "USD/h", "the device's price (a price file overrides)", BY)
-PRICE_SOURCE = _field("price_source", "str", "", "where the price comes from", BY)
-GPU_NAME = _field("gpu_name", "str", "", "the GPU's name", BY)
-GPU_COMPUTE_CAPABILITY = _field("gpu_compute_capability", "str", "", "CUDA compute capability", BY)
-GPU_MEMORY_BYTES = _field("gpu_memory_bytes", "int", "B", "the GPU's memory", BY)
-CUDA_VERSION = _field("cuda_version", "str", "", "CUDA's version torch was built with", BY)
-GPU_DRIVER = _field("gpu_driver", "str", "", "the NVIDIA driver's version (NVML)", BY)
-GPU_POWER_LIMIT_W = _field("gpu_power_limit_w", "float", "W", "the GPU's power limit (NVML)", BY)
-GPU_NVML_NAME = _field("gpu_nvml_name", "str", "", "the GPU's name as NVML gives it", BY)
-PROFILE_PATH = _field("profile_path", "str", "", "the device profile's file", BY)
-DESCRIPTION = _field("description", "str", "", "what the profile models", BY)
-FIGURES_BY_CONFIDENCE = _field(
-    "figures_{confidence}", "int", "", "profile figures tagged {confidence} (vendor, secondary, derived, assumed)", BY
-)
-ROOF_BANDWIDTH_BPS = _field("roof_bandwidth_bps", "float", "B/s", "the roofline's slope: DRAM/HBM bandwidth", BY)
-ROOF_PEAK_FLOPS = _field("roof_peak_{dtype}_flops", "float", "FLOP/s", "peak arithmetic in {dtype}", BY)
-INTERCONNECT = _field("interconnect", "str", "", "the links a profile lists for data-parallel training", BY)
-FACTS_ERROR = _field("facts_error", "str", "", "a device whose facts() failed: the error", BY)
-
-# ---- added by the report (reports/analysis), in results.csv ----
-BY = "the report"
-BASELINE_LATENCY_S = _field("baseline_latency_s", "float", "s", "fp32's latency_median_s, same device and batch", BY)
-BASELINE_ACCURACY = _field("baseline_accuracy", "float", "", "fp32's accuracy", BY)
-BASELINE_FLOPS = _field("baseline_flops", "float", "FLOP", "fp32's flops_per_batch", BY)
-SPEEDUP = _field("speedup", "float", "x", "baseline_latency_s / latency_median_s (unpaired)", BY)
-ACCURACY_DELTA = _field("accuracy_delta", "float", "", "accuracy - baseline_accuracy", BY)
-ACCURACY_RATIO = _field("accuracy_ratio", "float", "", "accuracy / baseline_accuracy", BY)
-FLOPS_RATIO = _field("flops_ratio", "float", "", "flops_per_batch / baseline_flops", BY)
-SPEEDUP_SHOWN = _field("speedup_shown", "float", "x", "the paired median where paired, else the unpaired one", BY)
-SPEEDUP_CI_LOW = _field("speedup_ci_low", "float", "x", "its 95% interval, low end (paired only)", BY)
-SPEEDUP_CI_HIGH = _field("speedup_ci_high", "float", "x", "its 95% interval, high end (paired only)", BY)
-SPEEDUP_BASIS = _field("speedup_basis", "str", "", "paired or unpaired", BY)
-SPEEDUP_VERDICT = _field("speedup_verdict", "str", "", "faster, slower or no significant difference", BY)
-WHY = _field("why", "str", "", "what the recorded facts say about a slower case", BY)
-COST_PER_MILLION_USD = _field("cost_per_million_usd", "float", "USD", "price x time of a million inferences", BY)
-COST_METHOD = _field("cost_method", "str", "", "measured or simulated latency behind the cost", BY)
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_CONSTANTS])
 
 
 def field_of(column: str) -> Field | None:
@@ -341,6 +313,20 @@ def stats_of(times_s: list[float]) -> dict[str, float | int]:
         "ops": 1 / mean if mean > 0 else 0.0,
         "data": list(times_s),
     }
+
+
+def simulated_provenance(profile: str, version: str, runtime: str, graph_ops: int, capture_s: float) -> dict:
+    """What every simulated case records about where its figures come from: the profile, the runtime priced, and
+    the captured graph."""
+    return record(profile=profile, profile_version=version, runtime=runtime, graph_ops=graph_ops, capture_s=capture_s)
+
+
+def record(**values: object) -> dict:
+    """A case's record (its extra_info), refused if a key is no declared field."""
+    unknown = undeclared(values)
+    if unknown:
+        raise ValueError(f"undeclared fields {unknown}: declare them in accelbench/results.py")
+    return flat(values)
 
 
 def timed_entry(name: str, fullname: str, params: dict, record: dict, times_s: list[float]) -> dict:

@@ -150,12 +150,8 @@ def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -
         power_limited=prediction.power_limited,
         host_ops=prediction.host_ops,
         upcast_ops=prediction.upcast_ops,
-        graph_ops=len(graph.ops),
-        runtime=runtime,
-        capture_s=capture_s,
-        profile=profile.name,
-        profile_version=profile.version,
         accuracy_on="host",
+        **results.simulated_provenance(profile.name, profile.version, runtime, len(graph.ops), capture_s),
         **{f"time_{bound}_s": seconds for bound, seconds in prediction.time_by_bound.items()},
     )
     if case.technique.name == "fp32" and batch == max(BATCH_SIZES):  # the report's roofline: one point per operator

@@ -19,6 +19,7 @@ import psutil
 import pytest
 import torch
 
+import accelbench.results as results
 import devices
 import training
 from training.memory import SavedTensorMeter
@@ -131,18 +132,14 @@ def simulate_training(benchmark, case, step, figures: dict, host_figures: dict, 
     benchmark.extra_info.update(
         simulated_latency_s=prediction.step_s,  # the report's step time for a simulated case
         samples_per_s=batch / prediction.step_s,
-        time_forward_s=prediction.forward_s,
-        time_backward_s=prediction.backward_s,
-        time_recompute_s=prediction.recompute_s,
-        time_optimizer_s=prediction.optimizer_s,
+        **{
+            f"time_{part}_s": getattr(prediction, f"{part}_s")
+            for part in ("forward", "backward", "recompute", "optimizer")
+        },
         energy_per_step_j=prediction.energy_j,
         energy_method="simulated",
-        graph_ops=len(forward.ops),
-        runtime=runtime,
-        capture_s=capture_s,
-        profile=profile.name,
-        profile_version=profile.version,
         loss_on="host",
+        **results.simulated_provenance(profile.name, profile.version, runtime, len(forward.ops), capture_s),
     )
     for count in PROJECTED_DEVICES:  # weak scaling: each device keeps the case's batch
         projected = project_data_parallel(prediction.step_s, spec.grad_bytes, profile, count)

@@ -108,20 +108,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         for config in configs:
             name = f"ddp[{world.device.name}-{workload.name}-{config}-{world.size}proc]"
-            params = dict(
-                device=world.device.name,
-                workload=workload.name,
-                technique=config,
-                batch_size=world.size * args.batch_size,
-                nproc=world.size,
-            )
-            common = dict(
-                benchmark="ddp",
-                simulated=False,
-                backend=world.backend,
-                threads_per_process=args.threads,
-                hosts=facts["hosts"],
-            )
+            params = world.part_params(workload.name, config, world.size * args.batch_size)
+            common = world.common_figures("ddp", args.threads, hosts=facts["hosts"])
             extra = record_part(
                 world, args.out, facts, name, params, common, lambda: measure(world, args, workload, config)
             )

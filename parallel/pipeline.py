@@ -163,16 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         for microbatches in counts:
             name = f"pipeline[{world.device.name}-{workload.name}-{world.size}stages-{microbatches}mb]"
-            params = dict(
-                device=world.device.name,
-                workload=workload.name,
-                technique=f"gpipe-{microbatches}mb",
-                batch_size=args.batch_size,
-                nproc=world.size,
-            )
-            common = dict(
-                benchmark="pipeline", simulated=False, backend=world.backend, threads_per_process=args.threads
-            )
+            params = world.part_params(workload.name, f"gpipe-{microbatches}mb", args.batch_size)
+            common = world.common_figures("pipeline", args.threads)
             extra = record_part(
                 world, args.out, facts, name, params, common, lambda: measure(world, args, workload, microbatches)
             )

@@ -43,6 +43,26 @@ class World:
         sys.stderr.flush()
         os.write(sys.stderr.fileno(), f"[rank {self.rank} pid {os.getpid()}] {message}\n".encode())
 
+    def part_params(self, workload: str, technique: str, batch_size: int) -> dict:
+        """The parameters that identify one part of a distributed run (a row of the results)."""
+        return {
+            results.DEVICE: self.device.name,
+            results.WORKLOAD: workload,
+            results.TECHNIQUE: technique,
+            results.BATCH_SIZE: batch_size,
+            results.NPROC: self.size,
+        }
+
+    def common_figures(self, benchmark: str, threads: int, **more: object) -> dict:
+        """What every row of a distributed benchmark records besides its own figures."""
+        return {
+            results.BENCHMARK: benchmark,
+            results.SIMULATED: False,
+            results.BACKEND: self.backend,
+            results.THREADS_PER_PROCESS: threads,
+            **more,
+        }
+
 
 def worker_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options every worker takes."""

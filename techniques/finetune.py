@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, ClassVar
 
 import torch
 from torch import nn
 
-from accelbench.train import TrainingRecipe, fit
-from techniques.base import Context
+from accelbench.train import TrainingRecipe, fit, on_outputs
+from techniques.base import Context, Technique
 
 # A few epochs at a tenth of the training rate: enough to recover on digits, seconds on 2 cores.
 DEFAULT_FINETUNE = TrainingRecipe(epochs=8, lr=3e-4, weight_decay=0.0, seed=0)
@@ -27,9 +28,22 @@ def fine_tune(
     cross-entropy. An `epochs=0` recipe is a no-op, so fine-tuning can be switched off per technique."""
     start = time.perf_counter()
     if loss_fn is None and context.loss is not None:
-        workload_loss = context.loss
-        loss_fn = lambda outputs, targets, inputs: workload_loss(outputs, targets)  # noqa: E731
+        loss_fn = on_outputs(context.loss)
     if recipe.epochs > 0:
         fit(model, context.train, recipe, loss_fn=loss_fn, after_step=after_step)
     model.eval()  # not `return model.eval()`: an exported graph's eval() returns None
     return model, time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class Pruning(Technique):
+    """What the pruning techniques share: `fraction` of the weights (or channels) removed, then a short fine-tune;
+    named `<prefix>-<percent>` (prune-l1-50)."""
+
+    fraction: float = 0.5
+    finetune: TrainingRecipe = DEFAULT_FINETUNE
+    prefix: ClassVar[str] = "prune"
+
+    @property
+    def name(self) -> str:
+        return f"{self.prefix}-{round(self.fraction * 100)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import ClassVar
 
 from torch import nn
 from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
@@ -21,14 +22,11 @@ class Int8Dynamic(Technique):
     """
 
     compile: bool = True
+    dtype: ClassVar[str] = "int8"
 
     @property
     def name(self) -> str:
         return "int8-dynamic" if self.compile else "int8-dynamic-eager"
-
-    @property
-    def dtype(self) -> str:
-        return "int8"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         quantized = copy.deepcopy(model).eval().to(context.device)

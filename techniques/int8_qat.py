@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -11,7 +10,7 @@ from torch import nn
 from accelbench.train import TrainingRecipe
 from techniques.base import Context, Technique, annotate
 from techniques.finetune import fine_tune
-from techniques.int8_static import _export, _lowered, _quantizer, _require_cpu
+from techniques.int8_static import _lowered, prepared
 
 
 @dataclass(frozen=True)
@@ -24,13 +23,10 @@ class Int8Qat(Technique):
     dtype: ClassVar[str] = "int8"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
-        _require_cpu(context)
         import torchao.quantization.pt2e as pt2e
-        from torchao.quantization.pt2e.quantize_pt2e import prepare_qat_pt2e
 
-        quantizer = _quantizer(is_qat=True)
-        prepared = prepare_qat_pt2e(_export(copy.deepcopy(model).train(), context.train.x[:2]), quantizer)
+        fake_quantized = prepared(model, context, qat=True)
         # exported graphs refuse .train()/.eval(); this maps them to PT2E's switch of batch norm and observers
-        pt2e.allow_exported_model_train_eval(prepared)
-        prepared, seconds = fine_tune(prepared, context, self.finetune)
-        return annotate(_lowered(prepared), finetune_s=seconds)
+        pt2e.allow_exported_model_train_eval(fake_quantized)
+        trained, seconds = fine_tune(fake_quantized, context, self.finetune)
+        return annotate(_lowered(trained), finetune_s=seconds)

@@ -40,6 +40,18 @@ def _require_cpu(context: Context) -> None:
         raise NotImplementedError("the X86 inductor quantizer lowers to oneDNN CPU kernels only")
 
 
+def prepared(model: nn.Module, context: Context, qat: bool) -> torch.fx.GraphModule:
+    """A copy of `model` exported and prepared by PT2E with the X86 inductor quantizer: observers for calibration,
+    or (`qat`) fake quantization for training."""
+    _require_cpu(context)
+    from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e, prepare_qat_pt2e
+
+    copied = copy.deepcopy(model)
+    example = (context.train if qat else context.calibration).x[:2]
+    prepare = prepare_qat_pt2e if qat else prepare_pt2e
+    return prepare(_export(copied.train() if qat else copied.eval(), example), _quantizer(is_qat=qat))
+
+
 @dataclass(frozen=True)
 class Int8Static(Technique):
     """Post-training static int8: export, insert observers, calibrate on the held-out calibration split, convert,
@@ -50,12 +62,8 @@ class Int8Static(Technique):
     dtype: ClassVar[str] = "int8"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
-        _require_cpu(context)
-        from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
-
-        quantizer = _quantizer(is_qat=False)
-        prepared = prepare_pt2e(_export(copy.deepcopy(model).eval(), context.calibration.x[:2]), quantizer)
+        observed = prepared(model, context, qat=False)
         with torch.no_grad():
             for batch in context.calibration.x.split(64)[: self.calibration_batches]:
-                prepared(batch)
-        return _lowered(prepared)
+                observed(batch)
+        return _lowered(observed)

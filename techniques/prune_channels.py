@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
-from accelbench.train import TrainingRecipe
-from techniques.base import Context, Technique, annotate
-from techniques.finetune import DEFAULT_FINETUNE, fine_tune
+from techniques.base import Context, annotate
+from techniques.finetune import Pruning, fine_tune
 
 
 def shrink_channels(model: nn.Module, example: torch.Tensor, ratio: float, importance: str = "l1") -> nn.Module:
-    """Removes `ratio` of the channels of every layer but the classifier (the last Linear: its outputs are the
+    """Removes `fraction` of the channels of every layer but the classifier (the last Linear: its outputs are the
     classes), in place, with Torch-Pruning's dependency graph keeping shapes consistent. `importance` ranks them:
     "l1" (group L1 norm) or "random". A missing package or an unsupported architecture is a NotImplementedError."""
     try:
@@ -31,20 +31,15 @@ def shrink_channels(model: nn.Module, example: torch.Tensor, ratio: float, impor
 
 
 @dataclass(frozen=True)
-class ChannelPruning(Technique):
-    """Removes `ratio` of the channels (conv filters, hidden units) of every layer but the classifier, ranked by
+class ChannelPruning(Pruning):
+    """Removes `fraction` of the channels (conv filters, hidden units) of every layer but the classifier, ranked by
     their group's L1 norm, with Torch-Pruning's dependency graph keeping shapes consistent (a conv's BatchNorm and
     the next layer's inputs shrink with it); then fine-tunes. Fewer FLOPs on any hardware."""
 
-    ratio: float = 0.5
-    finetune: TrainingRecipe = DEFAULT_FINETUNE
-
-    @property
-    def name(self) -> str:
-        return f"prune-channels-{round(self.ratio * 100)}"
+    prefix: ClassVar[str] = "prune-channels"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         model = copy.deepcopy(model).to(context.device).eval()
-        shrink_channels(model, context.calibration.x[:1].to(context.device), self.ratio)
+        shrink_channels(model, context.calibration.x[:1].to(context.device), self.fraction)
         model, seconds = fine_tune(model, context, self.finetune)
         return annotate(model, finetune_s=seconds)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import ClassVar
 
 from torch import nn
 from torch.nn.utils import prune
 
-from accelbench.train import TrainingRecipe
-from techniques.base import Context, Technique, annotate
-from techniques.finetune import DEFAULT_FINETUNE, fine_tune
+from techniques.base import Context, annotate
+from techniques.finetune import Pruning, fine_tune
 
 
 def prunable(model: nn.Module) -> list[tuple[nn.Module, str]]:
@@ -19,22 +19,17 @@ def prunable(model: nn.Module) -> list[tuple[nn.Module, str]]:
 
 
 @dataclass(frozen=True)
-class MagnitudePruning(Technique):
-    """Zeroes the smallest `amount` of all Linear/Conv weights together, fine-tunes with the mask held, then makes
+class MagnitudePruning(Pruning):
+    """Zeroes the smallest `fraction` of all Linear/Conv weights together, fine-tunes with the mask held, then makes
     the zeros permanent (`prune.remove`) so the model is plain again. Dense kernels still do the full work, so
     expect no speedup on dense hardware: that is worth measuring, not hiding."""
 
-    amount: float = 0.5
-    finetune: TrainingRecipe = DEFAULT_FINETUNE
-
-    @property
-    def name(self) -> str:
-        return f"prune-l1-{round(self.amount * 100)}"
+    prefix: ClassVar[str] = "prune-l1"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         model = copy.deepcopy(model).to(context.device)
         params = prunable(model)
-        prune.global_unstructured(params, pruning_method=prune.L1Unstructured, amount=self.amount)
+        prune.global_unstructured(params, pruning_method=prune.L1Unstructured, amount=self.fraction)
         model, seconds = fine_tune(model, context, self.finetune)  # the mask's hook keeps zeros at zero
         for module, name in params:
             prune.remove(module, name)

@@ -103,17 +103,8 @@ def _events_complete(journal: Path) -> list[dict]:
 def test_a_crashing_and_a_hanging_case_become_error_rows_and_the_run_goes_on(run_python, tmp_path: Path) -> None:
     results = tmp_path / "faults.json"
     selection = "cpu and not sim and digits-mlp and (fp32 or test-crash or test-hang or bf16) and 64 and not amp"
-    run = run_python(
-        "-m",
-        "pytest",
-        "benchmarks",
-        "-k",
-        selection,
-        f"--benchmark-json={results}",
-        "--timeout=5",
-        *QUICK,
-        extra_path=FAULTS,
-    )
+    command = ["-m", "pytest", "benchmarks", "-k", selection, f"--benchmark-json={results}", *QUICK]
+    run = run_python(*command, "--timeout=5", extra_path=FAULTS)
     assert run.returncode == 1, run.stdout[-3000:]
     frame = load_run(results).set_index("case")
     status = frame["status"].to_dict()
@@ -134,16 +125,8 @@ def test_a_case_that_kills_the_process_is_an_error_row_and_the_run_goes_on(run_p
     results = tmp_path / "crash.json"
     # cpu-fp32, cpu-segfault (the process dies), sim-tpu-v4-fp32 (after a restart), sim-tpu-v4-segfault (dies again)
     selection = "(cpu or sim-tpu-v4) and not sim-cpu and digits-mlp and (fp32 or test-segfault) and 64"
-    run = run_python(
-        "-m",
-        "accelbench.supervise",
-        "benchmarks",
-        "-k",
-        selection,
-        f"--benchmark-json={results}",
-        *QUICK,
-        extra_path=FAULTS,
-    )
+    command = ["-m", "accelbench.supervise", "benchmarks", "-k", selection, f"--benchmark-json={results}", *QUICK]
+    run = run_python(*command, extra_path=FAULTS)
     assert run.returncode == 1, run.stderr[-3000:]
     assert "2 case(s) crashed the process" in run.stderr
     frame = load_run(results).set_index("case")

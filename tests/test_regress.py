@@ -90,6 +90,9 @@ def _row(case: str, status: str = "ok", simulated: bool = False, **figures) -> d
     )
 
 
+SIMULATED = dict(simulated=True, energy_per_inference_j=1e-4, energy_method="simulated")
+
+
 def test_every_case_of_either_run_is_listed_with_why() -> None:
     rng = np.random.default_rng(0)
     same = list(timings(rng, 1e-3))
@@ -101,13 +104,7 @@ def test_every_case_of_either_run_is_listed_with_why() -> None:
             _row("cpu-now-skipped", latency_samples_s=same, latency_median_s=1e-3),
             _row("cpu-was-skipped", status="skipped"),
             _row("cpu-never", status="skipped"),
-            _row(
-                "sim-model",
-                simulated=True,
-                simulated_latency_s=2e-3,
-                energy_per_inference_j=1e-4,
-                energy_method="simulated",
-            ),
+            _row("sim-model", simulated_latency_s=2e-3, **SIMULATED),
         ]
     )
     new = pd.DataFrame(
@@ -118,13 +115,7 @@ def test_every_case_of_either_run_is_listed_with_why() -> None:
             _row("cpu-was-skipped", latency_samples_s=same, latency_median_s=1e-3),
             _row("cpu-never", status="skipped"),
             _row("cpu-added", latency_samples_s=same, latency_median_s=1e-3),
-            _row(
-                "sim-model",
-                simulated=True,
-                simulated_latency_s=2.5e-3,
-                energy_per_inference_j=1e-4,
-                energy_method="simulated",
-            ),
+            _row("sim-model", simulated_latency_s=2.5e-3, **SIMULATED),
         ]
     )
     result = compare_runs(base, new, Rules())

@@ -22,16 +22,8 @@ def test_an_unchanged_simulated_run_passes_and_a_cost_model_change_is_caught(run
 
     def run(name: str) -> Path:
         results = tmp_path / name
-        done = run_python(
-            "-m",
-            "pytest",
-            "benchmarks",
-            "-k",
-            selection,
-            f"--benchmark-json={results}",
-            *QUICK,
-            env={"ACCELBENCH_PROFILES": str(profiles)},
-        )
+        command = ["-m", "pytest", "benchmarks", "-k", selection, f"--benchmark-json={results}", *QUICK]
+        done = run_python(*command, env={"ACCELBENCH_PROFILES": str(profiles)})
         assert done.returncode == 0, done.stdout[-3000:]
         return results
 

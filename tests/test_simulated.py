@@ -149,17 +149,8 @@ def test_user_profiles_join_the_matrix_and_a_broken_one_costs_only_itself(run_py
     (tmp_path / "mine.toml").write_text((PROFILE_DIR / "sim-t4.toml").read_text().replace('"sim-t4"', '"sim-mine"'))
     (tmp_path / "broken.toml").write_text((PROFILE_DIR / "sim-t4.toml").read_text().replace("[power]", "[powr]"))
     selection = "(sim-mine or (cpu and not sim)) and digits-mlp and fp32 and 64"
-    result = run_python(
-        "-m",
-        "pytest",
-        "benchmarks",
-        "-k",
-        selection,
-        "--benchmark-disable",
-        "-p",
-        "no:cacheprovider",
-        env={"ACCELBENCH_PROFILES": str(tmp_path)},
-    )
+    command = ["-m", "pytest", "benchmarks", "-k", selection, "--benchmark-disable", "-p", "no:cacheprovider"]
+    result = run_python(*command, env={"ACCELBENCH_PROFILES": str(tmp_path)})
     assert result.returncode == 0, result.stdout[-3000:]  # the bad file is a warning under the suite's own settings
     assert "2 passed" in result.stdout
     assert "ProfileLoadWarning" in result.stdout and "broken.toml: field 'power.idle': missing" in result.stdout

@@ -152,7 +152,7 @@ def test_fine_tuning_techniques_train_on_the_workloads_own_loss(minilm_context, 
 
     workload, context = minilm_context
     base = workload.model(cache_dir)
-    pruned = assert_pure(MagnitudePruning(amount=0.5, finetune=TrainingRecipe(epochs=1, lr=1e-4)), base, context)
+    pruned = assert_pure(MagnitudePruning(fraction=0.5, finetune=TrainingRecipe(epochs=1, lr=1e-4)), base, context)
     linear = [m.weight for m in pruned.modules() if isinstance(m, nn.Linear)]
     zeros = sum(int((w == 0).sum()) for w in linear) / sum(w.numel() for w in linear)
     assert zeros == pytest.approx(0.5, abs=0.01)

@@ -114,18 +114,11 @@ def base_path(new_raw: dict, base: Path | None) -> Path:
     return base
 
 
-def regress(
-    new: Path,
-    base: Path | None,
-    out: Path,
-    force: bool = False,
-    config: Path | None = Path("pyproject.toml"),
-    pytest_args: list[str] = (),
-):
-    """`compare`, then, when latencies regressed, those cases measured again beside the baseline's code
-    (tools.recheck) and compared once more: only regressions that repeat fail."""
+def regress(new: Path, base: Path | None, out: Path, pytest_args: list[str] = (), **options):
+    """`compare` (`options`: its `force` and `config`), then, when latencies regressed, those cases measured again
+    beside the baseline's code (tools.recheck) and compared once more: only regressions that repeat fail."""
     suspects_file = out / "suspects.txt"
-    comparison, path, failed = compare(new, base, out, force, config, suspects_file)
+    comparison, path, failed = compare(new, base, out, suspects_file=suspects_file, **options)
     ids = suspects_file.read_text(encoding="utf-8").splitlines()
     if failed and ids:
         base = base_path(read_run(new), base)
@@ -135,7 +128,7 @@ def regress(
             file=sys.stderr,
         )
         again = recheck(ids, read_run(base), list(pytest_args), Path(new).with_suffix(""))
-        comparison, path, failed = compare(new, base, out, force, config, again=again)
+        comparison, path, failed = compare(new, base, out, again=again, **options)
     return comparison, path, failed
 
 
@@ -167,8 +160,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         out = args.out or OUT_ROOT / args.results.with_suffix("").name
         if args.command == "regress":
+            pytest_args = shlex.split(args.pytest_args)
             comparison, path, failed = regress(
-                args.results, args.base, out, args.force, args.config, shlex.split(args.pytest_args)
+                args.results, args.base, out, pytest_args, force=args.force, config=args.config
             )
         else:
             again = Recheck(alone=args.recheck, note=f"{ALONE}: {args.recheck}") if args.recheck else None

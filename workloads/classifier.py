@@ -36,3 +36,13 @@ class DigitsClassifier(Workload):
 
     def score(self, outputs: torch.Tensor, targets: torch.Tensor) -> float:
         return top1_accuracy(outputs, targets)
+
+
+def conv_bn_relu(in_channels: int, out_channels: int, kernel: int, **conv: object) -> list[nn.Module]:
+    """A convolution, its BatchNorm and a ReLU: the digits CNNs' building block."""
+    return [nn.Conv2d(in_channels, out_channels, kernel, **conv), nn.BatchNorm2d(out_channels), nn.ReLU()]
+
+
+def pooled_head(channels: int, hidden: int, classes: int = 10) -> list[nn.Module]:
+    """2x2 max-pool of the 8x8 feature maps (to 4x4), then two Linear layers."""
+    return [nn.MaxPool2d(2), nn.Flatten(), nn.Linear(channels * 4 * 4, hidden), nn.ReLU(), nn.Linear(hidden, classes)]

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from torch import nn
 
-from workloads.classifier import DigitsClassifier
+from workloads.classifier import DigitsClassifier, conv_bn_relu, pooled_head
 
 
 @dataclass(frozen=True)
@@ -22,15 +22,7 @@ class DigitsCNN(DigitsClassifier):
     def build(self) -> nn.Module:
         c1, c2 = self.channels
         return nn.Sequential(
-            nn.Conv2d(1, c1, 3, padding=1),
-            nn.BatchNorm2d(c1),
-            nn.ReLU(),  # 8x8
-            nn.Conv2d(c1, c2, 3, padding=1),
-            nn.BatchNorm2d(c2),
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # 4x4
-            nn.Flatten(),
-            nn.Linear(c2 * 4 * 4, self.hidden),
-            nn.ReLU(),
-            nn.Linear(self.hidden, 10),
+            *conv_bn_relu(1, c1, 3, padding=1),  # 8x8
+            *conv_bn_relu(c1, c2, 3, padding=1),
+            *pooled_head(c2, self.hidden),
         )

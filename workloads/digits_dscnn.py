@@ -7,34 +7,22 @@ from typing import ClassVar
 
 from torch import nn
 
-from workloads.classifier import DigitsClassifier
+from workloads.classifier import conv_bn_relu, pooled_head
+from workloads.digits_cnn import DigitsCNN
 
 
 @dataclass(frozen=True)
-class DigitsDSCNN(DigitsClassifier):
-    """digits-cnn's shape with its second convolution depthwise-separable (MobileNet style): a standard 3x3 stem,
-    a depthwise 3x3 and a pointwise 1x1, each with BatchNorm+ReLU, max-pool, then two Linear layers."""
-
-    channels: tuple[int, int] = (16, 32)
-    hidden: int = 64
+class DigitsDSCNN(DigitsCNN):
+    """digits-cnn's shape (and fields) with its second convolution depthwise-separable (MobileNet style): a standard
+    3x3 stem, a depthwise 3x3 and a pointwise 1x1, each with BatchNorm+ReLU, max-pool, then two Linear layers."""
 
     name: ClassVar[str] = "digits-dscnn"
 
     def build(self) -> nn.Module:
         c1, c2 = self.channels
         return nn.Sequential(
-            nn.Conv2d(1, c1, 3, padding=1),
-            nn.BatchNorm2d(c1),
-            nn.ReLU(),
-            nn.Conv2d(c1, c1, 3, padding=1, groups=c1, bias=False),
-            nn.BatchNorm2d(c1),
-            nn.ReLU(),
-            nn.Conv2d(c1, c2, 1, bias=False),
-            nn.BatchNorm2d(c2),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Flatten(),
-            nn.Linear(c2 * 4 * 4, self.hidden),
-            nn.ReLU(),
-            nn.Linear(self.hidden, 10),
+            *conv_bn_relu(1, c1, 3, padding=1),
+            *conv_bn_relu(c1, c1, 3, padding=1, groups=c1, bias=False),  # depthwise
+            *conv_bn_relu(c1, c2, 1, bias=False),  # pointwise
+            *pooled_head(c2, self.hidden),
         )

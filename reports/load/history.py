@@ -9,15 +9,12 @@ import pandas as pd
 
 import accelbench.results as col
 from accelbench.results import ResultsFileError
-from reports.load.run import load_run
+from reports.load.run import KEY_COLUMNS, load_run
 
 HISTORY_RUNS = 20  # newest result files read (each can be tens of MB of JSON)
 COLUMNS = [
     col.CASE,
-    col.DEVICE,
-    col.WORKLOAD,
-    col.TECHNIQUE,
-    col.BATCH_SIZE,
+    *KEY_COLUMNS,
     col.SIMULATED,
     col.LATENCY_MEDIAN_S,
     col.RUN_FILE,

@@ -17,30 +17,18 @@ import pandas as pd
 from scipy.stats import mannwhitneyu
 
 import accelbench.results as col
+from reports.load.run import KEY_COLUMNS
 from reports.regress.rules import DETERMINISTIC, LATENCY, Rule, Rules
 
 # how a verdict is listed, worst first; the gate fails on the first two
-VERDICTS = [
-    "regression",
-    "error",
-    "improvement",
-    "missing",
-    "new",
-    "skipped",
-    "untested",
-    "not confirmed",
-    "not run",
-    "unchanged",
-]
+VERDICTS = ["regression", "error", "improvement", "missing", "new", "skipped", "untested", "not confirmed", "not run"]
+VERDICTS.append("unchanged")
 FAILING = {"regression", "error"}
 MIN_ROUNDS = 3  # fewer timed rounds on either side: no significance test is possible; listed as `untested`
 MAX_PAIRS = 1_000_000  # above this many sample pairs, the ratio estimate works on 1000 quantiles of each side
 COLUMNS = [
     col.CASE,
-    col.DEVICE,
-    col.WORKLOAD,
-    col.TECHNIQUE,
-    col.BATCH_SIZE,
+    *KEY_COLUMNS,
     "metric",
     "base",
     "new",

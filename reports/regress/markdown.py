@@ -24,15 +24,8 @@ TITLES = {
     "not run": "Not run in either",
     "unchanged": "Unchanged",
 }
-OPEN = (
-    "regression",
-    "error",
-    "improvement",
-    "missing",
-    "new",
-    "skipped",
-    "not confirmed",
-)  # shown as tables; the rest folded
+FOLDED = ("untested", "not run", "unchanged")
+OPEN = tuple(v for v in VERDICTS if v not in FOLDED)  # shown as tables; the rest folded
 
 
 def _value(metric: str, value: float) -> str:

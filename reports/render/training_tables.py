@@ -54,6 +54,11 @@ def training_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
     frame["column"] = [device_label(d, s) for d, s in zip(frame[col.DEVICE], frame[col.SIMULATED])]
     frame["noisy"] = is_noisy(frame)
     frame["cell"] = frame.apply(_cell, axis=1)
+    return _technique_by_column(frame)
+
+
+def _technique_by_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """Technique rows x `column` columns of `cell` texts, in the frame's order; "-" where a cell is missing."""
     table = frame.pivot_table(index=col.TECHNIQUE, columns="column", values="cell", aggfunc="first")
     return (
         table.reindex(index=frame[col.TECHNIQUE].unique(), columns=frame["column"].unique())
@@ -107,12 +112,7 @@ def time_to_accuracy_table(results: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     frame["column"] = frame[col.WORKLOAD] + " (" + frame[col.DEVICE] + ")"
     frame["cell"] = frame.apply(_tta_cell, axis=1)
-    table = frame.pivot_table(index=col.TECHNIQUE, columns="column", values="cell", aggfunc="first")
-    return (
-        table.reindex(index=frame[col.TECHNIQUE].unique(), columns=frame["column"].unique())
-        .fillna("-")
-        .rename_axis(columns=None)
-    )
+    return _technique_by_column(frame)
 
 
 def training_sections(results: pd.DataFrame) -> list[dict]:

@@ -421,7 +421,7 @@ def read_run(path: str | Path) -> dict:
     if path.suffix == ".jsonl" or (not path.exists() and path.with_suffix(".jsonl").is_file()):
         try:
             return read_journal(path.with_suffix(".jsonl"))
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
             raise ResultsFileError(path.with_suffix(".jsonl"), str(exc)) from None
     if not path.is_file():
         raise ResultsFileError(path, "no such results file (run `make bench` first, or pass an existing file)")
@@ -440,10 +440,10 @@ def read_run(path: str | Path) -> dict:
 def read_journal(path: str | Path) -> dict:
     """The journal as the JSON of a run (its "benchmarks", "accelbench_outcomes", "machine_info"...), with
     `accelbench_journal` saying how whole it is: `complete` (the run reached its end), `in_flight` (the case a killed
-    run was in, with `in_flight_params`), `bad_lines` (torn by a kill, or foreign). ValueError if it is no journal."""
+    run was in, with `in_flight_params`), `bad_lines` (torn by a kill, or foreign). ResultsFileError if it is none."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError("no such journal")
+        raise ResultsFileError(path, "no such journal")
     run: dict = {BENCHMARKS: [], OUTCOMES: []}
     state = {"complete": False, "in_flight": None, "in_flight_params": {}, "bad_lines": 0, "path": str(path)}
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -468,7 +468,7 @@ def read_journal(path: str | Path) -> dict:
         elif kind == "end":
             state["complete"] = True
     if MACHINE_INFO not in run:
-        raise ValueError("not an accelbench journal (no run line; was it killed before its first case?)")
+        raise ResultsFileError(path, "not an accelbench journal (no run line; was it killed before its first case?)")
     run[JOURNAL_STATE] = state
     return run
 

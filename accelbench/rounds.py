@@ -26,7 +26,7 @@ class Pairing:
 
     min_pairs: int = MIN_PAIRS
     max_pairs: int = 200
-    max_time_s: float = 0.2  # per case; about 170 cases in the default matrix: about 35 s in all
+    max_time_s: float = 0.2  # per case: what pairing adds to a run is about this times the real non-baseline cases
     limit_s: float = 5.0  # a model of a second per call (minilm at batch 64) would take 40 s for 20 pairs
     round_s: float = 0.002
 

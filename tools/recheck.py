@@ -8,10 +8,9 @@ again in fresh processes, PAIRS pairs in the order base, new, new, base, base, n
 favours neither side), the baseline's code from a git worktree of the commit the baseline records. A regression
 counts only if every pair shows it (reports.regress.compare.confirmed).
 
-Why several pairs: some cases are bimodal per process. digits-mlp distill at batch 64 ran at 35 µs in some fresh
-processes and 50 µs in others, the same code in the same directory, about half and half (measured: 10 processes,
-2026-12-01), and every case sharing that state moves with it. With one pair of processes, "new slow, base fast" by
-chance is 1 in 4; with 2 pairs 1 in 16 (seen: 16 false regressions in one A/A check); with 4 pairs 1 in 256.
+Why several pairs: some cases are bimodal per process (a fresh process lands in a fast or a slow mode, about half
+and half, and every case sharing that state moves with it). For such a case, "new slow, base fast" by chance is 1 in
+4 with one pair of processes, 1 in 16 with 2 pairs, 1 in 256 with 4 (docs/regression.md).
 
 When the baseline's commit is not in this clone (a shallow CI checkout: fetch it, or `fetch-depth: 0`), the cases
 are measured again against the stored baseline alone, and regress.md says so.

@@ -1,10 +1,10 @@
 """Many small text labels on a figure, drawn fast: placed through the axes' own transforms, rasterised by Pillow
 into the saved PNG.
 
-Why: matplotlib lays out and rasterises every Text artist on its own, about 0.7 ms of CPU each here; a report of
-10,000 cases has 10,000 heatmap cells and thousands of Pareto-front names. Pillow draws the same glyphs (matplotlib's
-own DejaVu Sans) in about 30 µs. The plot functions take an optional `LabelOverlay`; without one they use
-`ax.text`, so they work as ordinary matplotlib code anywhere.
+Why: matplotlib lays out and rasterises every Text artist on its own, which dominates a figure with thousands of
+names (Pareto fronts of a 10,000-case report); Pillow draws the same glyphs (matplotlib's own DejaVu Sans) without
+that layout. The plot functions take an optional `LabelOverlay`; without one they use `ax.text`, so they work as
+ordinary matplotlib code anywhere.
 """
 
 from __future__ import annotations

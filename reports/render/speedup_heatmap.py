@@ -1,8 +1,8 @@
 """Speedup heatmaps: per workload and batch size, technique rows x device columns, coloured by log2 speedup.
 
-A heatmap is an HTML table with coloured cells, not an image: its text stays crisp, selectable and searchable, and a
-10,000-case report renders in milliseconds (matplotlib needed about 0.3 s per heatmap image and 0.7 ms per cell
-label). Markdown shows the same table without colour.
+A heatmap is an HTML table with coloured cells, not an image: its text stays crisp, selectable and searchable, and
+no figure is drawn per cell (a 10,000-case report stays quick: `make bench-report`). Markdown shows the same table
+without colour.
 
 Cell text: "1.8x"; in bold ("**") where a paired interval says faster or slower; "≈1" where it holds 1 (no significant
 difference: coloured neutral, never as a win or a loss); "skip"/"error" where the case did not run. Simulated device

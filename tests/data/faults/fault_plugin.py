@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from techniques import Technique
+
 
 class _Wrapped(nn.Module):
     def __init__(self, inner: nn.Module, misbehave) -> None:
@@ -43,7 +45,7 @@ def _slowed(inner, x):
 
 
 @dataclass(frozen=True)
-class Faulty:
+class Faulty(Technique):
     """The fp32 model, wrapped so that each call misbehaves as `kind` says."""
 
     kind: str

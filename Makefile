@@ -10,7 +10,7 @@ EXTRAS     ?= dev
 # default: the quick matrix; full: also the cases marked `full` (large models, max-autotune). ("profile" names a
 # simulated device's TOML profile only; the tier was called PROFILE before.)
 TIER       ?= default
-ifdef PROFILE
+ifeq ($(origin PROFILE),command line)
 $(error PROFILE=$(PROFILE) is now TIER=$(PROFILE): TIER is default or full)
 endif
 ifeq ($(filter default full,$(TIER)),)

@@ -1,7 +1,6 @@
-"""pytest glue: machine facts, every case's outcome in the results, a journal that survives a killed run, and a clear
-word on an empty selection.
+"""pytest glue: every case's outcome in the results, and a journal that survives a killed run.
 
-Loaded by the root conftest.py. pytest-benchmark writes only the cases that were timed; a case that errored or was
+Loaded by the root conftest.py (which adds the hooks that need the axes: machine facts, the empty-selection message). pytest-benchmark writes only the cases that were timed; a case that errored or was
 skipped would vanish from the results, so its outcome is recorded here and written beside the benchmarks under
 `accelbench_outcomes` (accelbench/results.py names every field and key). With `--benchmark-json=PATH`, every finished case is
 also appended to PATH's journal (PATH with `.jsonl`, accelbench/journal.py) as the run goes, and PATH itself is

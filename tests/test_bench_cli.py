@@ -136,3 +136,15 @@ def test_simulated_devices_run_beside_the_cpu_and_are_labelled(run_python, tmp_p
     assert (
         "## Roofline of the simulated devices †" in summary and (tmp_path / "out" / "roofline.png").stat().st_size > 0
     )
+
+
+def test_the_training_benchmarks_record_only_declared_fields(run_python, tmp_path: Path) -> None:
+    results = tmp_path / "run.json"
+    selection = "(test_training or test_time_to_accuracy) and (cpu or sim-tpu-v4) and not sim-cpu and digits-mlp and train-baseline"
+    run = run_python("-m", "pytest", "benchmarks", "-k", selection, f"--benchmark-json={results}", *QUICK)
+    assert run.returncode == 0, run.stdout[-3000:]
+    entries = json.loads(results.read_text())["benchmarks"]
+    kinds = {entry["name"].split("[")[0] for entry in entries}
+    assert kinds == {"test_training", "test_time_to_accuracy"} and len(entries) == 3
+    for entry in entries:
+        assert undeclared(entry["extra_info"]) == [], entry["name"]

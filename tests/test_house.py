@@ -25,7 +25,15 @@ MAY_IMPORT: dict[str, set[str]] = {
     "tools": {"accelbench", *AXES, "reports", "parallel", "benchmarks"},
 }
 # what reports may load of the core: the modules that know files and numbers, none that imports torch
-REPORTS_MAY_IMPORT = {"accelbench", "accelbench.files", "accelbench.journal", "accelbench.results", "accelbench.stats"}
+REPORTS_MAY_IMPORT = {"accelbench", "accelbench.energy", "accelbench.files", "accelbench.results", "accelbench.stats"}
+# within reports, data flows load -> analysis -> render; regress judges loaded runs; reports.text serves every stage
+STAGE_MAY_IMPORT = {
+    "load": {"load", "text"},
+    "analysis": {"load", "analysis", "text"},
+    "render": {"load", "analysis", "render", "text"},
+    "regress": {"load", "regress", "text"},
+    "text": set(),
+}
 
 
 def project_modules(root: Path = ROOT) -> dict[str, Path]:
@@ -127,6 +135,30 @@ def test_reports_import_only_the_core_modules_that_know_files() -> None:
     assert {t for t in reached if package_of(t) != "reports"} <= REPORTS_MAY_IMPORT
 
 
+def stage_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in STAGE_MAY_IMPORT) else None
+
+
+def backward_stage_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Imports between the stages of reports that run against the flow (render -> analysis is fine, not back)."""
+    bad = []
+    for module, targets in sorted(graph.items()):
+        here = stage_of(module) if package_of(module) == "reports" else None
+        for target in sorted(targets):
+            there = stage_of(target) if package_of(target) == "reports" else None
+            if here in STAGE_MAY_IMPORT and there is not None and there not in STAGE_MAY_IMPORT[here]:
+                bad.append(f"{module} -> {target}")
+    return bad
+
+
+def test_reports_stages_import_along_the_flow() -> None:
+    assert backward_stage_imports(import_graph()) == []
+    assert backward_stage_imports({"reports.analysis.x": {"reports.render.y"}}) == [
+        "reports.analysis.x -> reports.render.y"
+    ]
+
+
 def test_the_checks_catch_an_upward_import_and_a_circle() -> None:
     graph = {"devices.cpu": {"techniques.base"}, "accelbench.a": {"accelbench.b"}, "accelbench.b": {"accelbench.a"}}
     assert upward_imports(graph) == ["devices.cpu -> techniques.base"]
@@ -150,7 +182,7 @@ def _module_words(plugin) -> str:
 DATA_DEFINED = {"Recipe": "training/__init__.py", "Composed": "techniques/__init__.py (a+b compositions)"}
 
 
-@pytest.mark.parametrize("axis", ["techniques", "workloads", "training"])
+@pytest.mark.parametrize("axis", ["techniques", "workloads"])  # training's recipes are all rows of Recipe
 def test_registry_names_agree_with_module_names(axis: str) -> None:
     import importlib
 

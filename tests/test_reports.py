@@ -13,7 +13,8 @@ from reports.__main__ import main as report_main
 from reports.analysis.speedups import with_baseline_ratios
 from reports.load.run import load_run
 from reports.render.report import write_report
-from reports.render.tables import SIMULATED_MARK, summary_table
+from reports.render.tables import summary_table
+from reports.text import SIMULATED_MARK
 
 SAMPLE = Path(__file__).parent / "data" / "sample-run.json"  # a real run, its per-round samples trimmed
 

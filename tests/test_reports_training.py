@@ -13,8 +13,8 @@ import pytest
 from reports.load.run import load_run
 from reports.render.distributed_tables import ddp_table, pipeline_table, with_scaling_efficiency
 from reports.render.report import write_report
-from reports.render.tables import SIMULATED_MARK, format_seconds
 from reports.render.training_tables import inference_rows, projection_table, time_to_accuracy_table, training_table
+from reports.text import SIMULATED_MARK, format_seconds
 
 DATA = Path(__file__).parent / "data"
 RUN = DATA / "training-run.json"

@@ -51,10 +51,12 @@ def test_an_outcome_is_an_error_or_a_skip() -> None:
 
 def test_a_timed_entry_reads_back_as_a_run(tmp_path: Path) -> None:
     out = tmp_path / "run.json"
-    entry = col.timed_entry("ddp[x]", "parallel::ddp[x]", {"nproc": 2}, {"samples_per_s": 3.0, "odd": [1]}, [1.0, 3.0])
+    entry = col.timed_entry("ddp[x]", "parallel::ddp[x]", {"nproc": 2}, {"samples_per_s": 3.0, "stages": [1]}, [1, 3])
     col.merge_into(out, entries=[entry])
     run = col.read_run(out)
     (saved,) = run[col.BENCHMARKS]
-    assert saved["stats"]["median"] == 2.0 and saved["stats"]["data"] == [1.0, 3.0]
-    assert saved["extra_info"] == {"samples_per_s": 3.0, "odd": "[1]"}  # flat scalars only
+    assert saved["stats"]["median"] == 2.0 and saved["stats"]["rounds"] == 2
+    assert saved["extra_info"] == {"samples_per_s": 3.0, "stages": "[1]"}  # flat scalars only
+    with pytest.raises(ValueError, match=r"undeclared fields \['odd'\]"):
+        col.timed_entry("ddp[x]", "parallel::ddp[x]", {}, {"odd": 1}, [1.0])
     assert col.partial_reason(run) is None

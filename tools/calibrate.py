@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import platform
 import sys
+import tempfile
 from pathlib import Path
 
 import psutil
 import torch
 from torch.utils.benchmark import Timer
 
+from accelbench.files import atomic_write
 from devices.cpu import CpuDevice
 from devices.simulated.profile import PROFILE_DIR, load_profile
 
@@ -306,10 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=PROFILE_DIR / "sim-cpu.toml", help="profile to write")
     args = parser.parse_args(argv)
     text = profile_text(measure())
-    tmp = args.out.with_suffix(".toml.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    load_profile(tmp)  # refuse to write a profile the loader would refuse
-    os.replace(tmp, args.out)
+    with tempfile.TemporaryDirectory() as scratch:  # refuse to write a profile the loader would refuse
+        load_profile(atomic_write(Path(scratch) / args.out.name, text))
+    atomic_write(args.out, text)
     print(f"wrote {args.out}")
     return 0
 

@@ -22,11 +22,16 @@ class CacheRebuiltWarning(UserWarning):
 
 
 def weights_key(workload: object, *extra: object) -> str:
-    """Hash of what determines the trained weights: the workload's fields and source (its architecture),
+    """Hash of what determines the trained weights: the workload's fields and the source of its class's modules and
+    its bases' (its architecture),
     this module's and the training loop's source, `extra` (e.g. the data split seed) and the torch version."""
+    # the modules of the workload's class and its bases here: the layers may come from helpers beside them
+    modules = {
+        inspect.getmodule(klass) for klass in type(workload).__mro__ if klass.__module__.startswith("workloads.")
+    }
     parts = [
         repr(workload),
-        inspect.getsource(type(workload)),
+        *sorted(inspect.getsource(module) for module in modules),
         inspect.getsource(sys.modules[__name__]),
         inspect.getsource(accelbench.train),
         torch.__version__,

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 import accelbench.results as col
+from accelbench.energy import SIMULATED as SIMULATED_METHOD
 
 SECONDS_PER_HOUR = 3600.0
 FORMAT = 'a [prices] table of device = <USD per hour> or device = { usd_per_hour = <number>, source = "..." }'
@@ -96,7 +97,7 @@ def with_costs(results: pd.DataFrame, prices: dict[str, Price] | None = None) ->
     priced = (out[col.STATUS] == col.OK) & cost.notna()
     out[col.COST_PER_MILLION_USD] = cost.where(priced)
     out[col.COST_METHOD] = (
-        pd.Series("measured", index=out.index).where(~out[col.SIMULATED], col.SIMULATED).where(priced)
+        pd.Series("measured", index=out.index).where(~out[col.SIMULATED], SIMULATED_METHOD).where(priced)
     )
     notes = [
         f"price file: {name!r} matches no device of these results (devices: {', '.join(sorted(set(base)))})"

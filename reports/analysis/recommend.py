@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 import accelbench.results as col
+from accelbench.energy import SIMULATED as SIMULATED_METHOD
 from reports.analysis.speedups import BASELINE
-from reports.render.tables import SIMULATED_MARK, format_joules, format_seconds
+from reports.text import SIMULATED_MARK, format_joules, format_seconds
 
 BUDGETS = (0.99, 0.999)  # fractions of fp32 accuracy (MLPerf's 99% and 99.9% quality targets)
 TIE_DIGITS = 3
@@ -98,7 +99,7 @@ def _answer(group: pd.DataFrame, objective: str, budget: float) -> dict:
     )
     best = order.iloc[0]
     tied = order[order["_rounded"] == best["_rounded"]]
-    basis = best[method] if method else (col.SIMULATED if best[col.SIMULATED] else "measured")
+    basis = best[method] if method else (SIMULATED_METHOD if best[col.SIMULATED] else "measured")
     row.update(
         device=best[col.DEVICE],
         technique=best[col.TECHNIQUE],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 import accelbench.results as col
+from accelbench.energy import SIMULATED as SIMULATED_METHOD
 
 BASELINE = "fp32"  # the technique every speedup is measured against (techniques.BASELINE; reports do not import torch)
 GROUP = [col.DEVICE, col.WORKLOAD, col.BATCH_SIZE]
@@ -60,7 +61,9 @@ def with_speedup_evidence(results: pd.DataFrame) -> pd.DataFrame:
     out[col.SPEEDUP_SHOWN] = paired.where(has_pair, out[col.SPEEDUP])
     out[col.SPEEDUP_CI_LOW] = pd.to_numeric(out[col.PAIRED_SPEEDUP_CI_LOW], errors="coerce").where(has_pair)
     out[col.SPEEDUP_CI_HIGH] = pd.to_numeric(out[col.PAIRED_SPEEDUP_CI_HIGH], errors="coerce").where(has_pair)
-    basis = pd.Series("unpaired", index=out.index).where(~out[col.SIMULATED], col.SIMULATED).where(~has_pair, "paired")
+    basis = (
+        pd.Series("unpaired", index=out.index).where(~out[col.SIMULATED], SIMULATED_METHOD).where(~has_pair, "paired")
+    )
     out[col.SPEEDUP_BASIS] = basis.where(out[col.SPEEDUP].notna() | has_pair)
     value = out[col.SPEEDUP].astype(float)
     by_value = pd.Series(SAME, index=out.index).where(value == 1.0, "faster").where(value >= 1.0, "slower")

@@ -18,7 +18,7 @@ STATS = {  # pytest-benchmark's stats -> our columns
     "min": col.LATENCY_MIN_S,
     "stddev": col.LATENCY_STDDEV_S,
     "iqr": col.LATENCY_IQR_S,
-    col.ROUNDS: col.ROUNDS,
+    "rounds": col.ROUNDS,
 }
 RESULTS_DIR = Path("results")
 OUT_ROOT = Path("reports/out")

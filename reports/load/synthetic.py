@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 import accelbench.results as col
+from accelbench.energy import SIMULATED as SIMULATED_METHOD
 
 REAL_DEVICES = ("cpu", "cuda")
 
@@ -53,7 +54,7 @@ def synthetic_results(
     frame[col.THROUGHPUT_PER_S] = frame[col.BATCH_SIZE] / frame[col.LATENCY_MEDIAN_S]
     power_w = np.where(simulated, rng.uniform(2, 400, n), 20.0)
     frame[col.ENERGY_PER_INFERENCE_J] = power_w * frame[col.LATENCY_MEDIAN_S] / frame[col.BATCH_SIZE]
-    frame[col.ENERGY_METHOD] = np.where(simulated, col.SIMULATED, "estimated")
+    frame[col.ENERGY_METHOD] = np.where(simulated, SIMULATED_METHOD, "estimated")
     frame[col.ENERGY_SOURCE] = np.where(simulated, "cost model (synthetic)", "TDP x utilisation (synthetic)")
     frame[col.PRICE_PER_HOUR_USD] = np.where(frame[col.DEVICE] == "cpu", 0.09, rng.uniform(0.3, 3.0, n).round(2))
     frame[col.PRICE_SOURCE] = "synthetic"

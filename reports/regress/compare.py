@@ -17,6 +17,7 @@ import pandas as pd
 from scipy.stats import mannwhitneyu
 
 import accelbench.results as col
+from accelbench.energy import SIMULATED as SIMULATED_METHOD
 from reports.load.run import KEY_COLUMNS
 from reports.regress.rules import DETERMINISTIC, LATENCY, Rule, Rules
 
@@ -119,7 +120,7 @@ def _case_rows(case: str, base: pd.Series, new: pd.Series, rule: Rule) -> list[d
         )
     for metric in DETERMINISTIC:
         if metric == col.ENERGY_PER_INFERENCE_J and not (
-            base.get(col.ENERGY_METHOD) == new.get(col.ENERGY_METHOD) == col.SIMULATED
+            base.get(col.ENERGY_METHOD) == new.get(col.ENERGY_METHOD) == SIMULATED_METHOD
         ):
             continue
         b, n = _number(base.get(metric)), _number(new.get(metric))

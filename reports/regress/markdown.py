@@ -10,7 +10,7 @@ import pandas as pd
 import accelbench.results as col
 from reports.regress.compare import VERDICTS
 from reports.regress.rules import LATENCY
-from reports.render.tables import format_seconds
+from reports.text import format_seconds
 
 TITLES = {
     "regression": "Regressions",

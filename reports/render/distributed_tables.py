@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 import accelbench.results as col
-from reports.render.tables import NOISY_MARK, format_seconds, is_noisy
+from reports.render.tables import is_noisy
+from reports.text import NOISY_MARK, format_seconds
 
 
 def of_benchmark(results: pd.DataFrame, kind: str) -> pd.DataFrame:

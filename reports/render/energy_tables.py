@@ -7,7 +7,7 @@ import pandas as pd
 
 import accelbench.results as col
 from reports.analysis.recommend import format_usd
-from reports.render.tables import device_label, format_joules
+from reports.text import device_label, format_joules
 
 NOT_RECORDED = "not recorded"  # a case without an energy figure (an older run, a device without a meter)
 
@@ -20,7 +20,7 @@ def _pivot(frame: pd.DataFrame, cells: list[str]) -> pd.DataFrame:
     return (
         table.reindex(index=frame["row"].unique(), columns=frame["column"].unique())
         .fillna("-")
-        .rename_axis(index=col.TECHNIQUE, columns=None)
+        .rename_axis(index="technique", columns=None)
     )
 
 

@@ -19,7 +19,7 @@ from reports.render.labels import LabelOverlay
 from reports.render.pareto_fronts import pareto_figures
 from reports.render.roofline import roofline_figure
 from reports.render.speedup_heatmap import heatmaps
-from reports.render.tables import SIMULATED_MARK
+from reports.text import SIMULATED_MARK
 
 DPI = 80  # about 1000 px for a 12-inch figure: readable, and quick to render at scale
 PNG_COMPRESSION = 1  # zlib level: several times faster than the default 6, files about a third larger

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from reports.render.panels import grid_layout, quick_log, quick_panel  # noqa: E402
-from reports.render.tables import SIMULATED_MARK  # noqa: E402
+from reports.text import SIMULATED_MARK  # noqa: E402
 
 TREND_CASES = 24
 PANELS_PER_FIGURE = 12

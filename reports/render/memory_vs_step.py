@@ -10,8 +10,8 @@ matplotlib.use("Agg")  # files only; no display is needed or assumed
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from reports.render.tables import device_label  # noqa: E402
 from reports.render.training_tables import kind  # noqa: E402
+from reports.text import device_label  # noqa: E402
 
 MARKERS = "os^Dv<>pPX*h"
 

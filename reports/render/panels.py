@@ -9,7 +9,7 @@ matplotlib.use("Agg")  # files only; no display is needed or assumed
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator  # noqa: E402
 
-from reports.render.tables import format_joules, format_seconds  # noqa: E402
+from reports.text import format_joules, format_seconds  # noqa: E402
 
 
 def quick_log(ax: plt.Axes, axis: str = "x", unit: str | None = None, span: float | None = None) -> None:

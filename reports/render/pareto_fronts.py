@@ -16,7 +16,7 @@ from matplotlib.ticker import MaxNLocator, NullLocator  # noqa: E402
 from reports.analysis.pareto import pareto_front  # noqa: E402
 from reports.render.labels import Label, LabelOverlay  # noqa: E402
 from reports.render.panels import grid_layout, quick_log, quick_panel  # noqa: E402
-from reports.render.tables import SIMULATED_MARK  # noqa: E402
+from reports.text import SIMULATED_MARK  # noqa: E402
 
 AXES = {  # x column -> (axis label, what the panel title adds, unit of the tick labels)
     col.LATENCY_MEDIAN_S: ("median latency of one batch (s, log scale)", "", "s"),

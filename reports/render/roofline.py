@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from reports.render.panels import grid_layout, quick_log, quick_panel  # noqa: E402
-from reports.render.tables import device_label  # noqa: E402
+from reports.text import device_label  # noqa: E402
 
 
 def roofline_figure(results: pd.DataFrame) -> plt.Figure | None:

@@ -10,15 +10,8 @@ from reports.analysis.speedups import BASELINE
 from reports.load.runs import machine_warnings, runs_table
 from reports.render.document import Section
 from reports.render.energy_tables import cost_table, energy_table, methods_table
-from reports.render.tables import (
-    NOISY_MARK,
-    SIMULATED_MARK,
-    device_label,
-    format_seconds,
-    one_time_costs,
-    paginate,
-    summary_table,
-)
+from reports.render.tables import one_time_costs, paginate, summary_table
+from reports.text import NOISY_MARK, SIMULATED_MARK, device_label, format_seconds
 
 DEVICES_PER_TABLE = 6  # device columns per summary, energy or cost table; more devices paginate
 LEGEND = (

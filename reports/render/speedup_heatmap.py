@@ -20,7 +20,7 @@ from matplotlib.colors import Normalize, to_hex
 
 import accelbench.results as col
 from reports.analysis.speedups import BASELINE, SAME
-from reports.render.tables import SIMULATED_MARK
+from reports.text import SIMULATED_MARK
 
 DEVICES_PER_TABLE = 16  # columns per heatmap; more devices paginate into further tables
 CLIP_LOG2 = 2.0  # colours saturate at 4x faster or slower
@@ -85,7 +85,7 @@ def heatmaps(results: pd.DataFrame, workload: str) -> list[Heatmap]:
             page = list(text.columns[start : start + DEVICES_PER_TABLE])
             caption = f"{workload}, batch {batch}: speedup vs {BASELINE} (devices {start + 1}-{start + len(page)} of {text.shape[1]})"
             out.append(
-                Heatmap(caption, text[page].rename_axis(index=col.TECHNIQUE, columns=None), colour[page], simulated)
+                Heatmap(caption, text[page].rename_axis(index="technique", columns=None), colour[page], simulated)
             )
     return out
 

@@ -8,9 +8,8 @@ import pandas as pd
 
 import accelbench.results as col
 from reports.analysis.speedups import BASELINE
+from reports.text import NOISY_MARK, device_label, format_seconds
 
-SIMULATED_MARK = "†"  # a column of simulated figures; explained under every table
-NOISY_MARK = "~"  # a latency whose rounds spread widely; explained in the legend
 NOISY_IQR_FRACTION = 0.25  # interquartile range above this fraction of the median: the machine was not quiet
 
 
@@ -18,19 +17,6 @@ def is_noisy(results: pd.DataFrame) -> pd.Series:
     """Cases whose timing rounds spread too widely to trust two decimals of a speedup."""
     iqr = results.get(col.LATENCY_IQR_S, pd.Series(float("nan"), index=results.index)).astype(float)
     return (iqr / results[col.LATENCY_MEDIAN_S].astype(float)) > NOISY_IQR_FRACTION
-
-
-def format_seconds(seconds: float) -> str:
-    if seconds is None or math.isnan(seconds):
-        return "-"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
-
-
-def device_label(device: str, simulated: bool) -> str:
-    return f"{device} {SIMULATED_MARK}" if simulated else device
 
 
 def _cell(row: pd.Series) -> str:
@@ -96,7 +82,7 @@ def summary_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
     return (
         table.reindex(index=rows, columns=list(dict.fromkeys(frame["column"])))
         .fillna("-")
-        .rename_axis(index=col.TECHNIQUE, columns=None)
+        .rename_axis(index="technique", columns=None)
     )
 
 
@@ -135,12 +121,5 @@ def one_time_costs(results: pd.DataFrame, workload: str) -> pd.DataFrame:
     return (
         table.reindex(index=frame["row"].unique(), columns=frame["column"].unique())
         .fillna("-")
-        .rename_axis(index=col.TECHNIQUE, columns=None)
+        .rename_axis(index="technique", columns=None)
     )
-
-
-def format_joules(joules: float) -> str:
-    for scale, unit in ((1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ")):
-        if abs(joules) >= scale:
-            return f"{joules / scale:.3g} {unit}"
-    return f"{joules / 1e-9:.3g} nJ"

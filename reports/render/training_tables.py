@@ -9,7 +9,8 @@ import pandas as pd
 
 import accelbench.results as col
 from reports.render.distributed_tables import ddp_table, of_benchmark, pipeline_table
-from reports.render.tables import NOISY_MARK, SIMULATED_MARK, device_label, format_seconds, is_noisy
+from reports.render.tables import is_noisy
+from reports.text import NOISY_MARK, SIMULATED_MARK, device_label, format_seconds
 
 PROJECTED_DEVICES = (8, 64)  # devices/simulated/training.py's (reports do not import the simulator)
 BASELINE = "train-baseline"
@@ -88,7 +89,7 @@ def projection_table(results: pd.DataFrame, workload: str) -> pd.DataFrame:
         links = [str(r.get(f"projection_{n}", "")).removeprefix("projection over ") for n in PROJECTED_DEVICES]
         row["link"] = " / ".join(dict.fromkeys(link for link in links if not link.startswith("unavailable")))
         rows[device_label(r[col.DEVICE], True)] = row
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(index=col.DEVICE)
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(index="device")
 
 
 def _tta_cell(r: pd.Series) -> str:

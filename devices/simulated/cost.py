@@ -28,7 +28,7 @@ from devices.simulated.profile import DTYPES, Profile
 from devices.simulated.systolic import dpu_efficiency, gemm_cycles
 
 BOUNDS = ("compute", "memory", "overhead", "host")  # per operator; a model can also be bound by "power"
-WIDER = {"int4": "int8", "int8": "bf16", "fp16": "fp32", "bf16": "fp32"}  # the up-cast path
+WIDER = {"int4": "int8", "int8": "bf16", "fp8": "bf16", "fp16": "fp32", "bf16": "fp32"}  # the up-cast path
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Callable
 
 import torch
 from torch import nn
+from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode, is_fake
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import flop_registry
@@ -29,6 +31,8 @@ DTYPE_NAMES = {
     torch.float64: "fp32",
     torch.bfloat16: "bf16",
     torch.float16: "fp16",
+    torch.float8_e4m3fn: "fp8",
+    torch.float8_e5m2: "fp8",
     torch.int8: "int8",
     torch.uint8: "int8",
     torch.quint8: "int8",
@@ -40,7 +44,7 @@ DTYPE_NAMES = {
     torch.bool: "int8",
 }
 GATHER_OPS = {"embedding", "index_select", "gather", "embedding_bag"}  # read only the rows they return
-BITS = {"fp32": 32, "bf16": 16, "fp16": 16, "int8": 8, "int4": 4}
+BITS = {"fp32": 32, "bf16": 16, "fp16": 16, "fp8": 8, "int8": 8, "int4": 4}
 
 # operators that run on matrix units, with how to read their GEMMs
 MATRIX_OPS = {
@@ -207,8 +211,11 @@ def _held_tensors(model: nn.Module) -> list[torch.Tensor]:
 
 
 def _storage_key(t: torch.Tensor) -> int | None:
+    """What identifies the memory a tensor views: its storage (views of a weight share it). Fake and meta tensors have
+    no memory (every data pointer is 0); the storage object's own address tells them apart."""
     try:
-        return t.untyped_storage().data_ptr()
+        storage = t.untyped_storage()
+        return storage._cdata if not has_values(t) else storage.data_ptr()
     except (RuntimeError, NotImplementedError, TypeError):
         return None
 
@@ -264,9 +271,8 @@ class _Recorder(TorchDispatchMode):
     def __init__(self, held: list[torch.Tensor]) -> None:
         super().__init__()
         self.info = WeakIdKeyDictionary()  # by identity: freed temporaries drop out
-        plain = [
-            t for t in held if type(t) is torch.Tensor or (type(t) is nn.Parameter and type(t.data) is torch.Tensor)
-        ]
+        dense = (torch.Tensor, FakeTensor)  # plain tensors, real or fake (not tensor subclasses such as torchao's)
+        plain = [t for t in held if type(t) in dense or (type(t) is nn.Parameter and type(t.data) in dense)]
         self.weights = {key: t for t in plain if (key := _storage_key(t)) is not None and key != 0}
         self.ops: list[Op] = []
         self.consumers: dict[int, list[str]] = {}
@@ -346,7 +352,9 @@ class _Recorder(TorchDispatchMode):
             flops = sum(2 * g.batch * g.m * g.n * g.k for g in gemms)
         if kind == "vector":
             flops = sum(o.numel() for o in outs) * OPS_PER_ELEMENT.get(name, 1)
+        # weight values (zeros, the 2:4 pattern) where they exist: a meta-device capture has shapes only
         sources = [i.source for _, i in weights if i.source is not None and i.source.is_floating_point()]
+        sources = [s for s in sources if has_values(s)]
         numel = sum(s.numel() for s in sources)
         zeros = sum(int((s == 0).sum()) for s in sources)
         self.ops.append(
@@ -379,9 +387,24 @@ class _Recorder(TorchDispatchMode):
         return out
 
 
+def has_values(t: torch.Tensor) -> bool:
+    """Whether a tensor holds data (fake and meta tensors have only shapes and dtypes)."""
+    return not (t.is_meta or is_fake(t))
+
+
+def fake_capture(build: Callable[[], tuple[nn.Module, torch.Tensor]]) -> Graph:
+    """The graph of `model(inputs)` where `(model, inputs) = build()` runs under a FakeTensorMode: every tensor is
+    fake (shapes and dtypes, no memory), so nothing is allocated or computed, whatever the model's size."""
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        model, inputs = build()
+        return capture(model, inputs)
+
+
 def capture(model: nn.Module, inputs: torch.Tensor) -> Graph:
     """The operator graph of one eager call of `model` (compiled wrappers are unwrapped: the eager module does the
-    same arithmetic, and a dispatch mode around compiled code would recompile it)."""
+    same arithmetic, and a dispatch mode around compiled code would recompile it). Fake or meta tensors give the same
+    operators, shapes, FLOPs and bytes without computing or allocating anything (`fake_capture`); only the weights'
+    zeros are unknown there."""
     eager = unwrap(model)
     recorder = _Recorder(_held_tensors(eager))
     calls = [0]

@@ -16,7 +16,7 @@ from pathlib import Path
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
 ENV_DIR = "ACCELBENCH_PROFILES"  # extra profile directories, os.pathsep-separated
 CONFIDENCE = ("vendor", "secondary", "derived", "assumed")
-DTYPES = ("fp32", "bf16", "fp16", "int8", "int4")  # widest first: the up-cast order, read backwards
+DTYPES = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")  # widest first: the up-cast order, read backwards
 MATRIX_KINDS = ("systolic", "throughput", "dpu")
 FALLBACKS = ("upcast", "host", "host-tail")  # host: that op alone; host-tail: it and all after it
 SPARSITY = ("none", "2:4")

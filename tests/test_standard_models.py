@@ -1,0 +1,130 @@
+"""Fake capture (no weight allocated) and `python -m devices.simulated predict` over the standard models."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import devices
+import workloads
+from devices.simulated.graph import Graph, capture, fake_capture
+from tools import predict
+from workloads.resnet_mini import resnet
+from workloads.standard import STANDARD
+
+ROOT = Path(__file__).resolve().parents[1]
+SIMULATED = [d for d in devices.REGISTRY if d.simulated]
+
+
+def _ops(graph: Graph) -> list[tuple]:
+    return [
+        (op.name, op.kind, op.dtype, op.input_shapes, op.output_shapes, op.flops, op.bytes_read, op.weight_bytes)
+        + (op.bytes_written, op.gemms)
+        for op in graph.ops
+    ]
+
+
+@pytest.mark.parametrize("name", ["digits-cnn", "resnet-mini"])
+def test_fake_capture_gives_the_real_operators_shapes_flops_and_bytes(name: str) -> None:
+    if name == "digits-cnn":
+        make = workloads.REGISTRY.get("digits-cnn").build
+        shape = (64, 1, 8, 8)
+    else:
+        spec = workloads.REGISTRY.get("resnet-mini")
+        make = lambda: resnet(spec.widths, spec.blocks)  # noqa: E731
+        shape = (8, 3, 32, 32)
+    real = capture(make().eval(), torch.randn(shape))
+    fake = fake_capture(lambda: (make().eval(), torch.zeros(shape)))
+    assert _ops(fake) == _ops(real) and len(real.ops) > 5
+    assert (fake.weight_bytes, fake.input_bytes, fake.output_bytes) == (
+        real.weight_bytes,
+        real.input_bytes,
+        real.output_bytes,
+    )
+
+
+def _predicted(model: str, device: str, **options) -> dict:
+    args = predict.parser().parse_args(["--device", device, "--model", model, "--json"])
+    for key, value in options.items():
+        setattr(args, key, value)
+    return predict.predict(args)
+
+
+@pytest.fixture(scope="module")
+def graphs() -> dict:
+    pytest.importorskip("transformers", reason="the standard models need the `models` extra")
+    return {name: predict.graph_of(name, 2, "bf16", None, "prefill", None) for name in STANDARD}
+
+
+@pytest.mark.parametrize("name", list(STANDARD))
+def test_every_standard_model_has_finite_positive_figures_on_every_simulated_device(graphs: dict, name: str) -> None:
+    graph = graphs[name]
+    assert graph.flops > 0 and graph.weight_bytes > 0
+    for device in SIMULATED:
+        prediction = device.predict(graph, "compiled")
+        assert math.isfinite(prediction.latency_s) and prediction.latency_s > 0, device.name
+        assert math.isfinite(prediction.energy_j) and prediction.energy_j > 0, device.name
+
+
+def test_the_standard_shapes_are_the_published_ones(graphs: dict) -> None:
+    """Parameters as published (ResNet-50 25.6M, BERT-base 110M, Llama-2-7B 6.74B), read from bf16 weight bytes."""
+    params = {name: graphs[name].weight_bytes / 2 for name in ("resnet-50", "bert-base", "llama-7b")}
+    assert params["resnet-50"] == pytest.approx(25.6e6, rel=0.03)
+    assert params["bert-base"] == pytest.approx(109.5e6, rel=0.03)
+    assert params["llama-7b"] == pytest.approx(6.74e9, rel=0.02)
+
+
+@pytest.mark.parametrize("device", ["sim-h100", "sim-tpu-v4", "sim-edge-tpu"])
+def test_more_work_is_never_faster(device: str) -> None:
+    pytest.importorskip("transformers", reason="the standard models need the `models` extra")
+    one, eight = (_predicted("bert-base", device, batch=b)["latency_s"] for b in (1, 8))
+    short, long = (_predicted("bert-base", device, seq=s)["latency_s"] for s in (128, 384))
+    cache, more = (_predicted("llama-7b", device, phase="decode", seq=s)["latency_s"] for s in (512, 2048))
+    assert one <= eight and short <= long and cache <= more
+
+
+def test_fp8_runs_on_a_device_that_has_it_and_is_up_cast_where_it_does_not() -> None:
+    pytest.importorskip("transformers", reason="the standard models need the `models` extra")
+    h100 = _predicted("bert-base", "sim-h100", dtype="fp8")
+    t4 = _predicted("bert-base", "sim-t4", dtype="fp8")
+    assert h100["upcast_ops"] == 0 and t4["upcast_ops"] > 0
+
+
+def test_the_command_prints_json_within_its_interface() -> None:
+    pytest.importorskip("transformers", reason="the standard models need the `models` extra")
+    command = [sys.executable, "-m", "devices.simulated", "predict", "--device", "sim-a100", "--model", "resnet-50"]
+    out = subprocess.run(
+        [*command, "--batch", "4", "--dtype", "int8", "--json"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    import json
+
+    figures = json.loads(out.stdout)
+    assert {"latency_s", "throughput_per_s", "energy_j", "bound", "profile_version"} <= set(figures)
+    assert figures["throughput_per_s"] == pytest.approx(4 / figures["latency_s"])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--device", "sim-nope", "--model", "resnet-50"], "unknown simulated device 'sim-nope'; valid: sim-a100"),
+        (["--device", "cpu", "--model", "resnet-50"], "unknown simulated device 'cpu'"),
+        (["--device", "sim-a100", "--model", "resnet-5"], "unknown model 'resnet-5'; valid: resnet-50"),
+        (["--device", "sim-a100", "--model", "resnet-50", "--batch", "0"], "--batch and --seq must be at least 1"),
+    ],
+)
+def test_a_bad_name_exits_2_with_the_valid_ones(argv: list[str], message: str, capsys) -> None:
+    assert predict.main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag, value", [("--dtype", "int3"), ("--phase", "train"), ("--runtime", "tensorrt")])
+def test_a_bad_choice_exits_2_with_the_choices(flag: str, value: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        predict.main(["--device", "sim-a100", "--model", "resnet-50", flag, value])
+    assert exit_.value.code == 2 and "invalid choice" in capsys.readouterr().err

@@ -1,0 +1,179 @@
+"""The models people deploy, with their published shapes and seeded random weights: transformers' own model
+definitions (ResNet-50 v1.5, MobileNet v1 and v2, ViT-B/16, BERT base and large, a Llama-2-7B-shaped decoder),
+nothing downloaded. Each is wrapped as one tensor in, one tensor out (logits, an embedding), so capture, export and
+the cost model see a plain model.
+
+Built under `torch._subclasses.FakeTensorMode` (devices/simulated/graph.py `fake_capture`), a model has shapes and
+dtypes and no weight is allocated, so a 7B-parameter model's operator graph captures on a laptop; transformers sees
+fake tensors and skips its data-dependent checks. Needs the `models` extra.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from workloads.base import WorkloadUnavailable
+
+PHASES = ("prefill", "decode")
+INIT = "transformers.initialization"  # its no_init_weights(): build a model without running its initializers
+
+
+def _transformers():
+    try:
+        import transformers
+    except ImportError as exc:
+        raise WorkloadUnavailable(
+            f"the standard models need transformers ({exc}); install the `models` extra: make setup EXTRAS=dev,models"
+        ) from None
+    return transformers
+
+
+class ImageLogits(nn.Module):
+    """pixels [B, 3, H, W] -> class logits [B, classes]."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(pixel_values=x).logits
+
+
+class MeanEmbedding(nn.Module):
+    """token ids [B, L] (every token real) -> the mean of the encoder's last hidden states [B, hidden]."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.inner(input_ids=ids).last_hidden_state.mean(dim=1)
+
+
+class Prefill(nn.Module):
+    """prompt ids [B, N] -> the next token's logits [B, vocab] (the language-model head runs on the last position
+    only, as generation does)."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.inner(input_ids=ids, use_cache=False, logits_to_keep=1).logits[:, -1]
+
+
+class Decode(nn.Module):
+    """One new token per sequence against a key/value cache of `context` tokens: ids [B, 1] -> logits [B, vocab].
+    The cache is made at each call from zeros (its content does not change the arithmetic), so every call does the
+    same work."""
+
+    def __init__(self, inner: nn.Module, context: int) -> None:
+        super().__init__()
+        self.inner, self.context = inner, context
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        config = self.inner.config
+        heads = config.num_key_value_heads
+        head_dim = config.hidden_size // config.num_attention_heads
+        weight = self.inner.lm_head.weight
+        shape = (ids.shape[0], heads, self.context, head_dim)
+        cache = _transformers().DynamicCache(config=config)
+        for layer in range(config.num_hidden_layers):
+            empty = torch.zeros(shape, dtype=weight.dtype, device=weight.device)
+            cache.update(empty, empty.clone(), layer)
+        position = torch.full((ids.shape[0], 1), self.context, dtype=torch.long, device=ids.device)
+        out = self.inner(input_ids=ids, cache=cache, position_ids=position, use_cache=True)
+        return out.logits[:, -1]
+
+
+@dataclass(frozen=True)
+class StandardModel:
+    """One standard model: `family` (image, encoder, decoder), its transformers config, and its default input."""
+
+    name: str
+    family: str
+    config: dict = field(default_factory=dict)
+    input_size: int = 224  # image side (image models)
+    seq: int = 128  # tokens: the encoder's sequence, the decoder's prompt (prefill) or cache (decode)
+    description: str = ""
+
+    def build(
+        self,
+        seed: int = 0,
+        seq: int | None = None,
+        phase: str = "prefill",
+        dtype: torch.dtype = torch.float32,
+        initialize: bool = True,
+    ) -> nn.Module:
+        """The model in eval mode, its float weights in `dtype`, drawn from `seed`. Under a FakeTensorMode (where a
+        model cannot be cast after it is made) pass `initialize=False`: the initializers' data-dependent steps
+        cannot run on fake tensors, and their values would be fake anyway."""
+        t = _transformers()
+        kinds = {
+            "resnet": (t.ResNetConfig, t.ResNetForImageClassification, ImageLogits),
+            "mobilenet_v1": (t.MobileNetV1Config, t.MobileNetV1ForImageClassification, ImageLogits),
+            "mobilenet_v2": (t.MobileNetV2Config, t.MobileNetV2ForImageClassification, ImageLogits),
+            "vit": (t.ViTConfig, t.ViTForImageClassification, ImageLogits),
+            "bert": (t.BertConfig, t.BertModel, MeanEmbedding),
+            "llama": (t.LlamaConfig, t.LlamaForCausalLM, None),
+        }
+        config_class, model_class, wrapper = kinds[self.config["kind"]]
+        config = config_class(**{k: v for k, v in self.config.items() if k != "kind"})
+        default = torch.get_default_dtype()
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            torch.set_default_dtype(dtype)
+            try:
+                with contextlib.nullcontext() if initialize else importlib.import_module(INIT).no_init_weights():
+                    inner = model_class(config).eval()
+            finally:
+                torch.set_default_dtype(default)
+        if wrapper is not None:
+            return wrapper(inner).eval()
+        if phase not in PHASES:
+            raise ValueError(f"unknown phase {phase!r}; valid: {', '.join(PHASES)}")
+        return (Prefill(inner) if phase == "prefill" else Decode(inner, seq or self.seq)).eval()
+
+    def example(
+        self,
+        batch: int,
+        seq: int | None = None,
+        phase: str = "prefill",
+        input_size: int | None = None,
+        seed: int | None = 0,
+    ) -> torch.Tensor:
+        """An input batch: pixels for image models, token ids for the others (the decoder's one new token). Random
+        from `seed`; zeros with `seed=None` (shapes only, as a fake capture needs)."""
+        if self.family == "image":
+            side = input_size or self.input_size
+            shape = (batch, 3, side, side)
+            return (
+                torch.zeros(shape)
+                if seed is None
+                else torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+            )
+        length = 1 if self.family == "decoder" and phase == "decode" else (seq or self.seq)
+        vocab = self.config.get("vocab_size", 30522 if self.config["kind"] == "bert" else 32000)
+        if seed is None:
+            return torch.zeros((batch, length), dtype=torch.long)
+        return torch.randint(0, vocab, (batch, length), generator=torch.Generator().manual_seed(seed))
+
+
+_BERT_LARGE = dict(kind="bert", hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096)
+STANDARD: dict[str, StandardModel] = {
+    m.name: m
+    for m in (
+        StandardModel("resnet-50", "image", dict(kind="resnet", num_labels=1000), description="ResNet-50 v1.5"),
+        StandardModel("mobilenet-v1", "image", dict(kind="mobilenet_v1", num_labels=1000), description="MobileNet v1"),
+        StandardModel("mobilenet-v2", "image", dict(kind="mobilenet_v2", num_labels=1000), description="MobileNet v2"),
+        StandardModel("vit-b16", "image", dict(kind="vit", num_labels=1000), description="ViT-B/16"),
+        StandardModel("bert-base", "encoder", dict(kind="bert"), seq=128, description="BERT base"),
+        StandardModel("bert-large", "encoder", _BERT_LARGE, seq=384, description="BERT large"),
+        StandardModel("llama-7b", "decoder", dict(kind="llama"), seq=2048, description="Llama-2-7B shapes"),
+    )
+}

@@ -128,3 +128,32 @@ def test_a_bad_choice_exits_2_with_the_choices(flag: str, value: str, capsys) ->
     with pytest.raises(SystemExit) as exit_:
         predict.main(["--device", "sim-a100", "--model", "resnet-50", flag, value])
     assert exit_.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+USER_MODEL = ROOT / "tests" / "data" / "usermodel"
+
+
+def test_the_users_own_model_is_priced_from_its_factory(monkeypatch) -> None:
+    monkeypatch.syspath_prepend(str(USER_MODEL))
+    small, large = (_predicted("my_model:factory", "sim-a100", batch=b) for b in (1, 256))
+    matmuls, relu = 2 * (16 * 32 + 32 * 4), 32  # two Linear layers, one ReLU over 32 features
+    assert small["flops"] == matmuls + relu and large["flops"] == 256 * small["flops"]
+    assert 0 < small["latency_s"] <= large["latency_s"]
+
+
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ("no_such_module:factory", "cannot load 'factory' from 'no_such_module'"),
+        ("my_model:missing", "cannot load 'missing' from 'my_model'"),
+        (
+            "my_model:wrong_type",
+            "the factory must return (model: torch.nn.Module, example inputs: torch.Tensor); got str",
+        ),
+        ("my_model:raises", "the factory raised RuntimeError: no weights here"),
+    ],
+)
+def test_a_bad_user_model_exits_2_saying_what_is_expected(target: str, message: str, monkeypatch, capsys) -> None:
+    monkeypatch.syspath_prepend(str(USER_MODEL))
+    assert predict.main(["--device", "sim-a100", "--model", target]) == 2
+    assert message in capsys.readouterr().err

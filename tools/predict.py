@@ -5,8 +5,9 @@
 
 The model's operator graph is captured on fake tensors (shapes and dtypes only: no weight is allocated, so a
 7B-parameter decoder captures on a 2-core laptop) and priced by the device's cost model (devices/simulated/cost.py).
-`--model` is a standard model (workloads/standard.py) or a registered workload, whose graph is captured on the host
-from its real model. Number formats: fp32, bf16 and fp16 run the whole model in that dtype; int8 and fp8 run the
+`--model` is a standard model (workloads/standard.py), a registered workload, or your own model as
+`package.module:factory`, where `factory()` returns `(model, example inputs)` (importable from the current directory);
+those two are captured on the host from the real model, the example's first row repeated to the batch. Number formats: fp32, bf16 and fp16 run the whole model in that dtype; int8 and fp8 run the
 matrix operators with 8-bit weights and activations (what a deployed runtime's int8/fp8 kernels do); int4 stores
 the matrix weights in 4 bits and computes in bf16 (weight-only). Exit status 2, with the valid names, for an unknown
 device, model, dtype, phase or runtime.
@@ -15,6 +16,7 @@ device, model, dtype, phase or runtime.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import sys
@@ -65,9 +67,38 @@ def as_dtype(graph: Graph, dtype: str) -> Graph:
     return replace(graph, ops=tuple(ops), weight_bytes=max(0, graph.weight_bytes - saved))
 
 
+def users_model(target: str) -> tuple[torch.nn.Module, torch.Tensor]:
+    """`package.module:factory` -> factory()'s (model, example inputs), or UsageError saying what is expected."""
+    module_name, _, attribute = target.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise UsageError(f"--model {target}: cannot load {attribute!r} from {module_name!r} ({exc})") from None
+    try:
+        made = factory()
+    except Exception as exc:
+        raise UsageError(f"--model {target}: the factory raised {type(exc).__name__}: {exc}") from None
+    if not (
+        isinstance(made, tuple)
+        and len(made) >= 2
+        and isinstance(made[0], torch.nn.Module)
+        and isinstance(made[1], torch.Tensor)
+    ):
+        raise UsageError(
+            f"--model {target}: the factory must return (model: torch.nn.Module, example inputs: torch.Tensor); "
+            f"got {type(made).__name__}"
+        )
+    return made[0], made[1]
+
+
 def graph_of(model: str, batch: int, dtype: str, seq: int | None, phase: str, input_size: int | None) -> Graph:
     """The operator graph of one call of `model` at `batch`, in `dtype`."""
     base = "bf16" if dtype in ("fp8", "int8", "int4") else dtype  # quantized formats start from a 16-bit model
+    if ":" in model:  # the user's own: its example inputs, repeated or cut to the batch
+        net, example = users_model(model)
+        x = example[:1].repeat(batch, *([1] * (example.dim() - 1))) if example.dim() else example
+        net = net.eval() if base == "fp32" else net.eval().to(TORCH_DTYPES[base])
+        return as_dtype(capture(net, x.to(net_dtype(net)) if x.is_floating_point() else x), dtype)
     if model in STANDARD:
         spec = STANDARD[model]
 
@@ -97,8 +128,8 @@ def predict(args: argparse.Namespace) -> dict:
     if args.device not in simulated:
         raise UsageError(f"unknown simulated device {args.device!r}; valid: {', '.join(simulated)}")
     models = [*STANDARD, *(w.name for w in workloads.REGISTRY)]
-    if args.model not in models:
-        raise UsageError(f"unknown model {args.model!r}; valid: {', '.join(models)}")
+    if args.model not in models and ":" not in args.model:
+        raise UsageError(f"unknown model {args.model!r}; valid: {', '.join(models)}, or package.module:factory")
     if (
         args.batch < 1
         or (args.seq is not None and args.seq < 1)
@@ -136,7 +167,9 @@ def predict(args: argparse.Namespace) -> dict:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m devices.simulated predict", description=__doc__.splitlines()[0])
     p.add_argument("--device", required=True, help="a simulated device (sim-a100, sim-tpu-v4, ...)")
-    p.add_argument("--model", required=True, help="a standard model (resnet-50, llama-7b, ...) or a workload")
+    p.add_argument(
+        "--model", required=True, help="a standard model (resnet-50, llama-7b, ...), a workload, or pkg.mod:factory"
+    )
     p.add_argument("--batch", type=int, default=1, help="inputs per call (default 1)")
     p.add_argument("--dtype", choices=DTYPES, default="fp32", help="number format (default fp32)")
     p.add_argument("--seq", type=int, help="tokens: sequence, prompt (prefill) or cache (decode)")

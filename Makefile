@@ -35,7 +35,8 @@ REPORT_ARGS := $(if $(PRICES),--prices $(PRICES))
 
 PY    := $(VENV)/bin/python
 comma := ,
-STAMP := $(VENV)/.accelbench-installed-$(subst $(comma),-,$(EXTRAS))
+# the set-up stamp names what was installed: a new TORCH_SPEC or EXTRAS installs again
+STAMP := $(VENV)/.accelbench-installed-$(shell printf '%s|%s' '$(subst ','"'"',$(TORCH_SPEC))' '$(EXTRAS)' | sha1sum | cut -c1-12)
 # warm-up before timing (up to 500 calls or max-time), rounds capped: the default matrix stays within 5 minutes on 2 cores
 BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=500 --benchmark-min-rounds=15 \
               --benchmark-max-time=0.15 --benchmark-columns=median,iqr,rounds --benchmark-sort=name \

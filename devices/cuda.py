@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -17,6 +18,17 @@ from devices.base import Device, DeviceUnavailable, Fact, R
 GPU_PRICE_PER_HOUR_USD = {"H100": 2.99, "A100": 1.79, "L4": 0.80, "T4": 0.35}
 NVML_WINDOW_S = 0.5  # the total-energy counter advances in steps of tens of milliseconds on some GPUs
 POWER_SAMPLE_S = 0.01  # power sampling, where the GPU has no energy counter (before Volta)
+
+
+def gpu_price(name: str) -> tuple[float | None, str]:
+    """The default price of a GPU by its exact model, a whole word of its name ("NVIDIA A100-SXM4-80GB" is an A100;
+    "NVIDIA L40S" is no L4), with where it comes from, or None with the models that have one."""
+    words = re.split(r"[\s\-_/]+", name.upper())
+    model = next((key for key in GPU_PRICE_PER_HOUR_USD if key.upper() in words), None)
+    if model is None:
+        known = ", ".join(GPU_PRICE_PER_HOUR_USD)
+        return None, f"no default price for {name!r} (defaults by exact model: {known}); give it one in a price file"
+    return GPU_PRICE_PER_HOUR_USD[model], f"assumed default for the {model} (devices/cuda.py)"
 
 
 def _nvml_facts(index: int) -> dict[str, Fact]:
@@ -159,10 +171,10 @@ class CudaDevice(Device):
         if not torch.cuda.is_available() or self.index >= torch.cuda.device_count():
             return {}
         props = torch.cuda.get_device_properties(self.index)
-        price = next((usd for key, usd in GPU_PRICE_PER_HOUR_USD.items() if key in props.name), None)
+        price, source = gpu_price(props.name)
         return {
             "price_per_hour_usd": price,
-            "price_source": "assumed default by GPU name (devices/cuda.py)" if price is not None else None,
+            "price_source": source,
             "gpu_name": props.name,
             "gpu_compute_capability": f"{props.major}.{props.minor}",
             "gpu_memory_bytes": props.total_memory,

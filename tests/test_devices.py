@@ -76,3 +76,23 @@ def test_cuda_times_to_completion_and_measures_peak_memory() -> None:
     assert device.peak_memory_bytes(lambda: x @ x) >= 2048 * 2048 * 4  # the product, not the resident input
     facts = device.facts()
     assert facts["gpu_name"] and facts["memory_metric"].startswith("torch.cuda.max_memory_allocated")
+
+
+@pytest.mark.parametrize(
+    "name, price",
+    [
+        ("NVIDIA H100 80GB HBM3", 2.99),
+        ("NVIDIA A100-SXM4-80GB", 1.79),
+        ("NVIDIA L4", 0.80),
+        ("Tesla T4", 0.35),
+        ("NVIDIA L40S", None),  # not an L4
+        ("NVIDIA H200", None),
+        ("NVIDIA GH200 480GB", None),
+    ],
+)
+def test_a_gpu_is_priced_by_its_exact_model(name: str, price: float | None) -> None:
+    from devices.cuda import gpu_price
+
+    found, source = gpu_price(name)
+    assert found == price
+    assert ("H100, A100, L4, T4" in source) if price is None else ("assumed default for the" in source)

@@ -1,0 +1,34 @@
+"""The Makefile's set-up stamp: a different TORCH_SPEC or EXTRAS installs again (a GPU user's first command)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def stamp(*assignments: str) -> str:
+    """The stamp file `make setup` would create with these variables (a dry run: nothing is installed)."""
+    out = subprocess.run(
+        ["make", "-n", "-B", "setup", "VENV=/nonexistent-venv", *assignments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    (line,) = [line for line in out.stdout.splitlines() if line.startswith("touch ")]
+    return line.removeprefix("touch ")
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_the_stamp_names_the_torch_spec_and_the_extras() -> None:
+    default = stamp()
+    gpu = stamp("TORCH_SPEC=torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128")
+    models = stamp("EXTRAS=dev,models")
+    assert len({default, gpu, models}) == 3
+    assert stamp() == default  # the same settings find the same stamp: nothing is installed twice

@@ -116,6 +116,7 @@ def test_the_command_prints_json_within_its_interface() -> None:
         (["--device", "cpu", "--model", "resnet-50"], "unknown simulated device 'cpu'"),
         (["--device", "sim-a100", "--model", "resnet-5"], "unknown model 'resnet-5'; valid: resnet-50"),
         (["--device", "sim-a100", "--model", "resnet-50", "--batch", "0"], "--batch and --seq must be at least 1"),
+        (["--device", "sim-a100", "--model", "minilm"], "workload minilm has no build()"),
     ],
 )
 def test_a_bad_name_exits_2_with_the_valid_ones(argv: list[str], message: str, capsys) -> None:

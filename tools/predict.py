@@ -26,6 +26,7 @@ import torch
 
 import devices
 import workloads
+from accelbench.registry import Unavailable
 from devices.simulated.graph import BITS, Graph, capture, fake_capture
 from workloads.standard import PHASES, STANDARD
 
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         figures = predict(args)
-    except UsageError as exc:
+    except (UsageError, Unavailable, NotImplementedError) as exc:  # a bad name, a missing extra, no build()
         print(f"predict: {exc}", file=sys.stderr)
         return 2
     if args.json:

@@ -21,6 +21,11 @@ TIER_ARGS  := -m "$(if $(filter full,$(TIER)),not harness,not full and not harne
 # `:=` evaluates the date once, so the benchmark and its report use the same file
 RUN        := $(or $(RUN),$(shell date +%Y%m%d-%H%M%S))
 RESULTS    ?= results/$(RUN).json
+# your own model as the matrix's one workload: MODEL=package.module:factory (importable from here) or MODEL=file.pt2
+# (workloads/user.py; README "Your own model"); the standard models and training benchmarks then stay out
+MODEL      ?=
+export ACCELBENCH_MODEL := $(MODEL)
+BENCH_PATHS := $(if $(MODEL),benchmarks/test_inference.py,benchmarks)
 # a case that runs longer than this (seconds; set-up included) becomes an error row and the run goes on
 CASE_TIMEOUT ?= 900
 # regression tracking: BASE=baseline file (default: benchmarks/baselines/<machine-id>.json), NEW=an existing run
@@ -60,9 +65,9 @@ $(STAMP): pyproject.toml
 # keeps going when a case kills the process (segfault, out-of-memory killer): that case becomes an error row.
 bench: $(STAMP)
 	@mkdir -p $(dir $(RESULTS))
-	@$(PY) -m accelbench.supervise benchmarks -p no:cacheprovider $(TIER_ARGS) $(BENCH_OPTS) --benchmark-json=$(RESULTS) $(ARGS); \
+	@$(PY) -m accelbench.supervise $(BENCH_PATHS) -p no:cacheprovider $(TIER_ARGS) $(BENCH_OPTS) --benchmark-json=$(RESULTS) $(ARGS); \
 	status=$$?; \
-	if [ $$status -eq 5 ]; then exit 5; fi; \
+	if [ $$status -eq 5 ] || [ $$status -eq 4 ]; then exit $$status; fi; \
 	$(PY) -m reports $(RESULTS) $(REPORT_ARGS) || exit $$?; \
 	exit $$status
 
@@ -100,7 +105,7 @@ bench-report: $(STAMP)
 
 # Every case once, untimed: a quick check that the whole matrix runs.
 smoke: $(STAMP)
-	@$(PY) -m pytest benchmarks -p no:cacheprovider $(TIER_ARGS) --benchmark-disable --timeout=$(CASE_TIMEOUT) $(ARGS)
+	@$(PY) -m pytest $(BENCH_PATHS) -p no:cacheprovider $(TIER_ARGS) --benchmark-disable --timeout=$(CASE_TIMEOUT) $(ARGS)
 
 # Measures this machine (GEMM rates, cache bandwidths, overheads) into devices/profiles/sim-cpu.toml.
 calibrate: $(STAMP)

@@ -6,6 +6,7 @@ never a pass with no data.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +24,12 @@ from devices import Device, DeviceUnavailable
 from techniques import Context, Technique
 from training import TrainContext, TrainingTechnique
 from workloads import Split, Workload, WorkloadUnavailable
+from workloads.user import UserModel, UserModelError, load
 
 pytest_plugins = ["accelbench.plugin"]  # hooks and the `cache_dir` fixture
+
+# `make bench MODEL=package.module:factory` (or a .pt2 file): the user's own model is the matrix's one workload
+USER_MODEL = os.environ.get("ACCELBENCH_MODEL") or None
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,14 @@ def device(request: pytest.FixtureRequest) -> Device:
     return devices.REGISTRY.get(request.param)
 
 
-@pytest.fixture(params=params(workloads.REGISTRY))
+def workload_params() -> list:
+    """The registered workloads, or only the user's model when ACCELBENCH_MODEL names one (workloads/user.py)."""
+    if USER_MODEL is None:
+        return params(workloads.REGISTRY)
+    return [UserModel(USER_MODEL).name]
+
+
+@pytest.fixture(params=workload_params())
 def workload(request: pytest.FixtureRequest) -> Workload:
     return workloads.REGISTRY.get(request.param)
 
@@ -73,6 +85,23 @@ def applied() -> dict:
     """Technique results shared by the batch sizes of one device x workload x technique: fine-tuning and
     distillation run once, and a compiled model compiles each new batch shape at its own first call."""
     return {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The user's model (ACCELBENCH_MODEL) is loaded before any case runs: a wrong path, a factory that raises or
+    returns the wrong thing stops the run with what is expected, instead of failing every case alike."""
+    if USER_MODEL is None:
+        return
+    user = UserModel(USER_MODEL)
+    try:
+        load(USER_MODEL)
+    except UserModelError as exc:
+        raise pytest.UsageError(f"MODEL: {exc}") from None
+    if user.name in workloads.REGISTRY.names():
+        raise pytest.UsageError(
+            f"MODEL={USER_MODEL}: its name {user.name!r} is a registered workload's; rename the factory (or the file)"
+        )
+    workloads.REGISTRY.add(user)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ against the baseline model of the same device and workload (ABAB rounds; median 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -19,7 +18,7 @@ import pytest
 import torch
 
 import accelbench.results as results
-from accelbench.energy import SIMULATED, energy_meter_of, metered
+from accelbench.energy import energy_meter_of, metered
 from accelbench.measure import (
     compressed_size_bytes,
     flops_per_call,
@@ -29,7 +28,7 @@ from accelbench.measure import (
     weight_sparsity,
 )
 from accelbench.rounds import Pairing, paired_rounds
-from devices.simulated.device import runtime_of
+from devices.simulated.device import prediction_figures, roofline_points, runtime_of
 from techniques import facts_of
 
 BATCH_SIZES = (1, 64)
@@ -140,24 +139,9 @@ def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -
     batch = key[-1]
     profile = case.device.profile
     benchmark.extra_info.update(
-        simulated_latency_s=prediction.latency_s,
-        throughput_per_s=batch / prediction.latency_s if prediction.latency_s > 0 else None,
-        energy_per_inference_j=prediction.energy_j / batch,
-        energy_method=SIMULATED,
-        energy_source=f"cost model of profile {profile.name} ({profile.version})",
-        average_power_w=prediction.average_power_w,
-        bound=prediction.bound,
-        power_limited=prediction.power_limited,
-        host_ops=prediction.host_ops,
-        upcast_ops=prediction.upcast_ops,
+        **prediction_figures(prediction, profile, batch),
         accuracy_on="host",
         **results.simulated_provenance(profile.name, profile.version, runtime, len(graph.ops), capture_s),
-        **{f"time_{bound}_s": seconds for bound, seconds in prediction.time_by_bound.items()},
     )
     if case.technique.name == "fp32" and batch == max(BATCH_SIZES):  # the report's roofline: one point per operator
-        points = [
-            [c.flops / max(c.bytes, 1), c.flops / c.time_s]
-            for c in prediction.ops
-            if c.where == "device" and c.flops > 0 and c.time_s > 0
-        ]
-        benchmark.extra_info["roofline_ops"] = json.dumps([[float(f"{a:.4g}"), float(f"{p:.4g}")] for a, p in points])
+        benchmark.extra_info["roofline_ops"] = roofline_points(prediction)

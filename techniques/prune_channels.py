@@ -21,7 +21,10 @@ def shrink_channels(model: nn.Module, example: torch.Tensor, ratio: float, impor
         import torch_pruning as tp
     except ImportError as exc:
         raise NotImplementedError(f"needs the torch-pruning package ({exc})") from None
-    classifier = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears:  # an exported program's GraphModule holds its weights as plain tensors, not layers
+        raise NotImplementedError("no nn.Linear classifier layer to keep: channel pruning needs the model's layers")
+    classifier = linears[-1]
     rank = tp.importance.GroupMagnitudeImportance(p=1) if importance == "l1" else tp.importance.RandomImportance()
     try:
         tp.pruner.MetaPruner(model, example, importance=rank, pruning_ratio=ratio, ignored_layers=[classifier]).step()

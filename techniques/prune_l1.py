@@ -29,6 +29,8 @@ class MagnitudePruning(Pruning):
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         model = copy.deepcopy(model).to(context.device)
         params = prunable(model)
+        if not params:  # an exported program's GraphModule holds its weights as plain tensors, not layers
+            raise NotImplementedError("no nn.Linear or nn.Conv layer to prune")
         prune.global_unstructured(params, pruning_method=prune.L1Unstructured, amount=self.fraction)
         model, seconds = fine_tune(model, context, self.finetune)  # the mask's hook keeps zeros at zero
         for module, name in params:

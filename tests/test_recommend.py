@@ -101,3 +101,14 @@ def test_a_figure_no_case_recorded_is_named(missing: str) -> None:
     recs = recommend(frame().drop(columns=[missing]))
     objective = "energy" if missing.startswith("energy") else "cost"
     assert pick(recs, 0.99, objective)["answer"] == f"no qualifying case has a {objective} figure"
+
+
+def test_a_workload_without_measured_quality_gets_fp32_per_budget_and_an_any_format_answer() -> None:
+    rows = [r[:3] + (np.nan,) + r[4:] for r in ROWS]  # the standard models: priced from shapes, no quality
+    recs = recommend(pd.concat([frame(), frame(rows, workload="u")]))
+    budget = pick(recs, 0.99, "latency", workload="u")
+    assert (budget["device"], budget["technique"]) == ("sim-a", "fp32")  # fp32 is the reference: it meets any budget
+    found = recs[(recs["workload"] == "u") & recs["budget"].isna() & (recs["objective"] == "latency")]
+    assert len(found) == 1 and (found.iloc[0]["device"], found.iloc[0]["technique"]) == ("sim-b", "int8-static")
+    assert recs[(recs["workload"] == "w") & recs["budget"].isna()].empty  # a measured workload: budgets only
+    assert "u · b=1 · any format, quality not measured" in recommendation_table(recs).index

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +13,11 @@ import torch
 
 import devices
 import workloads
-from devices.simulated.graph import Graph, capture, fake_capture
+from devices.simulated.cost import does_not_fit
+from devices.simulated.graph import Graph, as_format, capture, fake_capture
 from tools import predict
 from workloads.resnet_mini import resnet
-from workloads.standard import STANDARD
+from workloads.standard import MATRIX, STANDARD
 
 ROOT = Path(__file__).resolve().parents[1]
 SIMULATED = [d for d in devices.REGISTRY if d.simulated]
@@ -149,7 +151,8 @@ def test_the_users_own_model_is_priced_from_its_factory(monkeypatch) -> None:
         ("my_model:missing", "cannot load 'missing' from 'my_model'"),
         (
             "my_model:wrong_type",
-            "the factory must return (model: torch.nn.Module, example inputs: torch.Tensor); got str",
+            "the factory returned str; expected package.module:factory (importable from the current directory; "
+            "factory() returns (model: torch.nn.Module, example inputs: torch.Tensor)",
         ),
         ("my_model:raises", "the factory raised RuntimeError: no weights here"),
     ],
@@ -158,3 +161,65 @@ def test_a_bad_user_model_exits_2_saying_what_is_expected(target: str, message: 
     monkeypatch.syspath_prepend(str(USER_MODEL))
     assert predict.main(["--device", "sim-a100", "--model", target]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_formats_retype_the_weighted_matrix_operators_only() -> None:
+    pytest.importorskip("transformers", reason="the standard models need the `models` extra")
+    base = fake_capture(STANDARD["bert-base"].builder(2, torch.bfloat16))
+    weighted = [i for i, op in enumerate(base.ops) if op.kind == "matrix" and op.weight_bytes > 0]
+    attention = [i for i, op in enumerate(base.ops) if op.kind == "matrix" and op.weight_bytes == 0]
+    assert weighted and attention
+    # token ids index the embedding table: the model's arithmetic is bf16 from the first operator on, not int8
+    assert {op.dtype for op in base.ops if op.kind == "matrix" or "embedding" in op.name} == {"bf16"}
+    int8, int4, sparse = (as_format(base, f) for f in ("int8", "int4-weight", "2:4"))
+    for i in weighted:
+        assert (int8.ops[i].dtype, int8.ops[i].weight_bytes) == ("int8", base.ops[i].weight_bytes // 2)
+        assert (int4.ops[i].dtype, int4.ops[i].weight_bytes) == ("bf16", base.ops[i].weight_bytes // 4)
+        assert sparse.ops[i].weight_2of4 and sparse.ops[i].weight_bytes == base.ops[i].weight_bytes
+    for i in attention:  # activation x activation: no weight to store in fewer bits or sparse
+        assert int4.ops[i] == base.ops[i] and sparse.ops[i] == base.ops[i]
+    assert all(a.dtype == "int8" for a, b in zip(int8.ops, base.ops) if b.weight_bytes or b.kind == "vector")
+    assert int8.weight_bytes < base.weight_bytes and int4.weight_bytes < int8.weight_bytes
+    with pytest.raises(ValueError, match="unknown format 'int3'; valid: fp8, int8"):
+        as_format(base, "int3")
+
+
+def test_a_model_that_does_not_fit_says_what_it_needs() -> None:
+    pytest.importorskip("transformers", reason="the standard models need the `models` extra")
+    llama = STANDARD["llama-7b"]
+    profiles = {d.name: d.profile for d in SIMULATED}
+    fp32 = fake_capture(llama.builder(1, torch.float32, phase="decode"))
+    cache = llama.state_bytes(1, torch.float32, phase="decode")
+    assert cache == 2 * 32 * 32 * 2048 * 128 * 4  # K and V, 32 layers, 32 heads, 2048 tokens, 128 dims, fp32
+    assert does_not_fit(fp32, profiles["sim-h100"], cache) is None
+    message = does_not_fit(fp32, profiles["sim-l4"], cache)
+    assert message.startswith("does not fit: 29.") and "weights 27 GB" in message and "24 GB of dram" in message
+    assert llama.state_bytes(1, torch.float32, phase="prefill") == 0
+
+
+def test_the_default_matrix_has_every_standard_model_on_every_simulated_device() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "benchmarks/test_standard.py",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ACCELBENCH_MODEL": ""},
+    )
+    assert out.returncode == 0, out.stdout[-2000:]
+    ids = {line.split("[", 1)[1].rstrip("]") for line in out.stdout.splitlines() if "::test_inference[" in line}
+    for device in SIMULATED:
+        for workload in MATRIX:
+            for technique in ("fp32", "bf16", "fp16", "int8-static", "int8-weight-only", "int4-weight-only"):
+                for batch in (1, 64):
+                    assert f"{device.name}-{workload}-{technique}-{batch}" in ids
+            assert (f"{device.name}-{workload}-fp8-1" in ids) == device.profile.supports("fp8")
+    assert f"sim-h100-{next(iter(MATRIX))}-sparse-2of4-64" in ids

@@ -6,29 +6,30 @@
 The model's operator graph is captured on fake tensors (shapes and dtypes only: no weight is allocated, so a
 7B-parameter decoder captures on a 2-core laptop) and priced by the device's cost model (devices/simulated/cost.py).
 `--model` is a standard model (workloads/standard.py), a registered workload, or your own model as
-`package.module:factory`, where `factory()` returns `(model, example inputs)` (importable from the current directory);
-those two are captured on the host from the real model, the example's first row repeated to the batch. Number formats: fp32, bf16 and fp16 run the whole model in that dtype; int8 and fp8 run the
-matrix operators with 8-bit weights and activations (what a deployed runtime's int8/fp8 kernels do); int4 stores
-the matrix weights in 4 bits and computes in bf16 (weight-only). Exit status 2, with the valid names, for an unknown
+`package.module:factory` or a `.pt2` file (workloads/user.py); those are captured on the host from the real model,
+the example's first row repeated to the batch. Number formats: fp32, bf16 and fp16 run the whole model in that
+dtype; int8 and fp8 run the weighted matrix operators (linear layers, convolutions) with 8-bit weights and
+activations, as a deployed runtime's int8/fp8 kernels do; int4 stores their weights in 4 bits and computes in bf16
+(weight-only). Exit status 2, with the valid names, for an unknown
 device, model, dtype, phase or runtime.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import sys
-from dataclasses import replace
 
 import torch
 
 import devices
 import workloads
 from accelbench.registry import Unavailable
-from devices.simulated.graph import BITS, Graph, capture, fake_capture
+from devices.simulated.cost import does_not_fit
+from devices.simulated.graph import Graph, as_format, capture, fake_capture
 from workloads.standard import PHASES, STANDARD
+from workloads.user import UserModelError, load
 
 DTYPES = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")
 RUNTIMES = ("eager", "compiled", "deployed")
@@ -39,75 +40,36 @@ class UsageError(ValueError):
     """A bad argument; the message names it and what is valid."""
 
 
+# --dtype -> (the dtype the model is built in, the format its matrix operators are then priced in)
+FORMAT_OF = {
+    "fp32": ("fp32", None),
+    "bf16": ("bf16", None),
+    "fp16": ("fp16", None),
+    "fp8": ("bf16", "fp8"),  # quantized formats start from a 16-bit model, as deployed runtimes do
+    "int8": ("bf16", "int8"),
+    "int4": ("bf16", "int4-weight"),
+}
+
+
 def as_dtype(graph: Graph, dtype: str) -> Graph:
-    """The graph with its matrix operators in `dtype`: 8-bit formats quantize weights and activations; int4 only
-    the weights (the arithmetic stays in the graph's own dtype)."""
-    if dtype not in ("fp8", "int8", "int4"):
-        return graph
-    ops = []
-    for op in graph.ops:
-        if op.kind != "matrix":
-            ops.append(op)
-            continue
-        weight_bits = BITS[dtype]
-        scale_w = weight_bits / BITS[op.dtype]
-        if dtype == "int4":
-            ops.append(replace(op, weight_bytes=math.ceil(op.weight_bytes * scale_w)))
-        else:
-            scale_a = BITS[dtype] / BITS[op.dtype]
-            ops.append(
-                replace(
-                    op,
-                    dtype=dtype,
-                    weight_bytes=math.ceil(op.weight_bytes * scale_w),
-                    bytes_read=math.ceil(op.bytes_read * scale_a),
-                )
-            )
-    matrix_weights = sum(op.weight_bytes for op in graph.ops if op.kind == "matrix")
-    saved = matrix_weights - sum(op.weight_bytes for op in ops if op.kind == "matrix")
-    return replace(graph, ops=tuple(ops), weight_bytes=max(0, graph.weight_bytes - saved))
-
-
-def users_model(target: str) -> tuple[torch.nn.Module, torch.Tensor]:
-    """`package.module:factory` -> factory()'s (model, example inputs), or UsageError saying what is expected."""
-    module_name, _, attribute = target.partition(":")
-    try:
-        factory = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise UsageError(f"--model {target}: cannot load {attribute!r} from {module_name!r} ({exc})") from None
-    try:
-        made = factory()
-    except Exception as exc:
-        raise UsageError(f"--model {target}: the factory raised {type(exc).__name__}: {exc}") from None
-    if not (
-        isinstance(made, tuple)
-        and len(made) >= 2
-        and isinstance(made[0], torch.nn.Module)
-        and isinstance(made[1], torch.Tensor)
-    ):
-        raise UsageError(
-            f"--model {target}: the factory must return (model: torch.nn.Module, example inputs: torch.Tensor); "
-            f"got {type(made).__name__}"
-        )
-    return made[0], made[1]
+    fmt = FORMAT_OF[dtype][1]
+    return graph if fmt is None else as_format(graph, fmt)
 
 
 def graph_of(model: str, batch: int, dtype: str, seq: int | None, phase: str, input_size: int | None) -> Graph:
     """The operator graph of one call of `model` at `batch`, in `dtype`."""
-    base = "bf16" if dtype in ("fp8", "int8", "int4") else dtype  # quantized formats start from a 16-bit model
-    if ":" in model:  # the user's own: its example inputs, repeated or cut to the batch
-        net, example = users_model(model)
+    base = FORMAT_OF[dtype][0]
+    if ":" in model or model.endswith(".pt2"):  # the user's own: its example inputs, repeated or cut to the batch
+        try:
+            loaded = load(model)
+        except UserModelError as exc:
+            raise UsageError(f"--model: {exc}") from None
+        net, example = loaded.model, loaded.example
         x = example[:1].repeat(batch, *([1] * (example.dim() - 1))) if example.dim() else example
         net = net.eval() if base == "fp32" else net.eval().to(TORCH_DTYPES[base])
         return as_dtype(capture(net, x.to(net_dtype(net)) if x.is_floating_point() else x), dtype)
     if model in STANDARD:
-        spec = STANDARD[model]
-
-        def build() -> tuple[torch.nn.Module, torch.Tensor]:
-            net = spec.build(seq=seq, phase=phase, dtype=TORCH_DTYPES[base], initialize=False)
-            x = spec.example(batch, seq=seq, phase=phase, input_size=input_size, seed=None)
-            return net, x.to(TORCH_DTYPES[base]) if x.is_floating_point() else x
-
+        build = STANDARD[model].builder(batch, TORCH_DTYPES[base], seq, phase, input_size)
         return as_dtype(fake_capture(build), dtype)
     workload = workloads.REGISTRY.get(model)
     net = workload.build() if dtype == "fp32" else workload.build().to(TORCH_DTYPES[base])
@@ -129,8 +91,10 @@ def predict(args: argparse.Namespace) -> dict:
     if args.device not in simulated:
         raise UsageError(f"unknown simulated device {args.device!r}; valid: {', '.join(simulated)}")
     models = [*STANDARD, *(w.name for w in workloads.REGISTRY)]
-    if args.model not in models and ":" not in args.model:
-        raise UsageError(f"unknown model {args.model!r}; valid: {', '.join(models)}, or package.module:factory")
+    if args.model not in models and ":" not in args.model and not args.model.endswith(".pt2"):
+        raise UsageError(
+            f"unknown model {args.model!r}; valid: {', '.join(models)}, package.module:factory or a .pt2 file"
+        )
     if (
         args.batch < 1
         or (args.seq is not None and args.seq < 1)
@@ -144,6 +108,9 @@ def predict(args: argparse.Namespace) -> dict:
     runtime = "compiled" if args.runtime == "deployed" else args.runtime
     prediction = device.predict(graph, runtime)
     profile = device.profile
+    spec = STANDARD.get(args.model)
+    state = spec.state_bytes(args.batch, TORCH_DTYPES[FORMAT_OF[args.dtype][0]], args.seq, args.phase) if spec else 0
+    too_big = does_not_fit(graph, profile, state)
     return {
         "device": args.device,
         "model": args.model,
@@ -159,6 +126,8 @@ def predict(args: argparse.Namespace) -> dict:
         "host_ops": prediction.host_ops,
         "flops": graph.flops,
         "weight_bytes": graph.weight_bytes,
+        "fits": too_big is None,
+        "note": too_big,
         "profile": profile.name,
         "profile_version": profile.version,
         "simulated": True,
@@ -196,5 +165,6 @@ def main(argv: list[str] | None = None) -> int:
         f"{figures['profile_version']}), batch {figures['batch']}, {figures['dtype']}, {figures['runtime']}:\n"
         f"  latency {figures['latency_s']:.4g} s per batch, throughput {figures['throughput_per_s']:.4g}/s, "
         f"energy {figures['energy_j']:.4g} J per batch, bound by {figures['bound']}"
+        + (f"\n  warning: {figures['note']}" if figures["note"] else "")
     )
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from torch import nn
@@ -163,6 +164,34 @@ class StandardModel:
             return torch.zeros((batch, length), dtype=torch.long)
         return torch.randint(0, vocab, (batch, length), generator=torch.Generator().manual_seed(seed))
 
+    def state_bytes(self, batch: int, dtype: torch.dtype, seq: int | None = None, phase: str = "prefill") -> int:
+        """Bytes a call keeps besides weights and operands: the decoder's key/value cache in decode (2 tensors per
+        layer of batch x kv heads x context x head dim, in `dtype`); 0 otherwise."""
+        if self.family != "decoder" or phase != "decode":
+            return 0
+        config = _transformers().LlamaConfig(**{k: v for k, v in self.config.items() if k != "kind"})
+        head_dim = config.hidden_size // config.num_attention_heads
+        per_layer = 2 * batch * config.num_key_value_heads * (seq or self.seq) * head_dim
+        return per_layer * config.num_hidden_layers * torch.finfo(dtype).bits // 8
+
+    def builder(
+        self,
+        batch: int,
+        dtype: torch.dtype = torch.float32,
+        seq: int | None = None,
+        phase: str = "prefill",
+        input_size: int | None = None,
+    ) -> Callable[[], tuple[nn.Module, torch.Tensor]]:
+        """What a fake capture calls: `() -> (model, zero inputs)`, the model's float weights in `dtype` and no
+        initializer run (devices/simulated/graph.py `fake_capture`)."""
+
+        def build() -> tuple[nn.Module, torch.Tensor]:
+            net = self.build(seq=seq, phase=phase, dtype=dtype, initialize=False)
+            x = self.example(batch, seq=seq, phase=phase, input_size=input_size, seed=None)
+            return net, x.to(dtype) if x.is_floating_point() else x
+
+        return build
+
 
 _BERT_LARGE = dict(kind="bert", hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096)
 STANDARD: dict[str, StandardModel] = {
@@ -176,4 +205,15 @@ STANDARD: dict[str, StandardModel] = {
         StandardModel("bert-large", "encoder", _BERT_LARGE, seq=384, description="BERT large"),
         StandardModel("llama-7b", "decoder", dict(kind="llama"), seq=2048, description="Llama-2-7B shapes"),
     )
+}
+
+# the standard models in the default matrix, by workload name: (model, phase); the decoder's phases are two workloads
+MATRIX: dict[str, tuple[StandardModel, str]] = {
+    **{name: (model, "prefill") for name, model in STANDARD.items() if model.family != "decoder"},
+    **{
+        f"{name}-{phase}": (model, phase)
+        for name, model in STANDARD.items()
+        if model.family == "decoder"
+        for phase in PHASES
+    },
 }

@@ -139,6 +139,22 @@ def _overheads(profile: Profile, runtime: str) -> tuple[float, float]:
     return profile.compiled_op_overhead, profile.compiled_call_overhead
 
 
+def does_not_fit(graph: Graph, profile: Profile, state_bytes: int = 0) -> str | None:
+    """Why one call of `graph` cannot run from the device's largest memory (its last level): the weights, the state
+    a call keeps (a decoder's key/value cache) and the largest operator's operands must fit there; None if they do."""
+    working = max((op.bytes_read + op.bytes_written for op in graph.ops), default=0)
+    needed = graph.weight_bytes + state_bytes + working
+    level = profile.memory[-1]
+    if needed <= level.capacity:
+        return None
+    return (
+        f"does not fit: {needed / 1e9:.3g} GB (weights {graph.weight_bytes / 1e9:.3g} GB"
+        + (f", key/value cache {state_bytes / 1e9:.3g} GB" if state_bytes else "")
+        + f", largest operator {working / 1e9:.3g} GB) > {level.capacity / 1e9:.3g} GB of {level.name} "
+        f"in profile {profile.name}"
+    )
+
+
 def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Prediction:
     """`runtime`: "eager" (PyTorch op by op), "compiled" (torch.compile: fused, lower overheads) or
     "onnxruntime". A profile whose toolchain always compiles (`graph_compiler`) ignores it."""

@@ -3,12 +3,14 @@ latency, energy and the bound come from the model, never from a clock, and are l
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
 import torch
 from torch import nn
 
+from accelbench.energy import SIMULATED
 from accelbench.measure import unwrap
 from devices.base import Fact
 from devices.cpu import CpuDevice
@@ -27,6 +29,33 @@ def runtime_of(model: nn.Module) -> str:
     if hasattr(model, "session") and hasattr(model, "eager_module"):
         return "onnxruntime"
     return "compiled" if unwrap(model) is not model else "eager"
+
+
+def prediction_figures(prediction: Prediction, profile: Profile, batch: int) -> dict:
+    """What a simulated inference case records of its prediction (every key a field of accelbench/results.py)."""
+    return dict(
+        simulated_latency_s=prediction.latency_s,
+        throughput_per_s=batch / prediction.latency_s if prediction.latency_s > 0 else None,
+        energy_per_inference_j=prediction.energy_j / batch,
+        energy_method=SIMULATED,
+        energy_source=f"cost model of profile {profile.name} ({profile.version})",
+        average_power_w=prediction.average_power_w,
+        bound=prediction.bound,
+        power_limited=prediction.power_limited,
+        host_ops=prediction.host_ops,
+        upcast_ops=prediction.upcast_ops,
+        **{f"time_{bound}_s": seconds for bound, seconds in prediction.time_by_bound.items()},
+    )
+
+
+def roofline_points(prediction: Prediction) -> str:
+    """The report's roofline: one [FLOP/byte, FLOP/s] point per operator run on the device, as JSON."""
+    points = [
+        [float(f"{c.flops / max(c.bytes, 1):.4g}"), float(f"{c.flops / c.time_s:.4g}")]
+        for c in prediction.ops
+        if c.where == "device" and c.flops > 0 and c.time_s > 0
+    ]
+    return json.dumps(points)
 
 
 def _figure_source(profile: Profile, where: str) -> str | None:

@@ -338,7 +338,8 @@ class _Recorder(TorchDispatchMode):
                 dtype = "int8"
             out_dtype = actual
         else:
-            floats = [i.dtype for t, i in acts if t.numel() > 1]
+            # the float operands (token ids and masks index or select: they are not the arithmetic's dtype)
+            floats = [i.dtype for t, i in acts if t.numel() > 1 and (t.is_floating_point() or t.is_quantized)]
             if floats and all(d == "int8" for d in floats) and outs[0].is_floating_point():
                 dtype = out_dtype = "int8"  # float math on dequantized int8 data: fused into int8 kernels
             else:
@@ -431,3 +432,49 @@ def capture(model: nn.Module, inputs: torch.Tensor) -> Graph:
         module_calls=calls[0],
         output_bytes=sum(o.numel() * o.element_size() for o in outs),
     )
+
+
+# Number formats a captured graph can be priced in without running the technique (models captured on fake tensors
+# have no values to quantize): the matrix operators' operands re-typed as a deployed runtime's kernels read them.
+FORMATS = {
+    "fp8": ("fp8", "fp8"),  # (weights, activations) of the matrix operators
+    "int8": ("int8", "int8"),
+    "int8-weight": ("int8", None),  # weight-only: the arithmetic stays in the graph's own dtype
+    "int4-weight": ("int4", None),
+    "2:4": (None, None),  # 2:4 structured sparse weights (every group of 4 along the reduction has 2 zeros)
+}
+
+
+def as_format(graph: Graph, fmt: str) -> Graph:
+    """`graph` with its weighted matrix operators (those that read a weight: linear layers, convolutions; not
+    attention's activation x activation products) in format `fmt` (FORMATS): 8-bit formats read 8-bit weights and
+    activations and compute in that format; weight-only formats store the weights in fewer bits; "2:4" marks the
+    weights 2:4 sparse. "int8" is full-integer quantization (as TFLite, the Edge TPU and Vitis AI run a model): every
+    floating-point operator computes in int8, as a captured PT2E graph shows them (int8 in, int8 out, fused)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
+    weights, activations = FORMATS[fmt]
+    scale = lambda n, to, frm: math.ceil(n * BITS[to] / BITS[frm])  # noqa: E731
+    ops = []
+    for op in graph.ops:
+        if op.kind == "matrix" and op.weight_bytes > 0 and fmt == "2:4":
+            ops.append(replace(op, weight_2of4=True, weight_sparsity=max(op.weight_sparsity, 0.5)))
+        elif op.kind == "matrix" and op.weight_bytes > 0:
+            changes = dict(weight_bytes=scale(op.weight_bytes, weights, op.dtype))
+            if activations is not None:
+                changes.update(dtype=activations, bytes_read=scale(op.bytes_read, activations, op.dtype))
+            ops.append(replace(op, **changes))
+        elif fmt == "int8" and op.dtype in ("fp32", "bf16", "fp16"):
+            ops.append(
+                replace(
+                    op,
+                    dtype="int8",
+                    bytes_read=scale(op.bytes_read, "int8", op.dtype),
+                    weight_bytes=scale(op.weight_bytes, "int8", op.dtype),
+                    bytes_written=scale(op.bytes_written, "int8", op.dtype),
+                )
+            )
+        else:
+            ops.append(op)
+    saved = sum(a.weight_bytes - b.weight_bytes for a, b in zip(graph.ops, ops))
+    return replace(graph, ops=tuple(ops), weight_bytes=max(0, graph.weight_bytes - saved))

@@ -9,6 +9,9 @@ energy per inference and by cost per million inferences, each marked with how it
 - Ties: figures equal to TIE_DIGITS significant digits (the precision shown) are a tie, listed as "tie: a, b";
   the one named first is chosen by: measured before simulated, higher accuracy, then device and technique name.
 - Nothing qualifies: the row says so, with the closest case. Only simulated cases qualify: marked so.
+- Quality not measured for a whole workload and batch size (the standard models priced from a fake capture): the
+  fp32 model itself meets every budget (it is the reference); all cases answer one more question per objective, budget `None` ("any format,
+  quality not measured"), so a fast format is shown without being passed off as meeting a budget.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from reports.text import SIMULATED_MARK, format_joules, format_seconds
 
 BUDGETS = (0.99, 0.999)  # fractions of fp32 accuracy (MLPerf's 99% and 99.9% quality targets)
 TIE_DIGITS = 3
+UNMEASURED = "any format, quality not measured"
 OBJECTIVES = {  # objective -> (column, how the figure was obtained: a column, or None for measured/simulated)
     "latency": (col.LATENCY_MEDIAN_S, None),
     "energy": (col.ENERGY_PER_INFERENCE_J, col.ENERGY_METHOD),
@@ -67,9 +71,9 @@ def _label(device: str, technique: str, simulated: bool) -> str:
     return f"{device}{' ' + SIMULATED_MARK if simulated else ''} + {technique}"
 
 
-def _answer(group: pd.DataFrame, objective: str, budget: float) -> dict:
+def _answer(group: pd.DataFrame, objective: str, budget: float | None) -> dict:
     column, method = OBJECTIVES[objective]
-    qualified = group[group[col.ACCURACY_RATIO] >= budget - 1e-12]
+    qualified = group if budget is None else group[group[col.ACCURACY_RATIO] >= budget - 1e-12]
     row = {
         "answer": "",
         "note": "",
@@ -150,18 +154,24 @@ def recommend(results: pd.DataFrame, budgets: tuple[float, ...] = BUDGETS) -> pd
     """One row per workload, batch size, budget and objective (latency, energy, cost): the chosen `device` and
     `technique`, its `value` (seconds, joules per inference, USD per million inferences), `basis` (measured,
     estimated or simulated), `answer` (text) and `note` (ties, simulated only, best measured, closest case)."""
-    ok = results[(results[col.STATUS] == col.OK) & results[col.ACCURACY].notna()].copy()
+    ok = results[results[col.STATUS] == col.OK].copy()
     for column, _ in OBJECTIVES.values():
         if column not in ok:
             ok[column] = np.nan
         ok[column] = pd.to_numeric(ok[column], errors="coerce")
-    ok[col.ACCURACY] = ok[col.ACCURACY].astype(float)
-    ok[col.ACCURACY_RATIO] = ok[col.ACCURACY] / _reference(ok)
+    ok[col.ACCURACY] = pd.to_numeric(ok[col.ACCURACY], errors="coerce").astype(float)
+    measured = ok[col.ACCURACY].notna()
+    ok[col.ACCURACY_RATIO] = np.nan
+    ok.loc[measured, col.ACCURACY_RATIO] = ok.loc[measured, col.ACCURACY] / _reference(ok[measured])
+    # a workload whose quality is not measured at all: its fp32 model is the reference itself
+    unmeasured = ~measured.groupby([ok[col.WORKLOAD], ok[col.BATCH_SIZE]]).transform("any")
+    ok.loc[unmeasured & (ok[col.TECHNIQUE] == BASELINE), col.ACCURACY_RATIO] = 1.0
     rows = []
     order = {name: i for i, name in enumerate(dict.fromkeys(ok[col.WORKLOAD]))}  # workloads in run order
     groups = sorted(ok.groupby([col.WORKLOAD, col.BATCH_SIZE]), key=lambda item: (order[item[0][0]], item[0][1]))
     for (workload, batch), group in groups:
-        for budget in budgets:
+        unmeasured = group[col.ACCURACY].isna().all()
+        for budget in (*budgets, None) if unmeasured else budgets:
             for objective in OBJECTIVES:
                 rows.append(
                     {
@@ -192,7 +202,7 @@ def recommendation_table(recs: pd.DataFrame) -> pd.DataFrame:
     frame = recs.assign(
         cell=cells,
         row=[
-            f"{w} · b={b} · {budget:.1%} of {BASELINE}"
+            f"{w} · b={b} · " + (UNMEASURED if pd.isna(budget) else f"{budget:.1%} of {BASELINE}")
             for w, b, budget in recs[[col.WORKLOAD, col.BATCH_SIZE, "budget"]].itertuples(index=False)
         ],
     )

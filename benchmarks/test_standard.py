@@ -73,7 +73,6 @@ def fake_graphs() -> dict:
 def _graph(fake_graphs: dict, workload: str, dtype: str, batch: int):
     key = (workload, dtype, batch)
     if key not in fake_graphs:
-        pytest.importorskip("transformers", reason="the standard models need the `models` extra")
         model, phase = MATRIX[workload]
         build = model.builder(batch, DTYPES[dtype], phase=phase)
         counted = {}

@@ -34,13 +34,12 @@ class Composed(Technique):
         for index, part in enumerate(self.parts):
             try:
                 model = part.apply(model, context)
-            except NotImplementedError:
-                raise
             except Exception as exc:
                 if index == 0:
                     raise
+                why = str(exc) if isinstance(exc, NotImplementedError) else f"{type(exc).__name__}: {exc}"
                 raise NotImplementedError(
-                    f"{part.name} cannot be applied after {self.parts[index - 1].name}: {type(exc).__name__}: {exc}"
+                    f"{part.name} cannot be applied after {self.parts[index - 1].name}: {why}"
                 ) from exc
             facts.update(facts_of(model))
         return annotate(model, **facts)

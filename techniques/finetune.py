@@ -26,6 +26,10 @@ def fine_tune(
     """Trains `model` in place (callers pass their own copy) on `context.train` and returns it in eval mode with
     the seconds spent. The loss is `loss_fn(outputs, targets, inputs)`, else the workload's `context.loss`, else
     cross-entropy. An `epochs=0` recipe is a no-op, so fine-tuning can be switched off per technique."""
+    if recipe.epochs > 0 and len(context.train) == 0:
+        raise NotImplementedError(
+            "fine-tunes, and this workload has no training data (its quality is fidelity to fp32)"
+        )
     start = time.perf_counter()
     if loss_fn is None and context.loss is not None:
         loss_fn = on_outputs(context.loss)

@@ -28,8 +28,8 @@ def mask_2of4(weight: torch.Tensor) -> torch.Tensor | None:
 
 @dataclass(frozen=True)
 class SemiStructured24(Technique):
-    """Applies a 2:4 mask to every Linear/Conv weight whose input size allows it, fine-tunes with the mask held,
-    then makes it permanent. On CUDA (compute capability 8.0+) the Linear weights become
+    """Applies a 2:4 mask to every Linear/Conv weight whose input size allows it, fine-tunes with the mask held
+    (where the workload has training data), then makes it permanent. On CUDA (compute capability 8.0+) the Linear weights become
     `torch.sparse.to_sparse_semi_structured` tensors (sparse tensor cores); elsewhere the case is dense and says so."""
 
     finetune: TrainingRecipe = DEFAULT_FINETUNE
@@ -42,7 +42,8 @@ class SemiStructured24(Technique):
             if isinstance(module, (nn.Linear, nn.Conv2d)) and (mask := mask_2of4(module.weight)) is not None:
                 prune.custom_from_mask(module, "weight", mask)
                 masked.append(module)
-        model, seconds = fine_tune(model, context, self.finetune)
+        # a workload without training data (the standard models, scored by fidelity): the mask alone, not fine-tuned
+        model, seconds = fine_tune(model, context, self.finetune) if len(context.train) else (model.eval(), 0.0)
         for module in masked:
             prune.remove(module, "weight")
         kernel = _to_semi_structured(model, context.device)

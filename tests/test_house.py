@@ -181,7 +181,11 @@ def _module_words(plugin) -> str:
 
 
 # a plug-in class that makes many names from data: the rows live where it is registered, not in its module's name
-DATA_DEFINED = {"Recipe": "training/__init__.py", "Composed": "techniques/__init__.py (a+b compositions)"}
+DATA_DEFINED = {
+    "Recipe": "training/__init__.py",
+    "Composed": "techniques/__init__.py (a+b compositions)",
+    "StandardWorkload": "workloads/__init__.py (rows of workloads/standard.py's STANDARD)",
+}
 
 
 @pytest.mark.parametrize("axis", ["techniques", "workloads"])  # training's recipes are all rows of Recipe

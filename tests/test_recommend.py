@@ -112,3 +112,15 @@ def test_a_workload_without_measured_quality_gets_fp32_per_budget_and_an_any_for
     assert len(found) == 1 and (found.iloc[0]["device"], found.iloc[0]["technique"]) == ("sim-b", "int8-static")
     assert recs[(recs["workload"] == "w") & recs["budget"].isna()].empty  # a measured workload: budgets only
     assert "u · b=1 · any format, quality not measured" in recommendation_table(recs).index
+
+
+def test_a_simulated_case_without_quality_carries_the_hosts() -> None:
+    rows = [r[:3] + (np.nan,) + r[4:] if r[1] else r for r in ROWS]  # simulated rows priced from shapes
+    rows = [r for r in rows if not (r[0] == "cpu" and r[2] == "compile")]
+    latency = pick(recommend(frame(rows)), 0.99, "latency")
+    # sim-b's int8 (0.5 ms) carries the cpu's int8 accuracy (99.4% of fp32) and now qualifies
+    assert (latency["device"], latency["technique"], latency["accuracy_ratio"]) == (
+        "sim-b",
+        "int8-static",
+        pytest.approx(0.895 / 0.9),
+    )

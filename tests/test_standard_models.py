@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import devices
+import techniques
 import workloads
 from devices.simulated.cost import does_not_fit
 from devices.simulated.graph import Graph, as_format, capture, fake_capture
@@ -59,7 +60,6 @@ def _predicted(model: str, device: str, **options) -> dict:
 
 @pytest.fixture(scope="module")
 def graphs() -> dict:
-    pytest.importorskip("transformers", reason="the standard models need the `models` extra")
     return {name: predict.graph_of(name, 2, "bf16", None, "prefill", None) for name in STANDARD}
 
 
@@ -83,7 +83,6 @@ def test_the_standard_shapes_are_the_published_ones(graphs: dict) -> None:
 
 @pytest.mark.parametrize("device", ["sim-h100", "sim-tpu-v4", "sim-edge-tpu"])
 def test_more_work_is_never_faster(device: str) -> None:
-    pytest.importorskip("transformers", reason="the standard models need the `models` extra")
     one, eight = (_predicted("bert-base", device, batch=b)["latency_s"] for b in (1, 8))
     short, long = (_predicted("bert-base", device, seq=s)["latency_s"] for s in (128, 384))
     cache, more = (_predicted("llama-7b", device, phase="decode", seq=s)["latency_s"] for s in (512, 2048))
@@ -91,14 +90,12 @@ def test_more_work_is_never_faster(device: str) -> None:
 
 
 def test_fp8_runs_on_a_device_that_has_it_and_is_up_cast_where_it_does_not() -> None:
-    pytest.importorskip("transformers", reason="the standard models need the `models` extra")
     h100 = _predicted("bert-base", "sim-h100", dtype="fp8")
     t4 = _predicted("bert-base", "sim-t4", dtype="fp8")
     assert h100["upcast_ops"] == 0 and t4["upcast_ops"] > 0
 
 
 def test_the_command_prints_json_within_its_interface() -> None:
-    pytest.importorskip("transformers", reason="the standard models need the `models` extra")
     command = [sys.executable, "-m", "devices.simulated", "predict", "--device", "sim-a100", "--model", "resnet-50"]
     out = subprocess.run(
         [*command, "--batch", "4", "--dtype", "int8", "--json"], cwd=ROOT, capture_output=True, text=True
@@ -164,7 +161,6 @@ def test_a_bad_user_model_exits_2_saying_what_is_expected(target: str, message: 
 
 
 def test_formats_retype_the_weighted_matrix_operators_only() -> None:
-    pytest.importorskip("transformers", reason="the standard models need the `models` extra")
     base = fake_capture(STANDARD["bert-base"].builder(2, torch.bfloat16))
     weighted = [i for i, op in enumerate(base.ops) if op.kind == "matrix" and op.weight_bytes > 0]
     attention = [i for i, op in enumerate(base.ops) if op.kind == "matrix" and op.weight_bytes == 0]
@@ -185,7 +181,6 @@ def test_formats_retype_the_weighted_matrix_operators_only() -> None:
 
 
 def test_a_model_that_does_not_fit_says_what_it_needs() -> None:
-    pytest.importorskip("transformers", reason="the standard models need the `models` extra")
     llama = STANDARD["llama-7b"]
     profiles = {d.name: d.profile for d in SIMULATED}
     fp32 = fake_capture(llama.builder(1, torch.float32, phase="decode"))
@@ -223,3 +218,51 @@ def test_the_default_matrix_has_every_standard_model_on_every_simulated_device()
                     assert f"{device.name}-{workload}-{technique}-{batch}" in ids
             assert (f"{device.name}-{workload}-fp8-1" in ids) == device.profile.supports("fp8")
     assert f"sim-h100-{next(iter(MATRIX))}-sparse-2of4-64" in ids
+
+
+def test_a_real_standard_workload_is_scored_by_centred_fidelity_and_refuses_fine_tuning(cache_dir: Path) -> None:
+    from techniques import Context
+
+    workload = workloads.REGISTRY.get("mobilenet-v2")
+    data = workload.data()
+    assert len(data.train) == 0 and len(data.test) == 64 and workload.tier == "full"
+    y = data.test.y
+    assert workload.score(y, y) == pytest.approx(1.0)
+    assert abs(workload.score(y.flip(0), y)) < 0.2  # another input's output: the centred cosine sees it
+    assert y.std(0).mean() > 1e-3  # BatchNorm statistics gathered: inputs do not all get the same output
+    context = Context(device=torch.device("cpu"), calibration=data.val, train=data.train, loss=workload.loss)
+    model = workload.model(cache_dir)
+    with pytest.raises(NotImplementedError, match="no training data"):
+        techniques.REGISTRY.get("prune-l1-50").apply(model, context)
+    sparse = techniques.REGISTRY.get("sparse-2of4").apply(model, context)  # the mask alone, not fine-tuned
+    with torch.no_grad():
+        fidelity = workload.score(sparse(data.test.x[:16]), y[:16])
+    assert 0 < fidelity < 1
+
+
+def test_simulated_devices_price_the_standard_workloads_only_from_fake_captures() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "benchmarks",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "bert-base",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ACCELBENCH_MODEL": ""},
+    )
+    assert out.returncode == 0, out.stdout[-2000:]
+    ids = [line for line in out.stdout.splitlines() if "::test_inference[" in line]
+    real = [i for i in ids if i.startswith("benchmarks/test_inference.py")]
+    assert real and all("[cpu-" in i or "[cuda-" in i for i in real)  # the host's model on real devices only
+    assert any(i.startswith("benchmarks/test_standard.py::test_inference[sim-h100-bert-base-") for i in ids)
+    names = [i.split("::", 1)[1] for i in ids]
+    assert len(names) == len(set(names))  # one case per id across the two files

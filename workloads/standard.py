@@ -5,20 +5,24 @@ the cost model see a plain model.
 
 Built under `torch._subclasses.FakeTensorMode` (devices/simulated/graph.py `fake_capture`), a model has shapes and
 dtypes and no weight is allocated, so a 7B-parameter model's operator graph captures on a laptop; transformers sees
-fake tensors and skips its data-dependent checks. Needs the `models` extra.
+fake tensors and skips its data-dependent checks. transformers is one of the project's dependencies.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib
 from dataclasses import dataclass, field
-from typing import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, ClassVar
 
 import torch
 from torch import nn
 
-from workloads.base import WorkloadUnavailable
+from accelbench.data import Dataset, Split
+from workloads.base import Workload, WorkloadUnavailable
 
 PHASES = ("prefill", "decode")
 INIT = "transformers.initialization"  # its no_init_weights(): build a model without running its initializers
@@ -29,7 +33,7 @@ def _transformers():
         import transformers
     except ImportError as exc:
         raise WorkloadUnavailable(
-            f"the standard models need transformers ({exc}); install the `models` extra: make setup EXTRAS=dev,models"
+            f"the standard models need transformers, a dependency of the project ({exc}); install it again: make setup"
         ) from None
     return transformers
 
@@ -217,3 +221,78 @@ MATRIX: dict[str, tuple[StandardModel, str]] = {
         for phase in PHASES
     },
 }
+
+
+def cosine_fidelity(outputs: torch.Tensor, targets: torch.Tensor) -> float:
+    """Mean cosine similarity of each row's output to the fp32 model's, both centred on the fp32 outputs' mean over
+    the rows: what is left is how each input differs from the others, which a technique must keep (the part every
+    input shares would make any model that outputs a constant look faithful)."""
+    outputs, targets = outputs.float().flatten(1), targets.float().flatten(1)
+    centre = targets.mean(0, keepdim=True)
+    return nn.functional.cosine_similarity(outputs - centre, targets - centre, dim=1).mean().item()
+
+
+def mse(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return nn.functional.mse_loss(outputs.float(), targets.float())
+
+
+@dataclass(frozen=True)
+class StandardWorkload(Workload):
+    """A standard model that fits on a real machine, run for real (the `full` tier): seeded random weights, seeded
+    synthetic inputs, scored by fidelity to its own fp32 outputs. It has no training data, so the techniques that
+    fine-tune skip it (they would have nothing to learn from); the simulated devices price it from a fake capture in
+    benchmarks/test_standard.py instead of from the host's model."""
+
+    model_name: str
+    samples: int = 64  # per split
+    seed: int = 0
+
+    tier: ClassVar[str] = "full"  # 224x224 convolutions and 110M-parameter encoders: seconds a call on 2 cores
+    metric: ClassVar[str] = (
+        "fidelity to the fp32 model: mean cosine similarity of the outputs on seeded synthetic inputs (not accuracy)"
+    )
+    loss: ClassVar = staticmethod(mse)
+
+    @property
+    def name(self) -> str:
+        return self.model_name
+
+    @property
+    def spec(self) -> StandardModel:
+        return STANDARD[self.model_name]
+
+    def model(self, cache_dir: Path) -> nn.Module:
+        return copy.deepcopy(_seeded(self))  # deterministic from the seed: nothing cached on disk
+
+    def data(self) -> Dataset:
+        return _synthetic(self)
+
+    def score(self, outputs: torch.Tensor, targets: torch.Tensor) -> float:
+        return cosine_fidelity(outputs, targets)
+
+
+@lru_cache(maxsize=4)
+def _seeded(workload: StandardWorkload) -> nn.Module:
+    """Deterministic from the seed. BatchNorm statistics come from a few forward passes in train mode on seeded
+    inputs: with a random network's identity statistics, activations vanish or every input gets the same output."""
+    model = workload.spec.build(seed=workload.seed)
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if norms:
+        for module in norms:
+            module.momentum = None  # a plain average over the calibration passes
+        model.train()
+        with torch.random.fork_rng(), torch.no_grad():
+            torch.manual_seed(workload.seed)
+            for _ in range(4):
+                model(workload.spec.example(16, seed=None).normal_())
+    return model.eval()
+
+
+@lru_cache(maxsize=4)
+def _synthetic(workload: StandardWorkload) -> Dataset:
+    model = _seeded(workload)
+    x = workload.spec.example(workload.samples, seed=workload.seed + 1)
+    with torch.no_grad():
+        y = torch.cat([model(x[i : i + 16]) for i in range(0, len(x), 16)])
+    empty = Split(x[:0], y[:0])  # no training data: nothing to fine-tune on
+    return Dataset(train=empty, val=Split(x, y), test=Split(x, y))

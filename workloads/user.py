@@ -26,6 +26,7 @@ from torch import nn
 
 from accelbench.data import Dataset, Split, top1_accuracy
 from workloads.base import Workload
+from workloads.standard import cosine_fidelity, mse
 
 EXPECTED = (
     "package.module:factory (importable from the current directory; factory() returns (model: torch.nn.Module, "
@@ -124,15 +125,6 @@ def example_rows(example: torch.Tensor, rows: int, seed: int) -> torch.Tensor:
         return (noise + float(example.float().mean())).to(example.dtype)
     low, high = int(example.min()), int(example.max())
     return torch.randint(low, high + 1, shape, generator=generator, dtype=example.dtype)
-
-
-def cosine_fidelity(outputs: torch.Tensor, targets: torch.Tensor) -> float:
-    """Mean cosine similarity of each row's output to the fp32 model's."""
-    return nn.functional.cosine_similarity(outputs.float().flatten(1), targets.float().flatten(1), dim=1).mean().item()
-
-
-def mse(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    return nn.functional.mse_loss(outputs.float(), targets.float())
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,12 @@ def recommend(results: pd.DataFrame, budgets: tuple[float, ...] = BUDGETS) -> pd
             ok[column] = np.nan
         ok[column] = pd.to_numeric(ok[column], errors="coerce")
     ok[col.ACCURACY] = pd.to_numeric(ok[col.ACCURACY], errors="coerce").astype(float)
+    # a simulated case without quality of its own (priced from a fake capture) carries the host's: the same
+    # workload, technique and batch size measured on a real device
+    host = ok[~ok[col.SIMULATED].astype(bool)].groupby([col.WORKLOAD, col.TECHNIQUE, col.BATCH_SIZE])[col.ACCURACY]
+    carried = host.mean().reindex(pd.MultiIndex.from_frame(ok[[col.WORKLOAD, col.TECHNIQUE, col.BATCH_SIZE]]))
+    missing = ok[col.SIMULATED].astype(bool) & ok[col.ACCURACY].isna()
+    ok.loc[missing, col.ACCURACY] = carried.to_numpy()[missing.to_numpy()]
     measured = ok[col.ACCURACY].notna()
     ok[col.ACCURACY_RATIO] = np.nan
     ok.loc[measured, col.ACCURACY_RATIO] = ok.loc[measured, col.ACCURACY] / _reference(ok[measured])

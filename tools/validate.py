@@ -26,6 +26,8 @@ TARGETS = {"mape": 0.25, "spearman": 0.8, "gemm_error": 0.15}
 def compare(results: pd.DataFrame, real: str = "cpu", simulated: str = "sim-cpu") -> pd.DataFrame:
     keys = [col.WORKLOAD, col.TECHNIQUE, col.BATCH_SIZE]
     ok = results[results[col.STATUS] == col.OK]
+    if col.BENCHMARK in ok:  # inference only: training rows share workload, technique and batch size with them
+        ok = ok[ok[col.BENCHMARK].fillna(col.INFERENCE) == col.INFERENCE]
     measured = ok[ok[col.DEVICE] == real].set_index(keys)[col.LATENCY_MEDIAN_S].rename("measured_s")
     predicted = ok[ok[col.DEVICE] == simulated].set_index(keys)[col.LATENCY_MEDIAN_S].rename("predicted_s")
     bound = ok[ok[col.DEVICE] == simulated].set_index(keys)[col.BOUND] if col.BOUND in ok else None

@@ -15,6 +15,9 @@ from torch import nn
 from techniques.base import Context, Technique, annotate, dynamic_batch
 
 
+SPINNING = "session.intra_op.allow_spinning"
+
+
 class OrtModule(nn.Module):
     """An ONNX Runtime session behind the nn.Module interface. The ONNX bytes are its only state (so the model's
     size is the deployed file's); the torch model it came from is kept aside for FLOPs and parameter counts."""
@@ -27,6 +30,10 @@ class OrtModule(nn.Module):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads  # the thread count the device fixed, for a fair comparison
         options.inter_op_num_threads = 1
+        # its threads sleep after a call instead of spinning: a spinning pool keeps the cores from the next call of
+        # another runtime (the fp32 baseline in paired rounds), which then ran at half speed (issue 18)
+        options.add_session_config_entry(SPINNING, "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         providers = ["CUDAExecutionProvider"] if device.type == "cuda" else ["CPUExecutionProvider"]
         self.session = ort.InferenceSession(onnx_bytes, options, providers=providers)
         self.input_name = self.session.get_inputs()[0].name

@@ -102,6 +102,8 @@ def test_onnxruntime_matches_fp32_to_1e_4(workload, cache_dir: Path) -> None:
     with torch.no_grad():
         torch.testing.assert_close(ort(x), model(x), rtol=0, atol=1e-4)  # one batch of 360: the batch is dynamic
     assert ort.onnx_model.dtype == torch.uint8 and ort.onnx_model.numel() > 1000  # the deployed file is its state
+    # its threads sleep between calls: spinning ones took the cores from the next runtime's call (paired rounds)
+    assert ort.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def test_onnxruntime_int8_quantizes_the_graph(cache_dir: Path) -> None:

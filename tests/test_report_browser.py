@@ -1,10 +1,12 @@
 """The report's page in a real browser: headless Chromium loads index.html, and a script injected into a copy of it
 records every image that did not load, every table without rows and every contents link without its section.
-Skipped, with the reason, where no Chromium is installed (Debian: `apt-get install chromium`)."""
+Skipped, with the reason, where no Chromium is installed (Debian: `apt-get install chromium`), except in CI (`CI` set),
+where .ci/run installs it and its absence fails the test."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -17,9 +19,16 @@ from reports.render.report import write_report
 
 pytestmark = pytest.mark.slow
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# first thing in <head>: every script error and console.error of the page is kept for the check
+ERRORS = """<script>
+window.accelbenchErrors = [];
+window.addEventListener("error", e => window.accelbenchErrors.push("error: " + (e.message || e.target.src)), true);
+const consoleError = console.error;
+console.error = (...args) => { window.accelbenchErrors.push("console: " + args.join(" ")); consoleError(...args); };
+</script>"""
 CHECK = """<script>
 window.addEventListener("load", () => {
-  const bad = [];
+  const bad = [...window.accelbenchErrors];
   for (const img of document.images) if (!img.complete || img.naturalWidth === 0) bad.push("image: " + img.alt);
   document.querySelectorAll("table").forEach((t, i) => {
     if (t.querySelectorAll("tbody tr").length === 0) bad.push("table without rows: #" + i);
@@ -39,14 +48,21 @@ def _browser() -> str | None:
     return next((path for name in BROWSERS if (path := shutil.which(name))), None)
 
 
-def test_the_page_loads_every_image_and_every_table_has_rows(tmp_path: Path) -> None:
+def _browser_or_skip() -> str:
     browser = _browser()
     if browser is None:
-        pytest.skip(f"no headless browser: none of {', '.join(BROWSERS)} is on PATH (Debian: apt-get install chromium)")
-    paths = write_report(synthetic_results(rows=240, workloads=2, devices=4), tmp_path / "out")
-    page = paths["html"].read_text()
+        why = f"no headless browser: none of {', '.join(BROWSERS)} is on PATH (Debian: apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{why}; CI must run this test (.ci/run installs chromium as root)")
+        pytest.skip(why)
+    return browser
+
+
+def _checked(browser: str, page: str, tmp_path: Path) -> dict:
+    """What the injected script found in `page`: counts of images, tables and contents links, and what was bad."""
+    assert page.count("<head>") == 1
     checked = tmp_path / "checked.html"
-    checked.write_text(page.replace("</body>", CHECK + "</body>"))
+    checked.write_text(page.replace("<head>", "<head>" + ERRORS).replace("</body>", CHECK + "</body>"))
     run = subprocess.run(
         [
             browser,
@@ -63,7 +79,27 @@ def test_the_page_loads_every_image_and_every_table_has_rows(tmp_path: Path) -> 
     )
     found = re.search(r'<pre id="accelbench-check">(.*?)</pre>', run.stdout, re.S)
     assert found, f"the check did not run (exit {run.returncode}): {run.stderr[-2000:]}"
-    result = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
+def test_the_page_loads_every_image_and_every_table_has_rows(tmp_path: Path) -> None:
+    browser = _browser_or_skip()
+    paths = write_report(synthetic_results(rows=240, workloads=2, devices=4), tmp_path / "out")
+    page = paths["html"].read_text()
+    result = _checked(browser, page, tmp_path)
     assert result["bad"] == []
     assert result["images"] == page.count("<img ") > 0  # every figure, all loaded
     assert result["tables"] == page.count("<table") > 0 and result["links"] == page.count('<a href="#')
+
+
+def test_the_check_sees_a_broken_image_an_empty_table_and_a_console_error(tmp_path: Path) -> None:
+    browser = _browser_or_skip()
+    planted = (
+        '<nav><a href="#nowhere">x</a></nav><img alt="planted" src="missing.png">'
+        "<table><thead><tr><th>a</th></tr></thead><tbody></tbody></table>"
+        '<script>console.error("planted error")</script>'
+    )
+    page = f"<!doctype html><html><head><title>t</title></head><body>{planted}</body></html>"
+    bad = _checked(browser, page, tmp_path)["bad"]
+    assert "image: planted" in bad and "table without rows: #0" in bad and "link: #nowhere" in bad
+    assert "console: planted error" in bad

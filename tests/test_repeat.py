@@ -1,0 +1,44 @@
+"""`python -m reports.repeat`: how far two runs agree (reports/repeat.py)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from reports.repeat import compare, main
+
+
+def _run(speedups: dict[str, tuple[float, float]], iqr: float) -> pd.DataFrame:
+    """fp32 at 1 ms; each technique at 1 ms / its unpaired speedup, with its paired speedup."""
+    rows = [dict(technique="fp32", latency_median_s=1e-3, paired_speedup_median=None)]
+    for technique, (paired, unpaired) in speedups.items():
+        rows.append(dict(technique=technique, latency_median_s=1e-3 / unpaired, paired_speedup_median=paired))
+    rows = [dict(row, accuracy=0.9) for row in rows]
+    frame = pd.DataFrame(rows).assign(
+        device="cpu", workload="w", batch_size=1, status="ok", simulated=False, benchmark="inference"
+    )
+    return frame.assign(latency_iqr_s=frame["latency_median_s"] * iqr)
+
+
+def test_the_share_of_cases_that_agree_and_each_runs_noise() -> None:
+    a = _run({"int8": (2.0, 2.0), "bf16": (1.0, 1.0), "ort": (3.0, 1.5)}, iqr=0.02)
+    b = _run({"int8": (2.16, 2.3), "bf16": (1.0, 0.5), "ort": (3.0, 1.5)}, iqr=0.10)
+    b = pd.concat([b, _run({"sim": (1.0, 1.0)}, 0.0).iloc[1:].assign(simulated=True)])  # simulated: left out
+    table, figures = compare(a, b)
+    assert figures["cases"] == 3
+    assert figures["paired_within_5"] == pytest.approx(2 / 3) and figures["paired_within_10"] == 1.0
+    assert figures["unpaired_within_5"] == pytest.approx(1 / 3) and figures["unpaired_within_10"] == pytest.approx(
+        1 / 3
+    )
+    assert figures["noise_a"] == pytest.approx(0.02) and figures["noise_b"] == pytest.approx(0.10)
+    assert figures["consistent_a"] == pytest.approx(2 / 3)  # ort: paired 3x, unpaired 1.5x
+    assert table.index[0][2] == "bf16" and math.isclose(table.iloc[0]["unpaired_change"], -0.5)
+
+
+def test_the_command_writes_markdown_and_refuses_a_bad_file(tmp_path, capsys) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert main([str(bad), str(bad)]) == 2
+    assert "bad.json" in capsys.readouterr().err

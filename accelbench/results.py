@@ -245,6 +245,8 @@ FIELDS: list[Field] = [
     Field("speedup_ci_high", "float", "x", "its 95% interval, high end (paired only)", REPORT),
     Field("speedup_basis", "str", "", "paired or unpaired", REPORT),
     Field("speedup_verdict", "str", "", "faster, slower or no significant difference", REPORT),
+    Field("speedup_disagreement", "float", "", "paired / unpaired speedup - 1 of a paired case", REPORT),
+    Field("speedup_check", "str", "", "why the paired and unpaired speedups of a case differ by over 10%", REPORT),
     Field("why", "str", "", "what the recorded facts say about a slower case", REPORT),
     Field("cost_per_million_usd", "float", "USD", "price x time of a million inferences", REPORT),
     Field("cost_method", "str", "", "measured or simulated latency behind the cost", REPORT),

@@ -7,6 +7,7 @@ import math
 
 SIMULATED_MARK = "†"  # a column of simulated figures; explained under every table
 NOISY_MARK = "~"  # a latency whose rounds spread widely; explained in the legend
+CHECK_MARK = "⚠"  # after a speedup: its paired and unpaired figures differ by over 10% (the report says why)
 
 
 def format_seconds(seconds: float) -> str:

@@ -14,7 +14,6 @@ from torch import nn
 
 from techniques.base import Context, Technique, annotate, dynamic_batch
 
-
 SPINNING = "session.intra_op.allow_spinning"
 
 

@@ -124,3 +124,14 @@ def test_a_simulated_case_without_quality_carries_the_hosts() -> None:
         "int8-static",
         pytest.approx(0.895 / 0.9),
     )
+
+
+def test_without_quality_or_an_fp32_case_the_budget_says_why_nothing_qualifies() -> None:
+    rows = [r[:3] + (np.nan,) + r[4:] for r in ROWS if r[2] != "fp32"]  # fp32 did not fit on any device
+    recs = recommend(frame(rows))
+    assert (
+        pick(recs, 0.99, "latency")["answer"]
+        == "quality not measured, and no fp32 case ran (the reference of the budget)"
+    )
+    found = recs[recs["budget"].isna() & (recs["objective"] == "latency")]
+    assert found.iloc[0]["technique"] == "int8-static"

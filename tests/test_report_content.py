@@ -67,13 +67,35 @@ def test_heatmap_marks_simulated_columns_paired_wins_and_no_significant_differen
     cases = results[(results["workload"] == "work-0") & (results["batch_size"] == 1) & (results["status"] == "ok")]
     for row in cases.itertuples():
         cell = text.loc[row.technique, row.device]
+        mark = " ⚠" if isinstance(row.speedup_check, str) else ""
         if row.speedup_basis == "paired" and row.speedup_verdict == "no significant difference":
-            assert cell == "≈1" and colour.loc[row.technique, row.device] == colour.loc["fp32", row.device]
+            assert cell == "≈1" + mark and colour.loc[row.technique, row.device] == colour.loc["fp32", row.device]
         elif row.speedup_basis == "paired":
-            assert cell == f"**{row.speedup_shown:.2g}x**"
+            assert cell == f"**{row.speedup_shown:.2g}x**" + mark
         else:
             assert cell == f"{row.speedup_shown:.2g}x"
     assert (text == "≈1").any().any() and text.apply(lambda c: c.str.startswith("**")).any().any()
+
+
+def test_a_case_whose_paired_and_unpaired_speedups_disagree_is_marked_with_the_likely_reason() -> None:
+    from reports.analysis.speedups import with_speedup_evidence
+
+    frame = pd.DataFrame(
+        dict(
+            status="ok",
+            simulated=False,
+            speedup=[2.0, 2.0, 1.5],
+            paired_speedup_median=[2.1, 3.0, None],
+            paired_speedup_ci_low=[2.0, 2.9, None],
+            paired_speedup_ci_high=[2.2, 3.1, None],
+            paired_verdict="faster",
+            load_avg_1m=[0.2, 2.5, 0.2],
+        )
+    )
+    out = with_speedup_evidence(frame)
+    assert out["speedup_disagreement"].tolist()[:2] == pytest.approx([0.05, 0.5])
+    assert out["speedup_check"].isna().tolist() == [True, False, True]  # 5% agrees; unpaired-only is not checked
+    assert "differ by +50%" in out.loc[1, "speedup_check"] and "load 2.5" in out.loc[1, "speedup_check"]
 
 
 def test_the_page_marks_simulated_columns(written: dict[str, Path]) -> None:

@@ -87,6 +87,9 @@ def _answer(group: pd.DataFrame, objective: str, budget: float | None) -> dict:
     if qualified.empty:
         closest = group.sort_values(col.ACCURACY_RATIO, ascending=False).iloc[0] if len(group) else None
         row["answer"] = f"no case meets {budget:.1%} of {BASELINE} accuracy"
+        if group[col.ACCURACY].isna().all():  # quality not measured, and the reference itself did not run
+            row["answer"] = f"quality not measured, and no {BASELINE} case ran (the reference of the budget)"
+            return row
         if closest is not None and pd.notna(closest[col.ACCURACY_RATIO]):
             row["note"] = (
                 f"closest: {_label(closest['device'], closest['technique'], closest['simulated'])} at "

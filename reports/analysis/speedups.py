@@ -69,4 +69,24 @@ def with_speedup_evidence(results: pd.DataFrame) -> pd.DataFrame:
     by_value = pd.Series(SAME, index=out.index).where(value == 1.0, "faster").where(value >= 1.0, "slower")
     verdict = out[col.PAIRED_VERDICT].where(has_pair, by_value.where(out[col.SIMULATED] & value.notna()))
     out[col.SPEEDUP_VERDICT] = verdict
+    # every run checks itself: paired rounds and separate timings of one case should tell the same speedup
+    unpaired = pd.to_numeric(out[col.SPEEDUP], errors="coerce")
+    disagreement = (paired / unpaired - 1).where(has_pair)
+    out[col.SPEEDUP_DISAGREEMENT] = disagreement
+    load = pd.to_numeric(out[col.LOAD_AVG_1M], errors="coerce") if col.LOAD_AVG_1M in out else None
+    out[col.SPEEDUP_CHECK] = [
+        _check(d, None if load is None else load.loc[i]) if pd.notna(d) and abs(d) > DISAGREE else None
+        for i, d in disagreement.items()
+    ]
     return out
+
+
+DISAGREE = 0.10  # paired and unpaired speedups of one case further apart than this are marked
+
+
+def _check(disagreement: float, load: float | None) -> str:
+    busy = f"; the machine was busy (load {load:.1f})" if load is not None and pd.notna(load) and load >= 1.0 else ""
+    return (
+        f"paired and unpaired speedups differ by {disagreement:+.0%}: the case and fp32 interfere when alternated "
+        f"(thread pools that spin or stay awake) or the machine's speed changed between the two timings{busy}"
+    )

@@ -5,7 +5,8 @@ no figure is drawn per cell (a 10,000-case report stays quick: `make bench-repor
 without colour.
 
 Cell text: "1.8x"; in bold ("**") where a paired interval says faster or slower; "≈1" where it holds 1 (no significant
-difference: coloured neutral, never as a win or a loss); "skip"/"error" where the case did not run. Simulated device
+difference: coloured neutral, never as a win or a loss); "⚠" after it where the case's paired and unpaired speedups
+differ by over 10% (the report lists why); "skip"/"error" where the case did not run. Simulated device
 columns are hatched, under an orange band, and marked † in their header.
 """
 
@@ -20,7 +21,7 @@ from matplotlib.colors import Normalize, to_hex
 
 import accelbench.results as col
 from reports.analysis.speedups import BASELINE, SAME
-from reports.text import SIMULATED_MARK
+from reports.text import CHECK_MARK, SIMULATED_MARK
 
 DEVICES_PER_TABLE = 16  # columns per heatmap; more devices paginate into further tables
 CLIP_LOG2 = 2.0  # colours saturate at 4x faster or slower
@@ -59,6 +60,8 @@ def heatmap_cells(results: pd.DataFrame, workload: str, batch: int) -> tuple[pd.
     bold = frame[col.SPEEDUP_VERDICT].isin(["faster", "slower"]) & paired
     text = pd.Series([f"{v:.2g}x" if np.isfinite(v) else "" for v in shown], index=frame.index)
     text = text.where(~bold, "**" + text + "**").where(~same, "≈1")
+    if col.SPEEDUP_CHECK in frame:  # paired and unpaired disagree: the summary lists why
+        text = text.where(frame[col.SPEEDUP_CHECK].isna(), text + " " + CHECK_MARK)
     failed = frame[col.STATUS] != col.OK
     frame["text"] = text.where(~failed, frame[col.STATUS].map({"skipped": "skip"}).fillna("error"))
     frame["colour"] = np.where(same, colour_of(np.ones(len(frame))), colour_of(shown))

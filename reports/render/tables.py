@@ -8,7 +8,7 @@ import pandas as pd
 
 import accelbench.results as col
 from reports.analysis.speedups import BASELINE
-from reports.text import NOISY_MARK, device_label, format_seconds
+from reports.text import CHECK_MARK, NOISY_MARK, device_label, format_seconds
 
 NOISY_IQR_FRACTION = 0.25  # interquartile range above this fraction of the median: the machine was not quiet
 
@@ -42,9 +42,10 @@ def _speedup_text(row: pd.Series) -> str:
         return ""
     low, high = row.get(col.SPEEDUP_CI_LOW, math.nan), row.get(col.SPEEDUP_CI_HIGH, math.nan)
     interval = f" [{low:.2f}-{high:.2f}]" if pd.notna(low) and pd.notna(high) else ""
+    check = f" {CHECK_MARK}" if isinstance(row.get(col.SPEEDUP_CHECK), str) else ""
     if interval and row.get(col.SPEEDUP_VERDICT) == "no significant difference":
-        return f" · ≈1{interval}"
-    return f" · {shown:.2f}x{interval}"
+        return f" · ≈1{interval}{check}"
+    return f" · {shown:.2f}x{interval}{check}"
 
 
 def paginate(table: pd.DataFrame, per_page: int, keep: tuple[str, ...] = ()) -> list[tuple[str, pd.DataFrame]]:

@@ -93,10 +93,20 @@ def pareto_sections(results: pd.DataFrame) -> list[Section]:
                     f"Pareto ({what}): {workload}",
                     3,
                     images=images,
-                    paragraphs=[] if images else [f"No case of {workload} has this figure."],
+                    paragraphs=[] if images else [_no_front(results, workload)],
                 )
             )
     return out
+
+
+def _no_front(results: pd.DataFrame, workload: str) -> str:
+    rows = results[results[col.WORKLOAD] == workload]
+    if col.ACCURACY not in rows or pd.to_numeric(rows[col.ACCURACY], errors="coerce").isna().all():
+        return (
+            f"{workload}'s quality is not measured in this run (priced from its shapes on the simulated devices), so "
+            "there is no accuracy axis; `make bench TIER=full` measures it on the real CPU for the models that fit."
+        )
+    return f"No case of {workload} has this figure."
 
 
 def roofline_sections(results: pd.DataFrame) -> list[Section]:

@@ -32,6 +32,17 @@ class PortInUse(RuntimeError):
     """The rendezvous port cannot be bound; the message says which and what to do."""
 
 
+def port_number(text: str) -> int:
+    """A TCP port for --port: 0 (torchrun picks one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number: 0 (torchrun picks one) to 65535") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number: 0 (torchrun picks one) to 65535")
+    return port
+
+
 def check_port(host: str, port: int) -> None:
     """Raises PortInUse when `port` on `host` is taken (torchrun would fail deep in its rendezvous otherwise)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -112,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nproc", type=int, default=2, help="largest process count; DDP runs 1..NPROC (default 2)")
     parser.add_argument("--only", action="store_true", help="run NPROC processes only, not 1..NPROC")
     parser.add_argument("--out", type=Path, required=True, help="results file; rows are merged into it if it exists")
-    parser.add_argument("--port", type=int, default=0, help="rendezvous port on 127.0.0.1 (0: torchrun picks one)")
+    parser.add_argument(
+        "--port", type=port_number, default=0, help="rendezvous port on 127.0.0.1, 0-65535 (0: torchrun picks one)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="CPU threads per process (default 1)")
     parser.add_argument("--benchmarks", default="ddp,pipeline", help="comma-separated among ddp, pipeline")
     args, worker_args = parser.parse_known_args(argv)

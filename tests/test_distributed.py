@@ -246,3 +246,13 @@ def test_results_are_merged_by_name_and_a_foreign_file_is_never_overwritten(tmp_
     with pytest.raises(ValueError, match="not valid JSON.*refusing to overwrite it"):
         merge_into(foreign, entries=[first])
     assert foreign.read_text() == "my notes, not JSON"
+
+
+@pytest.mark.parametrize("port", ["70000", "-5", "http"])
+def test_a_port_out_of_range_is_refused_before_torchrun_starts(port: str, capsys) -> None:
+    from parallel.launch import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--out", "unused.json", "--port", port])
+    assert exit_.value.code == 2
+    assert "is not a port number: 0 (torchrun picks one) to 65535" in capsys.readouterr().err

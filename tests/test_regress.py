@@ -147,6 +147,8 @@ def test_rules_come_from_pyproject_with_pattern_overrides(tmp_path: Path) -> Non
     assert rules.for_case("test_inference[cpu-digits-mlp-fp32-64]") == Rule(factor=1.2)
     assert rules.for_case("test_inference[cpu-digits-mlp-fp32-1]") == Rule(factor=1.5, tolerance=1e-9)
     assert load_rules(tmp_path / "absent.toml") == Rules()
+    with pytest.raises(RulesError, match="absent.toml: the rules file does not exist"):
+        load_rules(tmp_path / "absent.toml", required=True)  # a --config the user named
     assert load_rules().default.factor == 1.10  # the project's own pyproject states the defaults
 
 
@@ -158,6 +160,11 @@ def test_rules_come_from_pyproject_with_pattern_overrides(tmp_path: Path) -> Non
         ("[tool.accelbench.regress]\np_value = 'low'\n", "p_value = 'low' must be a non-negative number"),
         ("[[tool.accelbench.regress.rules]]\nfactor = 2\n", r"rules\[0\]: needs match"),
         ("[tool.accelbench.regress\n", "not valid TOML"),
+        ("[tool.accelbench]\nregress = 5\n", "regress = 5 must be a table"),
+        (
+            "[tool.accelbench.regress.rules]\nmatch = '*'\nfactor = 2\n",
+            r"rules must be an array of tables, each written \[\[tool.accelbench.regress.rules\]\]",
+        ),
     ],
 )
 def test_a_bad_rules_table_is_named(tmp_path: Path, text: str, message: str) -> None:

@@ -144,6 +144,28 @@ def test_a_bad_profile_costs_only_its_own_device(tmp_path: Path) -> None:
     assert len(errors) == 1 and "broken.toml: not valid TOML" in str(errors[0])
 
 
+@pytest.mark.parametrize("name", ["sim-My_NPU", "sim-", "sim-npu-"])
+def test_a_profile_name_the_registry_would_refuse_costs_only_its_own_device(tmp_path: Path, name: str) -> None:
+    (tmp_path / "bad.toml").write_text((PROFILE_DIR / "sim-t4.toml").read_text().replace('"sim-t4"', f'"{name}"'))
+    (tmp_path / "good.toml").write_text((PROFILE_DIR / "sim-t4.toml").read_text().replace('"sim-t4"', '"sim-mine"'))
+    profiles, errors = load_profiles([tmp_path])
+    assert list(profiles) == ["sim-mine"] and len(errors) == 1
+    assert f"field 'name': '{name}'; expected lower-case kebab-case after 'sim-'" in str(errors[0])
+
+
+def test_a_profile_directory_that_is_a_file_or_replaces_a_built_in_profile_says_so(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "h100.toml").write_text((PROFILE_DIR / "sim-h100.toml").read_text())
+    (tmp_path / "file.toml").write_text("")
+    profiles, errors = load_profiles([PROFILE_DIR, mine, tmp_path / "file.toml", tmp_path / "absent"])
+    assert profiles["sim-h100"].path == mine / "h100.toml"
+    messages = [str(e) for e in errors]
+    assert messages[0] == f"{mine / 'h100.toml'}: replaces the profile 'sim-h100' of {PROFILE_DIR / 'sim-h100.toml'}"
+    assert messages[1].endswith("profile directory is a file, not a directory of profiles")
+    assert messages[2].endswith("profile directory does not exist")
+
+
 @pytest.mark.slow
 def test_user_profiles_join_the_matrix_and_a_broken_one_costs_only_itself(run_python, tmp_path: Path) -> None:
     (tmp_path / "mine.toml").write_text((PROFILE_DIR / "sim-t4.toml").read_text().replace('"sim-t4"', '"sim-mine"'))

@@ -68,7 +68,7 @@ def compare(
     base: Path | None,
     out: Path,
     force: bool = False,
-    config: Path | None = Path("pyproject.toml"),
+    config: Path | None = None,
     suspects_file: Path | None = None,
     again: Recheck | None = None,
 ):
@@ -85,7 +85,7 @@ def compare(
             f"are not comparable ({'; '.join(differ)}). Compare runs of one machine, or pass --force "
             "(make regress FORCE=1) to compare anyway."
         )
-    rules = load_rules(config)
+    rules = load_rules(config or Path("pyproject.toml"), required=config is not None)
     base_frame = load_run(base, samples=True, raw=base_raw)
     comparison = compare_runs(base_frame, load_run(new, samples=True, raw=new_raw), rules)
     notes = [f"PARTIAL RUN: {r}" for r in (partial_reason(base_raw), partial_reason(new_raw)) if r]
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--out", type=Path, help="where regress.md goes (default: reports/out/<run>/)")
         command.add_argument("--force", action="store_true", help="compare runs from different machines anyway")
         command.add_argument(
-            "--config", type=Path, default=Path("pyproject.toml"), help="rules ([tool.accelbench.regress])"
+            "--config", type=Path, help="rules ([tool.accelbench.regress]; default: ./pyproject.toml where it exists)"
         )
     check.add_argument("--suspects", type=Path, help="write the node ids of cases whose latency regressed here")
     check.add_argument("--recheck", type=Path, help="a run re-measuring those cases: only regressions it repeats count")

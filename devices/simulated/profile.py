@@ -13,6 +13,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from accelbench.registry import NAME_PATTERN
+
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
 ENV_DIR = "ACCELBENCH_PROFILES"  # extra profile directories, os.pathsep-separated
 CONFIDENCE = ("vendor", "secondary", "derived", "assumed")
@@ -321,6 +323,8 @@ def load_profile(path: Path) -> Profile:
     )
     if not profile.name.startswith("sim-"):
         raise r.fail("name", f"{profile.name!r}", "a name starting with 'sim-' (simulated devices are labelled so)")
+    if not NAME_PATTERN.match(profile.name):
+        raise r.fail("name", f"{profile.name!r}", "lower-case kebab-case after 'sim-', e.g. 'sim-my-npu'")
     if profile.idle_power >= profile.tdp:
         raise r.fail("power.idle.value", f"idle {profile.idle_power} W not below TDP {profile.tdp} W", "idle < tdp")
     object.__setattr__(profile, "figures", r.figures)
@@ -368,7 +372,8 @@ def load_profiles(dirs: list[Path]) -> tuple[dict[str, Profile], list[ProfileErr
     errors: list[ProfileError] = []
     for directory in dirs:
         if not directory.is_dir():
-            errors.append(ProfileError(f"{directory}: profile directory does not exist"))
+            what = "is a file, not a directory of profiles" if directory.exists() else "does not exist"
+            errors.append(ProfileError(f"{directory}: profile directory {what}"))
             continue
         for path in sorted(directory.glob("*.toml")):
             try:
@@ -376,5 +381,9 @@ def load_profiles(dirs: list[Path]) -> tuple[dict[str, Profile], list[ProfileErr
             except ProfileError as exc:
                 errors.append(exc)
                 continue
+            if profile.name in profiles:  # a later directory wins, and says so
+                errors.append(
+                    ProfileError(f"{path}: replaces the profile {profile.name!r} of {profiles[profile.name].path}")
+                )
             profiles[profile.name] = profile
     return profiles, errors

@@ -93,17 +93,31 @@ class Rules:
         return rule
 
 
-def load_rules(pyproject: str | Path | None = "pyproject.toml") -> Rules:
-    """The rules of `pyproject` (its [tool.accelbench.regress] table); the defaults where it has none or is None."""
+def load_rules(pyproject: str | Path | None = "pyproject.toml", required: bool = False) -> Rules:
+    """The rules of `pyproject` (its [tool.accelbench.regress] table); the defaults where it has none or is None,
+    or where the file is missing and not `required` (a --config the user named must exist)."""
     if pyproject is None or not Path(pyproject).is_file():
+        if required and pyproject is not None:
+            what = "is not a file" if Path(pyproject).exists() else "does not exist"
+            raise RulesError(
+                f"{pyproject}: the rules file {what}; expected a pyproject.toml with [tool.accelbench.regress]"
+            )
         return Rules()
     try:
         table = tomllib.loads(Path(pyproject).read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise RulesError(f"{pyproject}: not valid TOML ({exc})") from None
-    section = dict(table.get("tool", {}).get("accelbench", {}).get("regress", {}))
     where = f"{pyproject} [tool.accelbench.regress]"
+    section = table.get("tool", {}).get("accelbench", {}).get("regress", {})
+    if not isinstance(section, dict):
+        raise RulesError(f"{where}: regress = {section!r} must be a table, e.g. [tool.accelbench.regress] factor = 1.1")
+    section = dict(section)
     entries = section.pop("rules", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise RulesError(
+            f"{where}: rules must be an array of tables, each written [[tool.accelbench.regress.rules]] with match = "
+            f'"<pattern>" (got {type(entries).__name__}: a single [tool.accelbench.regress.rules] table?)'
+        )
     default = replace(Rule(), **_checked(section, where))
     overrides = []
     for index, entry in enumerate(entries):

@@ -88,9 +88,13 @@ def test_history_plots_the_cases_that_changed_most_and_counts_the_rest(tmp_path:
         os.utime(tmp_path / f"run-{index}.json", (index, index))
     (tmp_path / "broken.json").write_text("{")
     os.utime(tmp_path / "broken.json", (0, 0))
+    odd = dict(raw, benchmarks=[dict(raw["benchmarks"][0], stats={"median": "fast"}, params=[1, 2])])
+    (tmp_path / "odd.json").write_text(json.dumps(odd))  # JSON of the right shape, rows that are not
+    os.utime(tmp_path / "odd.json", (0, 0))
     files, _ = history_files(tmp_path / "run-2.json")
     history, notes = load_history(files)
-    assert history["run_file"].nunique() == 3 and "not valid JSON" in notes[0]
+    assert history["run_file"].nunique() == 3 and len(notes) == 2
+    assert any("not valid JSON" in n for n in notes) and any("odd.json" in n for n in notes)
     cases, more = trend_cases(history, limit=2)
     timed = [b["name"] for b in raw["benchmarks"]]
     assert cases == [timed[-1], timed[-2]] and more == len(timed) - 2

@@ -47,6 +47,9 @@ def load_history(paths: list[Path]) -> tuple[pd.DataFrame, list[str]]:
         except ResultsFileError as exc:
             notes.append(f"history: {exc}")
             continue
+        except Exception as exc:  # another run's malformed file must not cost the report of this one
+            notes.append(f"history: {path}: left out, its rows cannot be read ({type(exc).__name__}: {exc})")
+            continue
         frame = frame[frame[col.STATUS] == col.OK]
         frames.append(frame.reindex(columns=COLUMNS))
     if not frames:

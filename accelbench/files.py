@@ -36,3 +36,7 @@ def _mode_for(path: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+class CacheDirWarning(UserWarning):
+    """The weights cache cannot be written; a temporary one is used for this run (accelbench/plugin.py)."""

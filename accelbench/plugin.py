@@ -10,12 +10,14 @@ written here, atomically, once the run ends (pytest-benchmark's own writer is tu
 from __future__ import annotations
 
 import os
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 import accelbench.results as results
+from accelbench.files import CacheDirWarning
 from accelbench.journal import VERSION, Journal
 
 OUTCOMES = pytest.StashKey[list]()
@@ -68,9 +70,41 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def cache_dir(pytestconfig: pytest.Config) -> Path:
-    """Directory of cached trained weights."""
-    return pytestconfig.getoption("accelbench_cache") or default_cache_dir()
+def cache_dir(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Directory of cached trained weights; where it cannot be written (read-only, or a file), a temporary directory
+    for this run, with a warning naming the directory and how it was chosen."""
+    chosen = pytestconfig.getoption("accelbench_cache")
+    path = chosen or default_cache_dir()
+    problem = writable_problem(path)
+    if problem is None:
+        return path
+    how = (
+        "--accelbench-cache"
+        if chosen
+        else ("$ACCELBENCH_CACHE" if os.environ.get("ACCELBENCH_CACHE") else "the default (~/.cache/accelbench)")
+    )
+    fallback = tmp_path_factory.mktemp("accelbench-cache")
+    warnings.warn(
+        f"the weights cache {path} (from {how}) cannot be written: {problem}; using {fallback} for this run "
+        "(models train again next run). Point ACCELBENCH_CACHE at a writable directory.",
+        CacheDirWarning,
+        stacklevel=1,
+    )
+    return fallback
+
+
+def writable_problem(path: Path) -> str | None:
+    """Why `path` cannot serve as a writable directory, or None."""
+    if path.exists() and not path.is_dir():
+        return "it is a file, not a directory"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".accelbench-write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc.strerror or exc}"
+    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -148,3 +148,14 @@ def test_the_training_benchmarks_record_only_declared_fields(run_python, tmp_pat
     assert kinds == {"test_training", "test_time_to_accuracy"} and len(entries) == 3
     for entry in entries:
         assert undeclared(entry["extra_info"]) == [], entry["name"]
+
+
+def test_an_unwritable_weights_cache_falls_back_to_a_temporary_one_and_says_so(run_python, tmp_path: Path) -> None:
+    a_file = tmp_path / "not-a-directory"
+    a_file.write_text("")
+    selection = "cpu and not sim and digits-mlp and fp32 and 1"
+    command = ["-m", "pytest", "benchmarks/test_inference.py", "-k", selection, "--benchmark-disable"]
+    result = run_python(*command, "-p", "no:cacheprovider", env={"ACCELBENCH_CACHE": str(a_file)})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "1 passed" in result.stdout
+    assert f"the weights cache {a_file} (from $ACCELBENCH_CACHE) cannot be written: it is a file" in result.stdout

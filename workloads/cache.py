@@ -61,5 +61,12 @@ def load_or_train(
         model = train(build())
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
-    atomic_write(path, buffer.getvalue())
+    try:
+        atomic_write(path, buffer.getvalue())
+    except OSError as exc:  # the model is good; only the cache is lost (the next run trains again)
+        warnings.warn(
+            f"trained weights could not be cached at {path} ({exc}); the model is used uncached",
+            CacheRebuiltWarning,
+            stacklevel=2,
+        )
     return model.eval()

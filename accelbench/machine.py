@@ -31,7 +31,17 @@ def machine_facts(devices: Iterable, **extra: object) -> dict:
         "python": platform.python_version(),
         "torch": package_version("torch"),
         "torchao": package_version("torchao"),
+        "onnxruntime": package_version("onnxruntime") or package_version("onnxruntime-gpu"),
+        **cuda_versions(),
         "accelbench": package_version("accelbench"),
         "devices": facts,
         **extra,
     }
+
+
+def cuda_versions() -> dict[str, str | None]:
+    """The CUDA and cuDNN versions torch was built with (None on a CPU build); the driver is the cuda device's fact."""
+    import torch
+
+    cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    return {"cuda": torch.version.cuda, "cudnn": str(cudnn) if cudnn else None}

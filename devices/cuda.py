@@ -31,6 +31,30 @@ def gpu_price(name: str) -> tuple[float | None, str]:
     return GPU_PRICE_PER_HOUR_USD[model], f"assumed default for the {model} (devices/cuda.py)"
 
 
+def cuda_uuid(index: int) -> str | None:
+    """NVML's name ("GPU-<uuid>") of the GPU that torch calls `index`; None where torch does not say."""
+    import torch
+
+    try:
+        uuid = getattr(torch.cuda.get_device_properties(index), "uuid", None)
+    except (AssertionError, RuntimeError):  # a CPU build of torch, or no such GPU
+        return None
+    if not uuid:
+        return None
+    text = str(uuid)
+    return text if text.startswith(("GPU-", "MIG-")) else f"GPU-{text}"
+
+
+def nvml_handle(pynvml, index: int):
+    """The NVML handle of torch's GPU `index`, by its UUID: NVML numbers every GPU of the machine while torch counts
+    only those CUDA_VISIBLE_DEVICES shows, in its order, so the same index can name another GPU. By index only where
+    torch gives no UUID (then without CUDA_VISIBLE_DEVICES the two agree)."""
+    uuid = cuda_uuid(index)
+    if uuid is not None:
+        return pynvml.nvmlDeviceGetHandleByUUID(uuid)
+    return pynvml.nvmlDeviceGetHandleByIndex(index)
+
+
 def _nvml_facts(index: int) -> dict[str, Fact]:
     """Driver and power limit through NVML; empty where NVML cannot be read (facts are best effort)."""
     try:
@@ -40,7 +64,7 @@ def _nvml_facts(index: int) -> dict[str, Fact]:
     except Exception:
         return {}
     try:
-        handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+        handle = nvml_handle(pynvml, index)
         return {
             "gpu_driver": pynvml.nvmlSystemGetDriverVersion(),
             "gpu_power_limit_w": pynvml.nvmlDeviceGetPowerManagementLimit(handle) / 1000.0,  # NVML gives mW
@@ -65,7 +89,7 @@ class NvmlEnergyMeter:
 
         pynvml.nvmlInit()
         try:
-            handle = pynvml.nvmlDeviceGetHandleByIndex(self.index)
+            handle = nvml_handle(pynvml, self.index)
             try:
                 before_mj = pynvml.nvmlDeviceGetTotalEnergyConsumption(handle)
             except pynvml.NVMLError_NotSupported:

@@ -104,6 +104,21 @@ def test_nvml_reads_the_energy_counter(monkeypatch: pytest.MonkeyPatch) -> None:
     assert reading.joules == pytest.approx(2.5) and reading.method == MEASURED and "counter" in reading.source
 
 
+def test_nvml_reads_the_gpu_torch_uses_by_its_uuid_not_its_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CUDA_VISIBLE_DEVICES=1,0: torch's GPU 0 is NVML's GPU 1; reading NVML's GPU 0 would meter the other card."""
+    import devices.cuda
+
+    nvml = _fake_nvml(None)
+    by_uuid = {"GPU-b": "gpu1", "GPU-a": "gpu0"}
+    nvml.nvmlDeviceGetHandleByUUID = lambda uuid: by_uuid[uuid]
+    nvml.nvmlDeviceGetPowerUsage = lambda handle: {"gpu1": 100_000, "gpu0": 1}[handle]
+    monkeypatch.setitem(sys.modules, "pynvml", nvml)
+    monkeypatch.setattr(devices.cuda, "cuda_uuid", lambda index: ["GPU-b", "GPU-a"][index])
+    assert devices.cuda.nvml_handle(nvml, 0) == "gpu1"
+    reading = NvmlEnergyMeter(0).measure(lambda: time.sleep(0.05))
+    assert 50 < reading.average_power_w <= 100.0  # the other card draws 1 mW
+
+
 def test_nvml_without_a_counter_integrates_power_samples(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pynvml", _fake_nvml(None, power_mw=50_000))
     reading = NvmlEnergyMeter(0).measure(lambda: time.sleep(0.05))  # the sampler needs the run to last

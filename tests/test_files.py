@@ -7,7 +7,7 @@ import os
 import pytest
 
 from accelbench.files import atomic_write
-from reports.load.fingerprint import FIELDS, fingerprint, machine_id, mismatches
+from reports.load.fingerprint import FIELDS, VERSIONS, fingerprint, machine_id, mismatches
 
 
 def test_atomic_write_replaces_whole_file_and_leaves_no_temporary(tmp_path):
@@ -46,7 +46,7 @@ def test_atomic_write_failure_keeps_old_content(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # the temporary file is cleaned up
 
 
-def _run(cpu_model="AMD EPYC", torch="2.13.0+cpu", gpu=None, flags=None) -> dict:
+def _run(cpu_model="AMD EPYC", torch="2.13.0+cpu", gpu=None, flags=None, **versions) -> dict:
     cpu = {
         "simulated": False,
         "cpu_model": cpu_model,
@@ -55,18 +55,15 @@ def _run(cpu_model="AMD EPYC", torch="2.13.0+cpu", gpu=None, flags=None) -> dict
     }
     found = {"cpu": cpu, "sim-tpu-v4": {"simulated": True}}
     if gpu:
-        found["cuda"] = {"simulated": False, "gpu_name": gpu}
-    return {
-        "machine_info": {
-            "machine": "x86_64",
-            "accelbench": {"torch": torch, "torchao": "0.18.0", "python": "3.11.7", "devices": found},
-        }
-    }
+        found["cuda"] = {"simulated": False, "gpu_name": gpu, "gpu_driver": versions.pop("gpu_driver", None)}
+    ours = {"torch": torch, "torchao": "0.18.0", "python": "3.11.7", "devices": found, **versions}
+    return {"machine_info": {"machine": "x86_64", "accelbench": ours}}
 
 
 def test_fingerprint_reads_cpu_flags_gpu_and_versions():
-    fp = fingerprint(_run(gpu="NVIDIA H100 80GB HBM3"))
-    assert set(fp) == set(FIELDS)
+    fp = fingerprint(_run(gpu="NVIDIA H100 80GB HBM3", onnxruntime="1.23.0", cuda="12.8", gpu_driver="570.1"))
+    assert set(fp) == {*FIELDS, *VERSIONS}
+    assert (fp["onnxruntime"], fp["cuda"], fp["gpu_driver"], fp["cudnn"]) == ("1.23.0", "12.8", "570.1", "")
     assert fp["cpu_model"] == "AMD EPYC" and fp["cpu_flags"] == "avx2"  # flags that are False are not listed
     assert fp["gpu"] == "NVIDIA H100 80GB HBM3" and fp["torch"] == "2.13.0+cpu" and fp["cpu_threads"] == "2"
 
@@ -79,6 +76,10 @@ def test_mismatches_name_each_differing_field():
     assert mismatches(a, fingerprint(_run(flags={"flag_avx2": True, "flag_amx_int8": True}))) == [
         "cpu_flags: 'avx2' vs 'amx_int8 avx2'"
     ]
+    ort = fingerprint(_run(onnxruntime="1.23.0"))
+    assert mismatches(a, ort) == []  # a run that does not record the version: unknown, not different
+    assert mismatches(ort, fingerprint(_run(onnxruntime="1.24.0"))) == ["onnxruntime: '1.23.0' vs '1.24.0'"]
+    assert machine_id(ort) == machine_id(a)  # baselines saved before versions were recorded keep their names
 
 
 def test_machine_id_is_stable_file_safe_and_tells_machines_apart():

@@ -15,6 +15,9 @@ import accelbench.results as col
 # Facts of the machine and of the software that change latency. accelbench's own version is deliberately absent:
 # comparing two versions of accelbench is what a regression check is for.
 FIELDS = ("cpu_model", "cpu_flags", "cpu_threads", "gpu", "arch", "torch", "torchao", "python")
+# recorded since runs carry them: compared where both runs name them (an older run's "" is unknown, not different),
+# and left out of the machine id so that baselines saved before them keep their names
+VERSIONS = ("onnxruntime", "cuda", "cudnn", "gpu_driver")
 
 
 def fingerprint(raw: dict) -> dict[str, str]:
@@ -38,6 +41,12 @@ def fingerprint(raw: dict) -> dict[str, str]:
         "torch": str(ours.get("torch") or ""),
         "torchao": str(ours.get("torchao") or ""),
         "python": str(ours.get("python") or info.get("python_version") or ""),
+        "onnxruntime": str(ours.get("onnxruntime") or ""),
+        "cuda": str(ours.get("cuda") or ""),
+        "cudnn": str(ours.get("cudnn") or ""),
+        "gpu_driver": ", ".join(
+            sorted({str(f["gpu_driver"]) for f in found.values() if isinstance(f, dict) and f.get("gpu_driver")})
+        ),
     }
 
 
@@ -45,8 +54,8 @@ def mismatches(a: dict[str, str], b: dict[str, str]) -> list[str]:
     """One line per field that differs, e.g. "torch: '2.13.0+cpu' vs '2.14.0+cpu'"; empty when comparable."""
     return [
         f"{field}: {a.get(field, '')!r} vs {b.get(field, '')!r}"
-        for field in FIELDS
-        if a.get(field, "") != b.get(field, "")
+        for field in (*FIELDS, *VERSIONS)
+        if a.get(field, "") != b.get(field, "") and (field in FIELDS or (a.get(field) and b.get(field)))
     ]
 
 

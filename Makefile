@@ -52,7 +52,7 @@ BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=500 --benchmar
 NPROC      ?= 2
 PORT       ?= 0
 
-.PHONY: setup bench bench-distributed bench-report report smoke test clean calibrate validate baseline regress
+.PHONY: gpu-check setup bench bench-distributed bench-report report smoke test clean calibrate validate baseline regress
 
 setup: $(STAMP)
 
@@ -117,6 +117,11 @@ validate: $(STAMP)
 	@$(if $(filter command line environment,$(origin RESULTS)),, \
 	  $(MAKE) --no-print-directory bench RUN=$(RUN) ARGS='-k "cpu and not cuda" $(ARGS)' || test $$? -ne 5 || exit 5;) \
 	$(PY) -m tools.validate $(RESULTS)
+
+# On a GPU machine (CUDA torch via TORCH_SPEC): the CUDA cases, the CUDA tests and the nearest simulated profile against
+# the card, within 10 minutes, into results/gpu-check-<run>/summary.md (tools/gpu_check.py). Without a GPU: says why.
+gpu-check: $(STAMP)
+	@$(PY) -m tools.gpu_check --out results/gpu-check-$(RUN)
 
 test: $(STAMP)
 	@$(PY) -m pytest $(ARGS)

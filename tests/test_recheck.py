@@ -122,3 +122,30 @@ def test_make_regress_fails_only_when_the_new_code_is_slower_beside_the_old(
     assert asked and asked[0][1] == ["--x=1", "-q"] and all("::" in node for node in asked[0][0])
     text = (out / "regress.md").read_text()
     assert verdict in text and "Re-check: side by side (test)." in text
+
+
+@pytest.mark.parametrize(
+    "node",
+    ["--co", "-p no:x", "benchmarks/test_inference.py::test_inference[cpu a]", "/etc/passwd", "tests/x.py::t"],
+)
+def test_a_case_id_that_is_not_a_benchmark_node_id_is_refused(node: str, tmp_path: Path) -> None:
+    from tools.recheck import UnsafeCaseId, measure
+
+    with pytest.raises(UnsafeCaseId, match="not benchmark node ids"):
+        measure(
+            ["benchmarks/test_inference.py::test_inference[cpu-digits-mlp-fp32-1]", node],
+            [],
+            tmp_path,
+            tmp_path / "o.json",
+        )
+
+
+def test_benchmark_node_ids_pass_the_check() -> None:
+    from tools.recheck import checked
+
+    ids = [
+        "benchmarks/test_inference.py::test_inference[cpu-digits-mlp-prune-channels-50+int8-static-64]",
+        "benchmarks/test_training.py::test_training[cpu-digits-cnn-sgd-64]",
+        "benchmarks/test_standard.py::test_inference[sim-h100-llama-7b-decode-int4-weight-only-1]",
+    ]
+    assert checked(ids) == ids

@@ -26,7 +26,7 @@ from reports.load.run import OUT_ROOT, load_run
 from reports.regress.compare import compare_runs, confirmed, gate_fails, suspects
 from reports.regress.markdown import to_markdown
 from reports.regress.rules import RulesError, load_rules
-from tools.recheck import ALONE, SIDE_BY_SIDE, Recheck, recheck
+from tools.recheck import ALONE, SIDE_BY_SIDE, Recheck, UnsafeCaseId, recheck
 
 BASELINE_DIR = Path("benchmarks/baselines")
 SHOWN_LINES = 60  # of regress.md, printed to the terminal
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             comparison, path, failed = compare(
                 args.results, args.base, out, args.force, args.config, args.suspects, again
             )
-    except (GateError, ResultsFileError, RulesError) as exc:
+    except (GateError, ResultsFileError, RulesError, UnsafeCaseId) as exc:
         print(f"accelbench regress: {exc}", file=sys.stderr)
         return 2
     shown = path.read_text(encoding="utf-8").split("<details>")[0].splitlines()  # the folded parts stay in the file

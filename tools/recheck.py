@@ -18,6 +18,7 @@ are measured again against the stored baseline alone, and regress.md says so.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tempfile
@@ -78,9 +79,29 @@ def baseline_code(base_raw: dict, root: Path) -> Iterator[tuple[Path | None, str
             _git(root, "worktree", "remove", "--force", str(tree))
 
 
+# a case's node id as the benchmarks write it: benchmarks/<file>.py::<test>[<params>], nothing pytest reads as an option
+NODE_ID = re.compile(r"^benchmarks/[A-Za-z0-9_/]+\.py::[A-Za-z0-9_]+(\[[A-Za-z0-9_.+\-]+\])?$")
+
+
+class UnsafeCaseId(ValueError):
+    """A case id from a results file that is not a benchmark node id (it could be read as a pytest option)."""
+
+
+def checked(node_ids: list[str]) -> list[str]:
+    bad = [node for node in node_ids if not NODE_ID.match(node)]
+    if bad:
+        raise UnsafeCaseId(
+            f"case ids that are not benchmark node ids (benchmarks/<file>.py::<test>[<params>]): {bad[:5]}; "
+            "the results file was changed by hand or by something else"
+        )
+    return node_ids
+
+
 def measure(node_ids: list[str], pytest_args: list[str], cwd: Path, out: Path) -> Path:
     """Runs the cases `node_ids` in a fresh process (through accelbench.supervise, so a crash is an error row) in
-    the checkout `cwd`, results to `out`, its output to `out` with .log; returns `out`."""
+    the checkout `cwd`, results to `out`, its output to `out` with .log; returns `out`. Raises UnsafeCaseId for an
+    id that is not a benchmark node id (a crafted results file must not pass options to pytest)."""
+    checked(node_ids)
     command = [
         sys.executable,
         "-m",

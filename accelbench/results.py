@@ -232,6 +232,12 @@ FIELDS: list[Field] = [
     Field("roof_bandwidth_bps", "float", "B/s", "the roofline's slope: DRAM/HBM bandwidth", DEVICE_FACTS),
     Field("roof_peak_{dtype}_flops", "float", "FLOP/s", "peak arithmetic in {dtype}", DEVICE_FACTS),
     Field("interconnect", "str", "", "the links a profile lists for data-parallel training", DEVICE_FACTS),
+    Field(
+        "published_rows", "int", "", "published measurements of the real device its profile was scored on", DEVICE_FACTS
+    ),
+    Field("published_median_abs_error", "float", "", "median |predicted / published - 1| over them", DEVICE_FACTS),
+    Field("published_worst", "str", "", "the worst of them: its error and row", DEVICE_FACTS),
+    Field("published_scored_version", "str", "", "the profile version those errors were computed on", DEVICE_FACTS),
     Field("facts_error", "str", "", "a device whose facts() failed: the error", DEVICE_FACTS),
     Field("baseline_latency_s", "float", "s", "fp32's latency_median_s, same device and batch", REPORT),
     Field("baseline_accuracy", "float", "", "fp32's accuracy", REPORT),

@@ -18,9 +18,124 @@ import pandas as pd
 import accelbench.results as col
 from accelbench.files import atomic_write
 from accelbench.results import ResultsFileError
+from devices.simulated.device import SCORES as DEVICE_SCORES
 from reports.load.run import OUT_ROOT, load_run, newest_results
 
 TARGETS = {"mape": 0.25, "spearman": 0.8, "gemm_error": 0.15}
+REFERENCE = Path(__file__).resolve().parent.parent / "devices" / "reference"
+PUBLISHED = REFERENCE / "published-measurements.csv"
+SCORES = DEVICE_SCORES  # each simulated device's facts carry its row; the report's trust section shows them
+PUBLISHED_TARGETS = {"median_ape": 0.25, "within_2x": 1.0, "spearman": 0.9}
+
+
+def score_published(path: Path = PUBLISHED) -> pd.DataFrame:
+    """Every published row priced by `predict` (the same model, dtype, batch, sequence, phase, input size; runtime
+    `deployed`): `published_s` and `predicted_s` are seconds per batch (a throughput row as batch / throughput) and
+    `error` is predicted / published - 1, the worst first."""
+    from tools import predict
+
+    rows = []
+    for row in pd.read_csv(path, dtype=str, keep_default_na=False).to_dict("records"):
+        argv = ["--device", row["profile"], "--model", row["model"], "--dtype", row["dtype"], "--batch", row["batch"]]
+        argv += ["--seq", row["seq"]] if row["seq"] else []
+        argv += ["--phase", row["phase"]] if row["phase"] else []
+        side = row["input"].split("x")[-1]
+        argv += ["--input-size", side] if row["input"].startswith("3x") else []
+        figures = predict.predict(predict.parser().parse_args([*argv, "--runtime", "deployed"]))
+        batch, value = int(row["batch"]), float(row["value"])
+        published_s = batch / value if row["metric"] == "throughput" else value
+        rows.append(
+            dict(
+                id=row["id"],
+                profile=row["profile"],
+                device=row["device"],
+                model=row["model"],
+                dtype=row["dtype"],
+                batch=batch,
+                seq=row["seq"] or None,
+                phase=row["phase"] or None,
+                published_s=published_s,
+                predicted_s=figures["latency_s"],
+                error=figures["latency_s"] / published_s - 1,
+                bound=figures["bound"],
+                runtime=row["runtime"],
+                profile_version=figures["profile_version"],
+            )
+        )
+    table = pd.DataFrame(rows)
+    return table.iloc[table["error"].abs().sort_values(ascending=False).index].reset_index(drop=True)
+
+
+def published_summary(scores: pd.DataFrame) -> dict:
+    """Median and mean absolute percentage error, the share within 25% and within 2x, and per model measured on
+    three or more devices the Spearman rank correlation of predicted and published seconds per sample."""
+    ape = scores["error"].abs()
+    ratio = scores["predicted_s"] / scores["published_s"]
+    per_sample = scores.assign(
+        pub=scores["published_s"] / scores["batch"], pred=scores["predicted_s"] / scores["batch"]
+    )
+    spearman = {
+        model: group["pred"].rank().corr(group["pub"].rank())
+        for model, group in per_sample.groupby("model")
+        if group["profile"].nunique() >= 3
+    }
+    return {
+        "rows": len(scores),
+        "median_ape": float(ape.median()),
+        "mape": float(ape.mean()),
+        "within_25": float((ape <= 0.25).mean()),
+        "within_2x": float(ratio.between(0.5, 2.0).mean()),
+        "spearman": spearman,
+    }
+
+
+def published_markdown(scores: pd.DataFrame, stats: dict) -> str:
+    verdict = lambda ok: "meets the target" if ok else "MISSES the target"  # noqa: E731
+    lines = [
+        "# Simulated devices against published measurements of the real ones",
+        "",
+        f"{stats['rows']} published rows (devices/reference/published-measurements.csv, each with its source), every one "
+        "priced by `python -m devices.simulated predict` with runtime `deployed`.",
+        "",
+        f"- median absolute percentage error: {stats['median_ape']:.1%} "
+        f"({verdict(stats['median_ape'] <= PUBLISHED_TARGETS['median_ape'])} of 25%)",
+        f"- mean absolute percentage error: {stats['mape']:.1%}",
+        f"- rows within 25%: {stats['within_25']:.0%}; within 2x: {stats['within_2x']:.0%} "
+        f"({verdict(stats['within_2x'] >= PUBLISHED_TARGETS['within_2x'])}: every row)",
+    ]
+    for model, rho in stats["spearman"].items():
+        lines.append(
+            f"- {model}: Spearman rank correlation of seconds per sample over its devices and batches {rho:.2f} "
+            f"({verdict(rho >= PUBLISHED_TARGETS['spearman'])} of {PUBLISHED_TARGETS['spearman']})"
+        )
+    shown = scores.assign(published=scores["published_s"], predicted=scores["predicted_s"])
+    columns = ["id", "profile", "model", "dtype", "batch", "seq", "published", "predicted", "error", "bound", "runtime"]
+    lines += [
+        "",
+        "Every row, the worst first (seconds per batch):",
+        "",
+        shown[columns].to_markdown(index=False, floatfmt=".3g"),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def trust_by_device(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per simulated device: how many published rows it was checked on, its median absolute error and worst row."""
+    rows = []
+    for profile, group in scores.groupby("profile"):
+        worst = group.iloc[group["error"].abs().argmax()]
+        rows.append(
+            dict(
+                profile=profile,
+                rows=len(group),
+                median_abs_error=float(group["error"].abs().median()),
+                worst_error=float(worst["error"]),
+                worst_row=f"{worst['id']} {worst['model']} {worst['dtype']} b={worst['batch']}",
+                profile_version=str(group["profile_version"].iloc[0]),
+            )
+        )
+    return pd.DataFrame(rows)
 
 
 def compare(results: pd.DataFrame, real: str = "cpu", simulated: str = "sim-cpu") -> pd.DataFrame:
@@ -119,7 +234,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("results", nargs="?", help="pytest-benchmark JSON with cpu and sim-cpu cases (default: newest)")
     parser.add_argument("--out", type=Path, help="directory (default: reports/out/<results name>)")
     parser.add_argument("--no-gemm", action="store_true", help="skip timing the large GEMMs")
+    parser.add_argument("--published-only", action="store_true", help="score the published rows only (no run needed)")
     args = parser.parse_args(argv)
+    scores = score_published()
+    atomic_write(SCORES, trust_by_device(scores).to_csv(index=False))
+    published = published_markdown(scores, published_summary(scores))
+    print(published)
+    if args.published_only:
+        atomic_write(OUT_ROOT / "validation-published.md", published)
+        print(f"wrote {OUT_ROOT / 'validation-published.md'} and {SCORES}")
+        return 0
     try:
         path = Path(args.results) if args.results else newest_results()
         results = load_run(path)
@@ -140,8 +264,10 @@ def main(argv: list[str] | None = None) -> int:
     gemms = None if args.no_gemm else gemm_check()
     text = markdown(summary(table), gemms, table, path)
     atomic_write(out / "validation.md", text)
+    atomic_write(out / "validation-published.md", published)
+    atomic_write(out / "validation-published.csv", scores.to_csv(index=False))
     print(text)
-    print(f"wrote {out / 'validation.csv'} and {out / 'validation.md'}")
+    print(f"wrote {out / 'validation.csv'}, {out / 'validation.md'}, {out / 'validation-published.md'} and {SCORES}")
     return 0
 
 

@@ -3,8 +3,11 @@ latency, energy and the bound come from the model, never from a clock, and are l
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Callable, TypeVar
 
 import torch
@@ -58,6 +61,20 @@ def roofline_points(prediction: Prediction) -> str:
     return json.dumps(points)
 
 
+SCORES = Path(__file__).resolve().parents[1] / "reference" / "published-scores.csv"  # written by make validate
+
+
+@lru_cache(maxsize=1)
+def published_scores() -> dict[str, dict[str, str]]:
+    """Per profile, how its predictions compare with published measurements of the real device (`make validate`
+    writes the file); empty where the file is missing."""
+    try:
+        with SCORES.open(encoding="utf-8", newline="") as handle:
+            return {row["profile"]: row for row in csv.DictReader(handle)}
+    except (OSError, KeyError, csv.Error):
+        return {}
+
+
 def _figure_source(profile: Profile, where: str) -> str | None:
     figure = profile.figures.get(where)
     return f"profile {profile.name}: {figure.source} ({figure.confidence})" if figure is not None else None
@@ -96,6 +113,17 @@ class ProfileDevice(SimulatedDevice):
             )
         return predict_step(step, self.profile, runtime)
 
+    def _published(self) -> dict[str, Fact]:
+        score = published_scores().get(self.name)
+        if score is None:
+            return {"published_rows": 0}
+        return {
+            "published_rows": int(score["rows"]),
+            "published_median_abs_error": float(score["median_abs_error"]),
+            "published_worst": f"{float(score['worst_error']):+.0%} on {score['worst_row']}",
+            "published_scored_version": score["profile_version"],
+        }
+
     def facts(self) -> dict[str, Fact]:
         p = self.profile
         tags = [f.confidence for f in p.figures.values()]
@@ -113,5 +141,6 @@ class ProfileDevice(SimulatedDevice):
             "price_source": _figure_source(p, "price_per_hour"),
             "roof_bandwidth_bps": p.memory[-1].bandwidth,  # the roofline's slope: the last (DRAM/HBM) level
             "interconnect": "; ".join(link.name for link in p.interconnect) or None,
+            **self._published(),
             **{f"roof_peak_{dtype}_flops": peak for dtype, peak in p.peak.items() if peak is not None},
         }

@@ -25,6 +25,7 @@ from reports.render.sections import (
     recommendations_section,
     runs_section,
     summary_sections,
+    trust_section,
 )
 from reports.render.tables import notes
 from reports.render.training_tables import inference_rows, training_sections
@@ -92,6 +93,7 @@ def write_report(
             header(everything),
             runs_section(everything),
             recommendations_section(recs),
+            *[section for section in (trust_section(everything),) if section is not None],
             *heatmap_sections(results),
             *pareto_sections(results),
             *summary_sections(results),

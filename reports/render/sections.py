@@ -48,6 +48,38 @@ def runs_section(results: pd.DataFrame) -> Section:
     )
 
 
+def trust_section(results: pd.DataFrame) -> Section | None:
+    """How far to trust the simulated columns: per simulated device of the run, its profile's error against the
+    published measurements of the real device (make validate scores them), or that it was checked against none."""
+    simulated = results[results[col.SIMULATED].fillna(False).astype(bool)].drop_duplicates(col.DEVICE)
+    if simulated.empty:
+        return None
+    rows = []
+    for row in simulated.to_dict("records"):
+        checked = pd.to_numeric(row.get(col.PUBLISHED_ROWS), errors="coerce")
+        if pd.isna(checked) or checked == 0:
+            verdict = "not checked against any published measurement"
+        else:
+            verdict = (
+                f"{int(checked)} published row(s): median error {row[col.PUBLISHED_MEDIAN_ABS_ERROR]:.0%}, "
+                f"worst {row[col.PUBLISHED_WORST]}"
+            )
+            scored, now = row.get(col.PUBLISHED_SCORED_VERSION), row.get(col.PROFILE_VERSION)
+            if isinstance(scored, str) and isinstance(now, str) and scored != now:
+                verdict += f" (scored on profile version {scored}; now {now}: run make validate)"
+        rows.append({"device": f"{row[col.DEVICE]} {SIMULATED_MARK}", "against the real device": verdict})
+    return Section(
+        "How far to trust the simulated columns",
+        paragraphs=[
+            "Each simulated device's profile priced the published measurements of the real device "
+            "(devices/reference/published-measurements.csv: MLPerf, TensorRT demoBERT and TensorRT-LLM, Coral, Vitis AI, "
+            "Ascend, each row with its source) through `python -m devices.simulated predict`; the error is predicted / "
+            "published - 1 of the latency. `make validate` writes every row's error (validation-published.md)."
+        ],
+        tables=[("", pd.DataFrame(rows).set_index("device"))],
+    )
+
+
 def recommendations_section(recs: pd.DataFrame) -> Section:
     return Section(
         "Recommendations",

@@ -197,24 +197,16 @@ def test_a_model_that_does_not_fit_says_what_it_needs() -> None:
     assert llama.state_bytes(1, torch.float32, phase="prefill") == 0
 
 
-def test_the_default_matrix_has_every_standard_model_on_every_simulated_device() -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "benchmarks/test_standard.py",
-            "--collect-only",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ACCELBENCH_MODEL": ""},
-    )
+def _collected(*args: str) -> subprocess.CompletedProcess:
+    """`pytest --collect-only -q ARGS` from the project root, as the default matrix is collected (no MODEL=)."""
+    command = [sys.executable, "-m", "pytest", *args, "--collect-only", "-q", "-p", "no:cacheprovider"]
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "ACCELBENCH_MODEL": ""})
     assert out.returncode == 0, out.stdout[-2000:]
+    return out
+
+
+def test_the_default_matrix_has_every_standard_model_on_every_simulated_device() -> None:
+    out = _collected("benchmarks/test_standard.py")
     ids = {line.split("[", 1)[1].rstrip("]") for line in out.stdout.splitlines() if "::test_inference[" in line}
     for device in SIMULATED:
         for workload in MATRIX:
@@ -246,25 +238,7 @@ def test_a_real_standard_workload_is_scored_by_centred_fidelity_and_refuses_fine
 
 
 def test_simulated_devices_price_the_standard_workloads_only_from_fake_captures() -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "benchmarks",
-            "--collect-only",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-k",
-            "bert-base",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ACCELBENCH_MODEL": ""},
-    )
-    assert out.returncode == 0, out.stdout[-2000:]
+    out = _collected("benchmarks", "-k", "bert-base")
     ids = [line for line in out.stdout.splitlines() if "::test_inference[" in line]
     real = [i for i in ids if i.startswith("benchmarks/test_inference.py")]
     assert real and all("[cpu-" in i or "[cuda-" in i for i in real)  # the host's model on real devices only

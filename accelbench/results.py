@@ -232,6 +232,7 @@ FIELDS: list[Field] = [
     Field("roof_bandwidth_bps", "float", "B/s", "the roofline's slope: DRAM/HBM bandwidth", DEVICE_FACTS),
     Field("roof_peak_{dtype}_flops", "float", "FLOP/s", "peak arithmetic in {dtype}", DEVICE_FACTS),
     Field("interconnect", "str", "", "the links a profile lists for data-parallel training", DEVICE_FACTS),
+    Field("calibrated_on", "str", "", "the CPU `make calibrate` measured into this profile (sim-cpu)", DEVICE_FACTS),
     Field(
         "published_rows", "int", "", "published measurements of the real device its profile was scored on", DEVICE_FACTS
     ),

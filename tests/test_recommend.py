@@ -135,3 +135,13 @@ def test_without_quality_or_an_fp32_case_the_budget_says_why_nothing_qualifies()
     )
     found = recs[recs["budget"].isna() & (recs["objective"] == "latency")]
     assert found.iloc[0]["technique"] == "int8-static"
+
+
+def test_the_profile_calibrated_on_this_cpu_is_never_recommended_beside_it() -> None:
+    rows = frame().assign(cpu_model=None, calibrated_on=None)
+    rows.loc[rows["device"] == "cpu", "cpu_model"] = "AMD EPYC"
+    rows.loc[rows["device"] == "sim-b", "calibrated_on"] = "AMD EPYC"  # sim-b models this very CPU
+    latency = pick(recommend(rows), 0.999, "latency")
+    assert latency["device"] == "sim-a" and "sim-b" not in latency["note"]  # the tie with sim-b is gone
+    other = rows.assign(calibrated_on=rows["calibrated_on"].replace("AMD EPYC", "Intel Xeon"))  # another CPU's model
+    assert "sim-b" in pick(recommend(other), 0.999, "latency")["note"]

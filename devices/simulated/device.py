@@ -142,5 +142,6 @@ class ProfileDevice(SimulatedDevice):
             "roof_bandwidth_bps": p.memory[-1].bandwidth,  # the roofline's slope: the last (DRAM/HBM) level
             "interconnect": "; ".join(link.name for link in p.interconnect) or None,
             **self._published(),
+            "calibrated_on": p.measured_on,  # a model of this very CPU: the report never recommends it beside it
             **{f"roof_peak_{dtype}_flops": peak for dtype, peak in p.peak.items() if peak is not None},
         }

@@ -9,6 +9,8 @@ energy per inference and by cost per million inferences, each marked with how it
 - Ties: figures equal to TIE_DIGITS significant digits (the precision shown) are a tie, listed as "tie: a, b";
   the one named first is chosen by: measured before simulated, higher accuracy, then device and technique name.
 - Nothing qualifies: the row says so, with the closest case. Only simulated cases qualify: marked so.
+- A simulated device calibrated on the CPU the results measured (`sim-cpu` beside `cpu`) is never an answer: it is
+  the cost model's check against this host.
 - Quality not measured for a whole workload and batch size (the standard models priced from a fake capture): the
   fp32 model itself meets every budget (it is the reference); all cases answer one more question per objective, budget `None` ("any format,
   quality not measured"), so a fast format is shown without being passed off as meeting a budget.
@@ -59,6 +61,16 @@ def _reference(ok: pd.DataFrame) -> pd.Series:
         host.reindex(pd.MultiIndex.from_frame(ok[[col.WORKLOAD, col.BATCH_SIZE]])).to_numpy(), index=ok.index
     )
     return reference.fillna(fallback)
+
+
+def without_host_models(results: pd.DataFrame) -> pd.DataFrame:
+    """The rows, less those of a simulated device calibrated on a CPU the same results measure (sim-cpu beside
+    cpu): that profile is the cost model's check against this host, not a device a user could choose instead."""
+    if col.CALIBRATED_ON not in results or col.CPU_MODEL not in results:
+        return results
+    simulated = results[col.SIMULATED].fillna(False).astype(bool)
+    measured_cpus = set(results.loc[~simulated, col.CPU_MODEL].dropna().astype(str))
+    return results[~(simulated & results[col.CALIBRATED_ON].astype(str).isin(measured_cpus))]
 
 
 def _round(values: pd.Series) -> pd.Series:
@@ -157,7 +169,7 @@ def recommend(results: pd.DataFrame, budgets: tuple[float, ...] = BUDGETS) -> pd
     """One row per workload, batch size, budget and objective (latency, energy, cost): the chosen `device` and
     `technique`, its `value` (seconds, joules per inference, USD per million inferences), `basis` (measured,
     estimated or simulated), `answer` (text) and `note` (ties, simulated only, best measured, closest case)."""
-    ok = results[results[col.STATUS] == col.OK].copy()
+    ok = without_host_models(results[results[col.STATUS] == col.OK]).copy()
     for column, _ in OBJECTIVES.values():
         if column not in ok:
             ok[column] = np.nan

@@ -28,7 +28,7 @@ from accelbench.measure import (
     weight_sparsity,
 )
 from accelbench.rounds import Pairing, paired_rounds
-from devices.simulated.device import prediction_figures, roofline_points, runtime_of
+from devices.simulated.device import captured, prediction_figures, roofline_points, runtime_of
 from techniques import facts_of
 
 BATCH_SIZES = (1, 64)
@@ -127,12 +127,10 @@ def after_timing(benchmark, case, baseline_model, call, x: torch.Tensor) -> None
 
 
 def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -> None:
-    from devices.simulated.graph import capture
-
     graph_key = (*key, "graph")
     if graph_key not in host_figures:
         start = time.perf_counter()
-        host_figures[graph_key] = (capture(case.model, x), time.perf_counter() - start)
+        host_figures[graph_key] = (captured(case.model, x), time.perf_counter() - start)
     graph, capture_s = host_figures[graph_key]
     runtime = runtime_of(case.model)
     prediction = benchmark.pedantic(case.device.predict, args=(graph, runtime), rounds=1, iterations=1)

@@ -38,6 +38,7 @@ class OrtModule(nn.Module):
         self.input_name = self.session.get_inputs()[0].name
         self.device = device
         self._eager = (eager,)  # a tuple, so it is not registered as a submodule (not part of the state)
+        self.graph_format: str | None = None  # the number format of the graph the session runs, where not fp32
 
     @property
     def eager_module(self) -> nn.Module:
@@ -90,6 +91,8 @@ class OnnxRuntime(Technique):
                 quantize_dynamic(path, quantized, weight_type=QuantType.QInt8)
                 path = quantized
             module = OrtModule(path.read_bytes(), eager, context.device, torch.get_num_threads())
+        # what a simulated device prices: the int8 graph the session runs (the wrapped eager module is fp32)
+        module.graph_format = "int8-dynamic" if self.int8 else None
         return annotate(module, onnxruntime_version=ort.__version__)
 
 

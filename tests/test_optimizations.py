@@ -114,3 +114,21 @@ def test_onnxruntime_int8_quantizes_the_graph(cache_dir: Path) -> None:
     fp32 = techniques.resolve("onnxruntime").apply(model, context_for(workload))
     int8 = techniques.resolve("onnxruntime-int8").apply(model, context_for(workload))
     assert model_size_bytes(int8) < 0.4 * model_size_bytes(fp32)
+
+
+def test_a_simulated_device_prices_onnxruntime_int8_as_the_int8_graph_the_session_runs(cache_dir: Path) -> None:
+    import devices
+    from devices.simulated.device import captured
+
+    workload = DigitsMLP()
+    model = workload.model(cache_dir)
+    x = workload.data().test.x[:64]
+    graphs = {
+        name: captured(techniques.resolve(name).apply(model, context_for(workload)), x)
+        for name in ("onnxruntime", "onnxruntime-int8")
+    }
+    matrix = {name: {op.dtype for op in g.ops if op.kind == "matrix"} for name, g in graphs.items()}
+    assert matrix == {"onnxruntime": {"fp32"}, "onnxruntime-int8": {"int8"}}
+    t4 = devices.REGISTRY.get("sim-t4")
+    fp32, int8 = (t4.predict(graphs[name], "onnxruntime").latency_s for name in graphs)
+    assert int8 < fp32  # it was priced as the fp32 graph: the same latency

@@ -19,7 +19,7 @@ from devices.base import Fact
 from devices.cpu import CpuDevice
 from devices.simulated.base import SimulatedDevice
 from devices.simulated.cost import Prediction, predict
-from devices.simulated.graph import Graph
+from devices.simulated.graph import Graph, as_format, capture
 from devices.simulated.profile import Profile
 from devices.simulated.training import TrainingPrediction, TrainingStep, predict_step
 
@@ -32,6 +32,15 @@ def runtime_of(model: nn.Module) -> str:
     if hasattr(model, "session") and hasattr(model, "eager_module"):
         return "onnxruntime"
     return "compiled" if unwrap(model) is not model else "eager"
+
+
+def captured(model: nn.Module, inputs: torch.Tensor) -> Graph:
+    """The operator graph a simulated device prices for `model`: its eager graph (graph.capture), in the number format
+    the model declares where the eager graph does not show it (`graph_format`: an ONNX Runtime session runs its own
+    int8 graph, while the module it wraps is fp32)."""
+    graph = capture(model, inputs)
+    fmt = getattr(model, "graph_format", None)
+    return as_format(graph, fmt) if fmt else graph
 
 
 def prediction_figures(prediction: Prediction, profile: Profile, batch: int) -> dict:

@@ -439,6 +439,9 @@ def capture(model: nn.Module, inputs: torch.Tensor) -> Graph:
 FORMATS = {
     "fp8": ("fp8", "fp8"),  # (weights, activations) of the matrix operators
     "int8": ("int8", "int8"),
+    # ONNX Runtime's dynamic quantization: int8 weights, activations quantized at run time (MatMulInteger,
+    # ConvInteger); the other operators stay in float
+    "int8-dynamic": ("int8", "int8"),
     "int8-weight": ("int8", None),  # weight-only: the arithmetic stays in the graph's own dtype
     "int4-weight": ("int4", None),
     "2:4": (None, None),  # 2:4 structured sparse weights (every group of 4 along the reduction has 2 zeros)

@@ -21,6 +21,7 @@ import training
 import workloads
 from accelbench.machine import machine_facts
 from devices import Device, DeviceUnavailable
+from devices.simulated.device import runtime_of
 from techniques import Context, Technique
 from training import TrainContext, TrainingTechnique
 from workloads import Split, Workload, WorkloadUnavailable
@@ -118,6 +119,11 @@ def case(device: Device, workload: Workload, technique: Technique, cache_dir: Pa
         host = f" (its host, {where.type})" if device.simulated else ""
         pytest.skip(f"{technique.name} cannot run on {device.name}{host}: {outcome}")
     model, model_setup_s, apply_s = outcome
+    if device.simulated and (runtime := runtime_of(model)) not in device.profile.runtimes:
+        pytest.skip(
+            f"{technique.name} needs the {runtime} runtime, which {device.name}'s toolchain cannot run (its profile's runtimes: "
+            f"{', '.join(device.profile.runtimes)})"
+        )
     return Case(device, workload, technique, model, where, model_setup_s, apply_s)
 
 

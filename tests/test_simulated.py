@@ -398,3 +398,26 @@ def test_predicting_a_captured_graph_takes_milliseconds(cache_dir: Path) -> None
     for profile in profiles().values():
         result = predict(graph, profile)
         assert result.latency_s > 0 and result.bound in ("compute", "memory", "overhead", "host")
+
+
+def test_a_profile_names_the_runtimes_its_toolchain_runs(tmp_path: Path) -> None:
+    profiles, _ = load_profiles([PROFILE_DIR])
+    assert profiles["sim-tpu-v4"].runtimes == ("eager", "compiled") and "onnxruntime" in profiles["sim-a100"].runtimes
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        (PROFILE_DIR / "sim-t4.toml").read_text().replace("schema = 1", 'schema = 1\nruntimes = ["tensorrt"]')
+    )
+    with pytest.raises(
+        ProfileError, match="field 'runtimes'.*expected a non-empty list among eager, compiled, onnxruntime"
+    ):
+        load_profile(bad)
+
+
+@pytest.mark.slow
+def test_a_technique_whose_runtime_the_toolchain_lacks_is_a_skip_with_the_reason(run_python) -> None:
+    selection = "(sim-tpu-v4 or sim-a100) and digits-mlp and -onnxruntime- and -1]"
+    command = ["-m", "pytest", "benchmarks/test_inference.py", "-k", selection, "--benchmark-disable", "-rs"]
+    result = run_python(*command, "-p", "no:cacheprovider")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "2 passed, 2 skipped" in result.stdout  # sim-a100 prices both; a TPU has no ONNX Runtime: not 1.00x cells
+    assert "onnxruntime needs the onnxruntime runtime, which sim-tpu-v4's toolchain cannot run" in result.stdout

@@ -22,6 +22,7 @@ DTYPES = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")  # widest first: the up
 MATRIX_KINDS = ("systolic", "throughput", "dpu")
 FALLBACKS = ("upcast", "host", "host-tail")  # host: that op alone; host-tail: it and all after it
 SPARSITY = ("none", "2:4")
+RUNTIMES = ("eager", "compiled", "onnxruntime")  # the software a case runs in (devices.simulated.device.runtime_of)
 SCHEMA_VERSION = 1
 
 
@@ -99,6 +100,7 @@ class Profile:
     # optional [[interconnect]] links, fastest (and smallest domain) first; none: no data-parallel projection
     interconnect: tuple[Link, ...] = ()
     figures: dict[str, Figure] = field(default_factory=dict, repr=False)
+    runtimes: tuple[str, ...] = RUNTIMES  # what the device's toolchain can run; others are not applicable there
 
     def supports(self, dtype: str) -> bool:
         return self.peak.get(dtype) is not None
@@ -165,6 +167,15 @@ class _Reader:
         if unknown:
             raise self.fail(f"{where}.{unknown[0]}", "unknown dtype", f"dtypes among {', '.join(DTYPES)}")
         return {d: self.figure(f"{where}.{d}", unit, positive=False) for d in table}
+
+    def choices(self, where: str, valid: tuple[str, ...]) -> tuple[str, ...]:
+        """An optional list of strings among `valid`; all of `valid` where absent."""
+        value = self.raw(where, required=False)
+        if value is None:
+            return valid
+        if not isinstance(value, list) or not value or any(v not in valid for v in value):
+            raise self.fail(where, f"{value!r}", f"a non-empty list among {', '.join(valid)}")
+        return tuple(value)
 
     def flag(self, where: str, default: bool = False) -> bool:
         value = self.raw(where, required=False)
@@ -301,6 +312,7 @@ def load_profile(path: Path) -> Profile:
         onnxruntime_peak=r.dtype_figures("onnxruntime_peak", "FLOP/s"),
         graph_compiler=r.flag("graph_compiler"),
         inference_only=r.flag("inference_only"),
+        runtimes=r.choices("runtimes", RUNTIMES),
         matrix=matrix,
         peak=peak,
         vector_rate=r.figure("vector.rate", "FLOP/s"),

@@ -33,7 +33,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="output directory (default: reports/out/<first results file stem>)")
     parser.add_argument("--prices", type=Path, help=f"price file (TOML; default: ${PRICES_ENV}, else device defaults)")
     parser.add_argument("--no-history", action="store_true", help="leave out the trend over the other saved runs")
+    parser.add_argument(
+        "--check-prices", action="store_true", help="only check the price file (make bench runs it before the matrix)"
+    )
     args = parser.parse_args(argv)
+    if args.check_prices:
+        price_file = args.prices or (Path(os.environ[PRICES_ENV]) if os.environ.get(PRICES_ENV) else None)
+        try:
+            load_prices(price_file) if price_file else None
+        except PriceFileError as exc:
+            print(f"accelbench report: {exc}", file=sys.stderr)
+            return 2
+        return 0
     try:
         paths = args.results or [newest_results(RESULTS_DIR)]
         results = combine([load_run(path) for path in paths])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -111,3 +112,20 @@ def test_the_command_line_takes_prices_from_the_environment_and_refuses_a_bad_fi
     bad = _prices(tmp_path, "[prices]\ncpu = 0\n")
     assert report_main([str(SAMPLE), "--out", str(tmp_path / "bad"), "--prices", str(bad)]) == 2
     assert "prices.cpu: 0 is not a price" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+
+def test_make_bench_refuses_a_bad_price_file_before_the_run(tmp_path: Path) -> None:
+    bad = _prices(tmp_path, "[prices]\ncpu = -1\n")
+    assert report_main(["--check-prices", "--prices", str(bad)]) == 2
+    (tmp_path / "good").mkdir()
+    assert report_main(["--check-prices", "--prices", str(_prices(tmp_path / "good", "[prices]\ncpu = 0.5\n"))]) == 0
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        ["make", "--no-print-directory", "bench", f"PRICES={bad}", f"RESULTS={tmp_path / 'run.json'}", "ARGS=-k none"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 2 and "prices.cpu: -1" in out.stderr  # refused before a single case ran
+    assert not (tmp_path / "run.json").exists()

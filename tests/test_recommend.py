@@ -145,3 +145,14 @@ def test_the_profile_calibrated_on_this_cpu_is_never_recommended_beside_it() -> 
     assert latency["device"] == "sim-a" and "sim-b" not in latency["note"]  # the tie with sim-b is gone
     other = rows.assign(calibrated_on=rows["calibrated_on"].replace("AMD EPYC", "Intel Xeon"))  # another CPU's model
     assert "sim-b" in pick(recommend(other), 0.999, "latency")["note"]
+
+
+def test_best_per_device_is_the_fastest_case_within_the_budget_on_each_device() -> None:
+    from reports.analysis.recommend import best_per_device
+
+    best = best_per_device(frame(), 0.99).set_index("device")
+    assert best.loc["cpu", "technique"] == "int8-static"  # 99.4% of fp32: within 99%
+    assert best.loc["sim-b", "technique"] == "fp32"  # its int8 (97.8%) is not
+    assert best["quality_known"].all() and len(best) == 3
+    unmeasured = best_per_device(frame([r[:3] + (np.nan,) + r[4:] for r in ROWS]), 0.99).set_index("device")
+    assert unmeasured.loc["sim-b", "technique"] == "int8-static" and not unmeasured["quality_known"].any()

@@ -17,6 +17,7 @@ from reports.render.report import prepare, write_report
 from reports.render.speedup_heatmap import heatmap_cells
 
 SECTIONS = [
+    "At a glance",
     "Runs and machines",
     "Recommendations",
     "Speedup heatmaps",
@@ -46,6 +47,10 @@ def test_every_section_is_in_both_documents_and_linked_from_the_contents(written
     links = re.findall(r'<a href="#([^"]+)"', html)
     assert len(anchors) == len(set(anchors)) and sorted(anchors) == sorted(links)  # every section, once, linked
     assert all(f"](#{a})" in markdown for a in anchors)
+    # the first screen answers the question: the at-a-glance figures come before every other section
+    positions = [html.find(f">{title}</h2>") for title in SECTIONS]
+    assert positions == sorted(positions) and html.count('<img alt="') >= 1
+    assert markdown.index("glance-work-0.png") < markdown.index("## Runs and machines")
 
 
 def test_energy_and_cost_carry_their_method_in_every_format(written: dict[str, Path]) -> None:

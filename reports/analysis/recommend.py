@@ -165,10 +165,9 @@ def format_usd(value: float) -> str:
     return f"${value:.{2 - int(np.floor(np.log10(value)))}f}"
 
 
-def recommend(results: pd.DataFrame, budgets: tuple[float, ...] = BUDGETS) -> pd.DataFrame:
-    """One row per workload, batch size, budget and objective (latency, energy, cost): the chosen `device` and
-    `technique`, its `value` (seconds, joules per inference, USD per million inferences), `basis` (measured,
-    estimated or simulated), `answer` (text) and `note` (ties, simulated only, best measured, closest case)."""
+def judged(results: pd.DataFrame) -> pd.DataFrame:
+    """The cases that ran, less the host's own models, with their objectives as numbers and `accuracy_ratio` (the
+    accuracy over the fp32 reference; a simulated case carries the host's quality; fp32 is 1 where none is known)."""
     ok = without_host_models(results[results[col.STATUS] == col.OK]).copy()
     for column, _ in OBJECTIVES.values():
         if column not in ok:
@@ -187,6 +186,29 @@ def recommend(results: pd.DataFrame, budgets: tuple[float, ...] = BUDGETS) -> pd
     # a workload whose quality is not measured at all: its fp32 model is the reference itself
     unmeasured = ~measured.groupby([ok[col.WORKLOAD], ok[col.BATCH_SIZE]]).transform("any")
     ok.loc[unmeasured & (ok[col.TECHNIQUE] == BASELINE), col.ACCURACY_RATIO] = 1.0
+    return ok
+
+
+def best_per_device(results: pd.DataFrame, budget: float = BUDGETS[0]) -> pd.DataFrame:
+    """Per workload, batch size and device: the lowest-latency case within `budget` of fp32's accuracy (where a
+    workload's quality is not measured, the fastest of any format, `quality_known` False), with its technique and
+    cost per million inferences."""
+    ok = judged(results)
+    known = ok.groupby([col.WORKLOAD, col.BATCH_SIZE])[col.ACCURACY].transform(lambda a: a.notna().any())
+    fits = (ok[col.ACCURACY_RATIO] >= budget - 1e-12) | ~known
+    ok = ok[fits & ok[col.LATENCY_MEDIAN_S].notna()].assign(quality_known=known[fits])
+    if ok.empty:
+        return ok
+    best = ok.loc[ok.groupby([col.WORKLOAD, col.BATCH_SIZE, col.DEVICE])[col.LATENCY_MEDIAN_S].idxmin()]
+    columns = [col.WORKLOAD, col.BATCH_SIZE, col.DEVICE, col.SIMULATED, col.TECHNIQUE, col.LATENCY_MEDIAN_S]
+    return best[[*columns, col.COST_PER_MILLION_USD, "quality_known"]].reset_index(drop=True)
+
+
+def recommend(results: pd.DataFrame, budgets: tuple[float, ...] = BUDGETS) -> pd.DataFrame:
+    """One row per workload, batch size, budget and objective (latency, energy, cost): the chosen `device` and
+    `technique`, its `value` (seconds, joules per inference, USD per million inferences), `basis` (measured,
+    estimated or simulated), `answer` (text) and `note` (ties, simulated only, best measured, closest case)."""
+    ok = judged(results)
     rows = []
     order = {name: i for i, name in enumerate(dict.fromkeys(ok[col.WORKLOAD]))}  # workloads in run order
     groups = sorted(ok.groupby([col.WORKLOAD, col.BATCH_SIZE]), key=lambda item: (order[item[0][0]], item[0][1]))

@@ -12,7 +12,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image as PILImage
 
 import accelbench.results as col
+from reports.analysis.recommend import BUDGETS, best_per_device
 from reports.analysis.speedups import BASELINE
+from reports.render.at_a_glance import glance_figure
 from reports.render.document import Image, Section
 from reports.render.history_trends import history_figures, trend_cases
 from reports.render.labels import LabelOverlay
@@ -42,6 +44,32 @@ def png(figure: plt.Figure, dpi: int = DPI, labels: LabelOverlay | None = None) 
 
 def _file(*parts: object) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "-", "-".join(str(p) for p in parts)).strip("-") + ".png"
+
+
+def glance_sections(results: pd.DataFrame) -> list[Section]:
+    """First in the report: per workload, the best latency each device reaches within the first accuracy budget."""
+    best = best_per_device(results, BUDGETS[0])
+    images = []
+    for workload in results[col.WORKLOAD].dropna().unique():
+        figure = glance_figure(best, workload, BUDGETS[0]) if not best.empty else None
+        if figure is not None:
+            images.append(
+                Image(_file("glance", workload), f"{workload}: the best latency each device reaches", png(figure))
+            )
+    if not images:
+        return []
+    return [
+        Section(
+            "At a glance",
+            paragraphs=[
+                f"Per workload, each device's best latency among the cases within {BUDGETS[0]:.0%} of the fp32 accuracy "
+                f"(or of any format where quality is not measured), fastest first, with the technique that reaches it "
+                f"and its cost per million inferences. Orange, hatched and {SIMULATED_MARK}: simulated by the cost model; "
+                "blue: measured. The recommendations below name the overall best per budget and objective."
+            ],
+            images=images,
+        )
+    ]
 
 
 def heatmap_sections(results: pd.DataFrame) -> list[Section]:

@@ -16,7 +16,13 @@ from reports.analysis.recommend import recommend
 from reports.analysis.speedups import with_baseline_ratios, with_speedup_evidence
 from reports.analysis.why import with_why
 from reports.render.document import Image, Section, to_html, to_markdown, with_anchors
-from reports.render.figures import heatmap_sections, history_sections, pareto_sections, roofline_sections
+from reports.render.figures import (
+    glance_sections,
+    heatmap_sections,
+    history_sections,
+    pareto_sections,
+    roofline_sections,
+)
 from reports.render.memory_vs_step import memory_vs_step_figure
 from reports.render.sections import (
     header,
@@ -91,6 +97,7 @@ def write_report(
     parts = with_anchors(
         [
             header(everything),
+            *glance_sections(results),
             runs_section(everything),
             recommendations_section(recs),
             *[section for section in (trust_section(everything),) if section is not None],

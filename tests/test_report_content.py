@@ -51,6 +51,8 @@ def test_every_section_is_in_both_documents_and_linked_from_the_contents(written
     positions = [html.find(f">{title}</h2>") for title in SECTIONS]
     assert positions == sorted(positions) and html.count('<img alt="') >= 1
     assert markdown.index("glance-work-0.png") < markdown.index("## Runs and machines")
+    assert html.index(">At a glance</h2>") < html.index('<nav id="contents">')  # the answer before the contents
+    assert markdown.index("glance-work-0.png") < markdown.index("Contents:")
 
 
 def test_energy_and_cost_carry_their_method_in_every_format(written: dict[str, Path]) -> None:

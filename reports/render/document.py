@@ -37,6 +37,7 @@ class Section:
     images: list[Image] = field(default_factory=list)
     bullets: list[str] = field(default_factory=list)
     anchor: str = ""
+    first_screen: bool = False  # shown before the contents (the answer first: the report's at-a-glance figures)
 
 
 def with_anchors(parts: list[Section]) -> list[Section]:
@@ -53,6 +54,14 @@ def _contents(parts: list[Section]) -> list[Section]:
     return [p for p in parts if p.level in (2, 3)]
 
 
+def _contents_after(parts: list[Section]) -> int:
+    """The index of the part the contents follow: the header, or the first-screen sections right after it."""
+    index = 0
+    while index + 1 < len(parts) and parts[index + 1].first_screen:
+        index += 1
+    return index
+
+
 def to_markdown(parts: list[Section]) -> str:
     lines: list[str] = []
     for index, part in enumerate(parts):
@@ -65,7 +74,7 @@ def to_markdown(parts: list[Section]) -> str:
             lines += ([f"*{caption}*\n"] if caption else []) + [table.to_markdown() + "\n"]
         lines += [f"![{image.caption}]({image.file})\n" for image in part.images]
         lines += [f"- {b}" for b in part.bullets] + ([""] if part.bullets else [])
-        if index == 0:
+        if index == _contents_after(parts):
             lines.append("Contents:\n")
             lines += [f"{'  ' * (p.level - 2)}- [{p.title}](#{p.anchor})" for p in _contents(parts)] + [""]
     return "\n".join(lines)
@@ -147,7 +156,7 @@ def to_html(parts: list[Section]) -> str:
             )
         if part.bullets:
             body.append("<ul>" + "".join(f"<li>{html.escape(b)}</li>" for b in part.bullets) + "</ul>")
-        if index == 0:
+        if index == _contents_after(parts):
             items = "".join(
                 f'<li style="margin-left:{(p.level - 2) * 1.5}em"><a href="#{p.anchor}">{html.escape(p.title)}</a></li>'
                 for p in _contents(parts)

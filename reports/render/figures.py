@@ -68,6 +68,7 @@ def glance_sections(results: pd.DataFrame) -> list[Section]:
                 "blue: measured. The recommendations below name the overall best per budget and objective."
             ],
             images=images,
+            first_screen=True,
         )
     ]
 

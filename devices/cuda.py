@@ -31,6 +31,14 @@ def gpu_price(name: str) -> tuple[float | None, str]:
     return GPU_PRICE_PER_HOUR_USD[model], f"assumed default for the {model} (devices/cuda.py)"
 
 
+def first_gpu() -> tuple[str | None, dict[str, object]]:
+    """The name of CUDA GPU 0 (None where torch sees none) and the versions that matter beside it."""
+    import torch
+
+    versions = {"torch": torch.__version__, "CUDA": torch.version.cuda, "cuDNN": torch.backends.cudnn.version()}
+    return (torch.cuda.get_device_name(0) if torch.cuda.is_available() else None), versions
+
+
 def cuda_uuid(index: int) -> str | None:
     """NVML's name ("GPU-<uuid>") of the GPU that torch calls `index`; None where torch does not say."""
     import torch

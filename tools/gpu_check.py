@@ -96,21 +96,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.gpu_check", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="the folder of results and summary.md")
     args = parser.parse_args(argv)
-    import torch
+    from devices.cuda import first_gpu
 
     args.out.mkdir(parents=True, exist_ok=True)
-    if not torch.cuda.is_available():
+    gpu, versions = first_gpu()
+    if gpu is None:
         why = (
-            f"skipped: torch {torch.__version__} (CUDA build: {torch.version.cuda or 'none'}) sees no CUDA GPU. Run it on "
+            f"skipped: torch {versions['torch']} (CUDA build: {versions['CUDA'] or 'none'}) sees no CUDA GPU. Run it on "
             "a machine with an NVIDIA GPU: make gpu-check TORCH_SPEC='torch==2.13.0 --index-url "
             "https://download.pytorch.org/whl/cu128'"
         )
         atomic_write(args.out / "summary.md", f"# GPU check\n\n{why}\n")
         print(f"gpu-check {why}")
         return 0
-    gpu = torch.cuda.get_device_name(0)
     profile = nearest_profile(gpu)
-    versions = {"torch": torch.__version__, "CUDA": torch.version.cuda, "cuDNN": torch.backends.cudnn.version()}
     notes, results_path = [], args.out / "run.json"
     bench = [sys.executable, "-m", "pytest", "benchmarks/test_inference.py", "benchmarks/test_standard.py"]
     bench += ["-p", "no:cacheprovider", "-m", "not harness", "-k", selection(profile), f"--timeout={CASE_S}"]

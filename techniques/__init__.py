@@ -22,6 +22,7 @@ from techniques.onnxruntime import OnnxRuntime
 from techniques.prune_channels import ChannelPruning
 from techniques.prune_l1 import MagnitudePruning
 from techniques.sparse_2of4 import SemiStructured24
+from techniques.tensorrt import TensorRt
 from techniques.weight_only import WeightOnly
 
 BASELINE = "fp32"  # every speedup is relative to this technique on the same device, workload and batch size
@@ -54,6 +55,7 @@ for technique in (
     Compile(mode="max-autotune", tier="full"),
     OnnxRuntime(),
     OnnxRuntime(int8=True),
+    TensorRt(),
 ):
     REGISTRY.add(technique)
 

@@ -11,8 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def stamp(*assignments: str) -> str:
-    """The stamp file `make setup` would create with these variables (a dry run: nothing is installed)."""
+def dry_run(*assignments: str) -> list[str]:
+    """The commands `make setup` would run with these variables (a dry run: nothing is installed)."""
     out = subprocess.run(
         ["make", "-n", "-B", "setup", "VENV=/nonexistent-venv", *assignments],
         cwd=ROOT,
@@ -21,7 +21,12 @@ def stamp(*assignments: str) -> str:
         timeout=60,
     )
     assert out.returncode == 0, out.stderr
-    (line,) = [line for line in out.stdout.splitlines() if line.startswith("touch ")]
+    return out.stdout.splitlines()
+
+
+def stamp(*assignments: str) -> str:
+    """The stamp file `make setup` would create with these variables."""
+    (line,) = [line for line in dry_run(*assignments) if line.startswith("touch ")]
     return line.removeprefix("touch ")
 
 
@@ -32,3 +37,15 @@ def test_the_stamp_names_the_torch_spec_and_the_extras() -> None:
     models = stamp("EXTRAS=dev,models")
     assert len({default, gpu, models}) == 3
     assert stamp() == default  # the same settings find the same stamp: nothing is installed twice
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_the_gpu_extra_replaces_the_cpu_onnxruntime_after_installing_the_project() -> None:
+    commands = dry_run("EXTRAS=dev,gpu")
+    project = next(i for i, c in enumerate(commands) if "install --quiet -e '.[dev,gpu]'" in c)
+    (swap,) = [c for c in commands if "uninstall" in c]
+    assert commands.index(swap) > project  # after the project's own install, which brings the CPU build
+    assert "uninstall --quiet -y onnxruntime &&" in swap and swap.endswith(
+        "--force-reinstall --no-deps onnxruntime-gpu"
+    )
+    assert not any("uninstall" in c for c in dry_run("EXTRAS=dev,models"))  # only where asked for

@@ -106,6 +106,36 @@ def test_onnxruntime_matches_fp32_to_1e_4(workload, cache_dir: Path) -> None:
     assert ort.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
+def test_io_binding_is_chosen_on_cuda_with_the_cuda_provider_only() -> None:
+    from techniques.onnxruntime import uses_io_binding
+
+    assert uses_io_binding(torch.device("cuda", 1), ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert not uses_io_binding(torch.device("cuda", 0), ["CPUExecutionProvider"])  # a CPU-only onnxruntime build
+    assert not uses_io_binding(torch.device("cpu"), ["CPUExecutionProvider"])
+
+
+def test_a_bound_run_writes_into_the_given_tensor_and_matches_the_host_run(cache_dir: Path) -> None:
+    from techniques.onnxruntime import run_bound
+
+    workload = DigitsMLP()
+    ort = techniques.resolve("onnxruntime").apply(workload.model(cache_dir), context_for(workload))
+    assert not ort.io_binding  # the CPU takes the numpy path
+    x = workload.data().test.x[:64].contiguous()
+    with torch.no_grad():
+        expected = ort(x)
+    out = torch.full_like(expected, float("nan"))
+    assert run_bound(ort.session, ort.input_name, ort.output_name, x, out) is out
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
+    ort.io_binding = True  # the forward a GPU takes: shape learnt on the first call, then bound runs
+    with torch.no_grad():
+        first, second = ort(x), ort(x)
+    assert first.data_ptr() != second.data_ptr()  # each call its own output tensor
+    torch.testing.assert_close(second, expected, rtol=0, atol=1e-6)
+    # a GPU run binds the same way (device_type "cuda"); a dtype it cannot bind is refused by name
+    with pytest.raises(TypeError, match="no IO binding for torch.bfloat16: one of torch.float32"):
+        run_bound(ort.session, ort.input_name, ort.output_name, x.bfloat16(), out)
+
+
 def test_onnxruntime_int8_quantizes_the_graph(cache_dir: Path) -> None:
     from accelbench.measure import model_size_bytes
 

@@ -177,3 +177,35 @@ def test_cast_inputs_leaves_integer_inputs_alone() -> None:
     wrapped(torch.ones(2, 3, dtype=torch.int64))
     wrapped(torch.ones(2, 3))
     assert seen == [torch.int64, torch.bfloat16]
+
+
+def test_tensorrt_is_skipped_with_the_reason_off_an_nvidia_gpu(context: Context, cache_dir: Path, monkeypatch) -> None:
+    model = DigitsMLP().model(cache_dir)
+    with pytest.raises(NotImplementedError, match="NVIDIA GPU only; this case's model is built on cpu"):
+        techniques.resolve("tensorrt").apply(model, context)
+    monkeypatch.setitem(__import__("sys").modules, "torch_tensorrt", None)  # not installed: import fails
+    on_gpu = Context(device=torch.device("cuda"), calibration=context.calibration, train=context.train)
+    with pytest.raises(NotImplementedError, match="needs the torch-tensorrt package.*pip install torch-tensorrt"):
+        techniques.resolve("tensorrt").apply(model, on_gpu)
+
+
+def test_tensorrt_builds_one_engine_per_input_shape_with_fp16_kernels_allowed(cache_dir: Path) -> None:
+    from techniques.tensorrt import TensorRtPerShape, engine_builder
+
+    class FakeTorchTensorRT:
+        calls: list = []
+
+        @classmethod
+        def compile(cls, module, **options):
+            cls.calls.append(options)
+            return module
+
+    model = DigitsMLP().model(cache_dir)
+    engines = TensorRtPerShape(model, engine_builder(FakeTorchTensorRT))
+    x = torch.randn(64, 64)
+    with torch.no_grad():
+        for batch in (x[:1], x, x[:1], x):
+            torch.testing.assert_close(engines(batch), model(batch))
+    assert [call["inputs"][0].shape[0] for call in FakeTorchTensorRT.calls] == [1, 64]  # built once per shape
+    assert all(c["ir"] == "dynamo" and torch.float16 in c["enabled_precisions"] for c in FakeTorchTensorRT.calls)
+    assert engines.eager_module is model

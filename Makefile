@@ -38,6 +38,8 @@ BASELINE   ?=
 # a price file (TOML) for the report's cost per inference: make report PRICES=prices.toml (README: Prices)
 PRICES     ?=
 REPORT_ARGS := $(if $(PRICES),--prices $(PRICES))
+# make screenshot REPORT=reports/out/<run>/index.html (default: the newest report)
+REPORT     ?=
 
 PY    := $(VENV)/bin/python
 comma := ,
@@ -55,7 +57,7 @@ BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=500 --benchmar
 NPROC      ?= 2
 PORT       ?= 0
 
-.PHONY: gpu-check setup bench bench-distributed bench-report report smoke test clean calibrate validate baseline regress
+.PHONY: screenshot gpu-check setup bench bench-distributed bench-report report smoke test clean calibrate validate baseline regress
 
 setup: $(STAMP)
 
@@ -127,6 +129,10 @@ validate: $(STAMP)
 # the card, within 10 minutes, into results/gpu-check-<run>/summary.md (tools/gpu_check.py). Without a GPU: says why.
 gpu-check: $(STAMP)
 	@$(PY) -m tools.gpu_check --out results/gpu-check-$(RUN)
+
+# the newest report's first screen (1400x900, headless Chromium) into docs/screenshots/first-screen.png, if it changed
+screenshot: $(STAMP)
+	@$(PY) -m tools.screenshot $(if $(REPORT),$(REPORT))
 
 test: $(STAMP)
 	@$(PY) -m pytest $(ARGS)

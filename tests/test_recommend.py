@@ -156,3 +156,21 @@ def test_best_per_device_is_the_fastest_case_within_the_budget_on_each_device() 
     assert best["quality_known"].all() and len(best) == 3
     unmeasured = best_per_device(frame([r[:3] + (np.nan,) + r[4:] for r in ROWS]), 0.99).set_index("device")
     assert unmeasured.loc["sim-b", "technique"] == "int8-static" and not unmeasured["quality_known"].any()
+
+
+def test_the_glance_line_names_the_fastest_choice_per_batch_at_every_budget() -> None:
+    from reports.analysis.recommend import best_per_device
+    from reports.render.at_a_glance import glance_line
+
+    bests = {budget: best_per_device(frame(), budget) for budget in (0.99, 0.999)}
+    line = glance_line(bests, "w")
+    fastest = {b: bests[b].loc[bests[b]["latency_median_s"].idxmin()] for b in bests}
+    assert line.startswith("w, the fastest: batch 1: ")
+    for budget, top in fastest.items():
+        mark = " †" if top["simulated"] else ""
+        assert f"{top['device']}{mark} {top['technique']}, " in line and f"(within {budget * 100:g}%)" in line
+    unmeasured = best_per_device(frame([r[:3] + (np.nan,) + r[4:] for r in ROWS]), 0.99)
+    once = glance_line({0.99: unmeasured, 0.999: unmeasured}, "w")
+    assert once.count("quality not measured") == 1  # the same answer at every budget is said once
+    same = glance_line({0.99: bests[0.999], 0.999: bests[0.999]}, "w")
+    assert same.endswith(f"{fastest[0.999]['technique']}, 2 ms (within 99% and 99.9%).")

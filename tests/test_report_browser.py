@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,9 +15,9 @@ import pytest
 
 from reports.load.synthetic import synthetic_results
 from reports.render.report import write_report
+from tools.screenshot import BROWSERS, DOCS, FIRST_SCREEN, browser, first_screen, headless
 
 pytestmark = pytest.mark.slow
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # first thing in <head>: every script error and console.error of the page is kept for the check
 ERRORS = """<script>
 window.accelbenchErrors = [];
@@ -35,27 +34,26 @@ window.addEventListener("load", () => {
   });
   for (const a of document.querySelectorAll("nav a"))
     if (!document.getElementById(a.getAttribute("href").slice(1))) bad.push("link: " + a.getAttribute("href"));
+  const glance = document.querySelector("#at-a-glance ~ figure img");  // the first workload's answer figure
+  const box = glance && glance.getBoundingClientRect();
   const out = document.createElement("pre");
   out.id = "accelbench-check";
   out.textContent = JSON.stringify({images: document.images.length, tables: document.querySelectorAll("table").length,
-                                    links: document.querySelectorAll("nav a").length, bad});
+                                    links: document.querySelectorAll("nav a").length, bad, screen: window.innerHeight,
+                                    glance: box && {top: box.top, bottom: box.bottom}});
   document.body.appendChild(out);
 });
 </script>"""
 
 
-def _browser() -> str | None:
-    return next((path for name in BROWSERS if (path := shutil.which(name))), None)
-
-
 def _browser_or_skip() -> str:
-    browser = _browser()
-    if browser is None:
+    found = browser()
+    if found is None:
         why = f"no headless browser: none of {', '.join(BROWSERS)} is on PATH (Debian: apt-get install chromium)"
         if os.environ.get("CI"):
             pytest.fail(f"{why}; CI must run this test (.ci/run installs chromium as root)")
         pytest.skip(why)
-    return browser
+    return found
 
 
 def _checked(browser: str, page: str, tmp_path: Path) -> dict:
@@ -64,15 +62,7 @@ def _checked(browser: str, page: str, tmp_path: Path) -> dict:
     checked = tmp_path / "checked.html"
     checked.write_text(page.replace("<head>", "<head>" + ERRORS).replace("</body>", CHECK + "</body>"))
     run = subprocess.run(
-        [
-            browser,
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            checked.as_uri(),
-        ],
+        [*headless(browser, FIRST_SCREEN), "--dump-dom", checked.as_uri()],
         capture_output=True,
         text=True,
         timeout=180,
@@ -103,3 +93,26 @@ def test_the_check_sees_a_broken_image_an_empty_table_and_a_console_error(tmp_pa
     bad = _checked(browser, page, tmp_path)["bad"]
     assert "image: planted" in bad and "table without rows: #0" in bad and "link: #nowhere" in bad
     assert "console: planted error" in bad
+
+
+def test_the_first_screen_shows_the_answer_figure_and_its_screenshot_is_in_docs(tmp_path: Path) -> None:
+    from PIL import Image
+
+    executable = _browser_or_skip()
+    paths = write_report(synthetic_results(rows=240, workloads=2, devices=4), tmp_path / "out")
+    result = _checked(executable, paths["html"].read_text(), tmp_path)
+    glance, screen = result["glance"], result["screen"]
+    # the page's viewport in that window (the window's frame may take some of its 900 pixels: stricter)
+    assert 0.8 * FIRST_SCREEN[1] <= screen <= FIRST_SCREEN[1] and glance is not None
+    # the figure starts on the first screen, and most of it is seen without scrolling
+    assert 0 <= glance["top"] < screen and min(glance["bottom"], screen) - glance["top"] >= 0.6 * (
+        glance["bottom"] - glance["top"]
+    )
+    shot = tmp_path / "first-screen.png"
+    assert first_screen(paths["html"], shot, executable=executable) and not first_screen(
+        paths["html"], shot, executable=executable
+    )
+    with Image.open(shot) as image:
+        assert image.size == FIRST_SCREEN and len(image.convert("L").getcolors(1 << 16)) > 16  # not a blank page
+    with Image.open(Path(__file__).resolve().parents[1] / DOCS) as image:
+        assert image.size == FIRST_SCREEN  # the README's screenshot is that first screen (make screenshot)

@@ -6,7 +6,8 @@
 3. one folder, `results/gpu-check-<run>/`: the run's JSON, the report, `tests.log`, and `summary.md`: the GPU, the
    versions, the tests' outcome and, per case, measured against simulated latency.
 
-Needs CUDA torch (`make gpu-check TORCH_SPEC='torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128'`).
+Needs CUDA torch (`make gpu-check TORCH_SPEC='torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128'
+EXTRAS=dev,gpu`; the `gpu` extra brings ONNX Runtime's CUDA build).
 Without a GPU it writes `summary.md` saying why it skipped, and exits 0.
 """
 
@@ -43,6 +44,7 @@ TECHNIQUES = (
     "int8-weight-only",
     "sparse-2of4",
     "onnxruntime",
+    "tensorrt",  # where torch-tensorrt is installed; else a skip row with the reason
 )
 BENCH_S = 420  # the matrix part of the 10 minutes
 TESTS_S = 120

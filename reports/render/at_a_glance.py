@@ -54,3 +54,29 @@ def glance_figure(best: pd.DataFrame, workload: str, budget: float) -> plt.Figur
     figure.suptitle(f"{workload}: the best latency each device reaches, {within}", fontsize=11)
     figure.tight_layout()
     return figure
+
+
+def glance_line(bests: dict[float, pd.DataFrame], workload: str) -> str:
+    """The one-line recommendation under a workload's figure: per batch size, the fastest device and technique
+    within each accuracy budget (`bests`: budget -> best_per_device's frame), simulated ones marked."""
+    parts = []
+    batches = sorted({b for best in bests.values() for b in best.loc[best[col.WORKLOAD] == workload, col.BATCH_SIZE]})
+    for batch in batches:
+        choices: dict[str, list[str]] = {}  # a choice -> the budgets it is the fastest within
+        for budget, best in bests.items():
+            rows = best[(best[col.WORKLOAD] == workload) & (best[col.BATCH_SIZE] == batch)]
+            if rows.empty:
+                choices.setdefault("nothing", []).append(f"{budget * 100:g}%")
+                continue
+            top = rows.loc[rows[col.LATENCY_MEDIAN_S].idxmin()]
+            mark = f" {SIMULATED_MARK}" if bool(top[col.SIMULATED]) else ""
+            choice = f"{top[col.DEVICE]}{mark} {top[col.TECHNIQUE]}, {format_seconds(top[col.LATENCY_MEDIAN_S])}"
+            choices.setdefault(choice, []).append(f"{budget * 100:g}%" if top["quality_known"] else "")
+        said = [
+            f"nothing within {' and '.join(b)} of fp32"
+            if choice == "nothing"
+            else f"{choice} ({'within ' + ' and '.join(b) if all(b) else 'quality not measured'})"
+            for choice, b in choices.items()
+        ]
+        parts.append(f"batch {batch}: " + "; ".join(said))
+    return f"{workload}, the fastest: " + " · ".join(parts) + "."

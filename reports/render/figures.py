@@ -14,7 +14,7 @@ from PIL import Image as PILImage
 import accelbench.results as col
 from reports.analysis.recommend import BUDGETS, best_per_device
 from reports.analysis.speedups import BASELINE
-from reports.render.at_a_glance import glance_figure
+from reports.render.at_a_glance import glance_figure, glance_line
 from reports.render.document import Image, Section
 from reports.render.history_trends import history_figures, trend_cases
 from reports.render.labels import LabelOverlay
@@ -48,14 +48,13 @@ def _file(*parts: object) -> str:
 
 def glance_sections(results: pd.DataFrame) -> list[Section]:
     """First in the report: per workload, the best latency each device reaches within the first accuracy budget."""
-    best = best_per_device(results, BUDGETS[0])
+    bests = {budget: best_per_device(results, budget) for budget in BUDGETS}
+    best = bests[BUDGETS[0]]
     images = []
     for workload in results[col.WORKLOAD].dropna().unique():
         figure = glance_figure(best, workload, BUDGETS[0]) if not best.empty else None
-        if figure is not None:
-            images.append(
-                Image(_file("glance", workload), f"{workload}: the best latency each device reaches", png(figure))
-            )
+        if figure is not None:  # its caption: the one-line recommendation, at every budget
+            images.append(Image(_file("glance", workload), glance_line(bests, workload), png(figure)))
     if not images:
         return []
     return [

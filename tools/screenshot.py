@@ -1,0 +1,100 @@
+"""`make screenshot`: the first screen of a report (1400x900, headless Chromium) as docs/screenshots/first-screen.png,
+written only when it changed. The browser test takes the same screenshot of a synthetic report and checks that the
+at-a-glance figure is on it.
+
+    python -m tools.screenshot [REPORT_HTML] [--to PNG] [--size 1400x900]
+
+REPORT_HTML defaults to the newest reports/out/*/index.html."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+FIRST_SCREEN = (1400, 900)  # width x height in CSS pixels: a laptop's browser window
+DOCS = Path("docs/screenshots/first-screen.png")
+
+
+def browser() -> str | None:
+    """The first headless-capable browser on PATH, or None."""
+    return next((path for name in BROWSERS if (path := shutil.which(name))), None)
+
+
+def headless(executable: str, size: tuple[int, int]) -> list[str]:
+    """The command line of a headless browser with a `size` window (its first screen)."""
+    return [
+        executable,
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--window-size={size[0]},{size[1]}",
+        "--virtual-time-budget=10000",
+    ]
+
+
+def first_screen(html: Path, png: Path, size: tuple[int, int] = FIRST_SCREEN, executable: str | None = None) -> bool:
+    """Writes the first screen of `html` to `png`; True if the file is new or its bytes changed."""
+    executable = executable or browser()
+    if executable is None:
+        raise FileNotFoundError(
+            f"no headless browser: none of {', '.join(BROWSERS)} is on PATH (apt-get install chromium)"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        shot = Path(tmp) / "shot.png"
+        run = subprocess.run(
+            [*headless(executable, size), f"--screenshot={shot}", html.resolve().as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        if not shot.is_file():
+            raise RuntimeError(f"{executable} wrote no screenshot (exit {run.returncode}): {run.stderr[-1000:]}")
+        new = shot.read_bytes()
+    if png.is_file() and png.read_bytes() == new:
+        return False
+    png.parent.mkdir(parents=True, exist_ok=True)
+    png.write_bytes(new)
+    return True
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 1400x900") from None
+    if width < 200 or height < 200:
+        raise argparse.ArgumentTypeError(f"{text!r}: width and height must be at least 200 pixels")
+    return width, height
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.screenshot", description=__doc__.split("\n\n")[0])
+    parser.add_argument("report", nargs="?", type=Path, help="a report's index.html (default: the newest)")
+    parser.add_argument("--to", type=Path, default=DOCS, help=f"where the PNG goes (default {DOCS})")
+    parser.add_argument("--size", type=_size, default=FIRST_SCREEN, help="WIDTHxHEIGHT (default 1400x900)")
+    args = parser.parse_args(argv)
+    report = args.report
+    if report is None:
+        found = sorted(Path("reports/out").glob("*/index.html"), key=lambda p: p.stat().st_mtime)
+        if not found:
+            parser.error("no report in reports/out/*/index.html: run `make bench` (or `make report`) first")
+        report = found[-1]
+    if not report.is_file():
+        parser.error(f"{report} is not a file: give a report's index.html")
+    try:
+        changed = first_screen(report, args.to, args.size)
+    except (FileNotFoundError, RuntimeError, subprocess.TimeoutExpired) as exc:
+        print(f"screenshot: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.to}: {'written' if changed else 'unchanged'} (the first {args.size[0]}x{args.size[1]} of {report})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -443,6 +443,84 @@ def read_run(path: str | Path) -> dict:
         raise ResultsFileError(path, f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     if not isinstance(run, dict) or not isinstance(run.get(BENCHMARKS), list):
         raise ResultsFileError(path, "not a pytest-benchmark JSON file (no 'benchmarks' list)")
+    return checked_run(path, run)
+
+
+# what a row's parameters and timing statistics must be, where present (validated once, at load: check_run)
+_TEXT_PARAMS = ("device", "workload", "technique", "training_technique")
+_INT_PARAMS = ("batch_size", "nproc")
+_NUMBER_STATS = ("min", "max", "mean", "median", "stddev", "iqr", "q1", "q3")
+
+
+def _kind(value: object) -> str:
+    """How a JSON value reads in an error message: "a text", "an array"..."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    kinds = {dict: "an object", list: "an array", str: "a text", int: "a number", float: "a number"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _row_problem(row: object, timed: bool) -> str | None:
+    """What is wrong with one `benchmarks` (timed) or `accelbench_outcomes` entry, or None."""
+    if not isinstance(row, dict):
+        return f"is {_kind(row)}, not an object with 'name' and 'params'"
+    if not isinstance(row.get("name"), str) or not row["name"]:
+        return (
+            f"has no 'name' (a case id such as test_inference[cpu-digits-mlp-fp32-1]; found {_kind(row.get('name'))})"
+        )
+    params = row.get("params")
+    if params is not None and not isinstance(params, dict):
+        return f"'params' is {_kind(params)}, not an object"
+    extra = row.get("extra_info")
+    device = (params or {}).get("device", extra.get("device") if isinstance(extra, dict) else None)
+    if timed and not isinstance(device, str):
+        return "has no params.device (the device the case ran on: every timed case names one)"
+    for key, value in (params or {}).items():
+        if key in _TEXT_PARAMS and not isinstance(value, str):
+            return f"params.{key} = {value!r} must be a text (a registered name)"
+        if key in _INT_PARAMS and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            return f"params.{key} = {value!r} must be a positive integer"
+    for key in ("extra_info", "stats") if timed else ():
+        if row.get(key) is not None and not isinstance(row[key], dict):
+            return f"'{key}' is {_kind(row[key])}, not an object"
+    if not timed:
+        if not isinstance(row.get("status"), str):
+            return f"'status' is {_kind(row.get('status'))}: one of {OK}, {ERROR}, {SKIPPED}"
+        return None
+    stats = row.get("stats") or {}
+    for key in _NUMBER_STATS:
+        value = stats.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            return f"stats.{key} = {value!r} must be a number of seconds"
+    rounds = stats.get("rounds")
+    if rounds is not None and (isinstance(rounds, bool) or not isinstance(rounds, int)):
+        return f"stats.rounds = {rounds!r} must be an integer"
+    data = stats.get("data")
+    if data is not None and (
+        not isinstance(data, list) or not all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in data)
+    ):
+        return "stats.data must be an array of numbers (seconds per call, one per round)"
+    return None
+
+
+def checked_run(path: Path, run: dict) -> dict:
+    """`run` if every part the reports read has the shape they read it in; else ResultsFileError naming the first
+    entry that does not (its index and case id), the field, the value found and what is valid. Reports, the gate and
+    the history all read through here, so a malformed file is one clear error, never a traceback deep inside."""
+    for key, kind in ((MACHINE_INFO, dict), (COMMIT_INFO, dict), ("datetime", str)):
+        if run.get(key) is not None and not isinstance(run[key], kind):
+            raise ResultsFileError(path, f"'{key}' is {_kind(run[key])}, not {_kind(kind())}")
+    harness = (run.get(MACHINE_INFO) or {}).get(HARNESS)
+    if harness is not None and not isinstance(harness, dict):
+        raise ResultsFileError(path, f"'{MACHINE_INFO}.{HARNESS}' is {_kind(harness)}, not an object")
+    if run.get(OUTCOMES) is not None and not isinstance(run[OUTCOMES], list):
+        raise ResultsFileError(path, f"'{OUTCOMES}' is {_kind(run[OUTCOMES])}, not an array")
+    for key, timed in ((BENCHMARKS, True), (OUTCOMES, False)):
+        for index, row in enumerate(run.get(key) or []):
+            problem = _row_problem(row, timed)
+            if problem:
+                name = row.get("name") if isinstance(row, dict) else None
+                raise ResultsFileError(path, f"{key}[{index}]{f' ({name})' if isinstance(name, str) else ''} {problem}")
     return run
 
 
@@ -469,17 +547,19 @@ def read_journal(path: str | Path) -> dict:
         elif kind == "start":
             state.update(in_flight=event.get("name"), in_flight_params=event.get("params") or {}, complete=False)
         elif kind == "case":
-            if event.get("benchmark"):
-                run[BENCHMARKS].append(event["benchmark"])
-            elif event.get("outcome"):
-                run[OUTCOMES].append(event["outcome"])
+            timed = bool(event.get("benchmark"))
+            row = event.get("benchmark") if timed else event.get("outcome")
+            if _row_problem(row, timed):  # a foreign or damaged line: counted, the other cases kept
+                state["bad_lines"] += 1
+                continue
+            run[BENCHMARKS if timed else OUTCOMES].append(row)
             state.update(in_flight=None, in_flight_params={})
         elif kind == "end":
             state["complete"] = True
     if MACHINE_INFO not in run:
         raise ResultsFileError(path, "not an accelbench journal (no run line; was it killed before its first case?)")
     run[JOURNAL_STATE] = state
-    return run
+    return checked_run(path, run)
 
 
 def recorded(run: dict) -> set[str]:
@@ -492,7 +572,8 @@ def partial_reason(run: dict) -> str | None:
     state = run.get(JOURNAL_STATE)
     if state is not None and not state["complete"]:
         flight = f"; it was killed during {state['in_flight']}" if state["in_flight"] else ""
-        return f"the run did not finish: built from its journal {state['path']}{flight}"
+        bad = f"; {state['bad_lines']} unreadable line(s) left out" if state["bad_lines"] else ""
+        return f"the run did not finish: built from its journal {state['path']}{flight}{bad}"
     if run.get(EXITSTATUS) == 2:
         return "the run was interrupted (pytest exit status 2): cases after the interruption are missing"
     return None

@@ -104,7 +104,11 @@ def kill_tree(pid: int) -> None:
 def test_a_rank_that_dies_ends_the_run_with_an_error_naming_it_and_earlier_rows_are_kept(tmp_path: Path) -> None:
     out = tmp_path / "run.json"
     earlier = timed_entry(
-        "ddp[cpu-1t-digits-mlp-ddp-1proc]", "parallel::x", {"nproc": 1}, {"benchmark": "ddp", "nproc": 1}, [1e-3]
+        "ddp[cpu-1t-digits-mlp-ddp-1proc]",
+        "parallel::x",
+        {"nproc": 1, "device": "cpu-1t"},
+        {"benchmark": "ddp", "nproc": 1},
+        [1e-3],
     )
     merge_into(out, entries=[earlier])  # a part that finished before
     run = launch("--nproc", "2", "--only", "--benchmarks", "ddp", "--out", str(out), "--steps", "100000000")
@@ -229,12 +233,18 @@ def test_the_pipeline_benchmark_runs_over_two_processes_and_reports_its_bubble(t
 def test_results_are_merged_by_name_and_a_foreign_file_is_never_overwritten(tmp_path: Path) -> None:
     out = tmp_path / "run.json"
     first = timed_entry(
-        "ddp[a]", "parallel::x", {"nproc": 1}, {"benchmark": "ddp", "samples_per_s": 1.0}, [2e-3, 1e-3, 3e-3]
+        "ddp[a]",
+        "parallel::x",
+        {"nproc": 1, "device": "cpu-1t"},
+        {"benchmark": "ddp", "samples_per_s": 1.0},
+        [2e-3, 1e-3, 3e-3],
     )
     merge_into(out, entries=[first], harness={"torch": "x", "devices": {"cpu-1t": {"threads": 1}}})
     assert first["stats"]["median"] == 2e-3 and first["stats"]["rounds"] == 3
-    merge_into(out, entries=[timed_entry("ddp[b]", "parallel::x", {}, {"benchmark": "ddp"}, [1e-3])])
-    rerun = timed_entry("ddp[a]", "parallel::x", {"nproc": 1}, {"benchmark": "ddp", "samples_per_s": 2.0}, [1e-3])
+    merge_into(out, entries=[timed_entry("ddp[b]", "parallel::x", {"device": "cpu-1t"}, {"benchmark": "ddp"}, [1e-3])])
+    rerun = timed_entry(
+        "ddp[a]", "parallel::x", {"nproc": 1, "device": "cpu-1t"}, {"benchmark": "ddp", "samples_per_s": 2.0}, [1e-3]
+    )
     merge_into(out, entries=[rerun], harness={"torch": "y", "devices": {"cpu-1t": {"threads": 9}}})
     raw = json.loads(out.read_text())
     assert [b["name"] for b in raw["benchmarks"]] == ["ddp[b]", "ddp[a]"]

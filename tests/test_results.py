@@ -51,7 +51,8 @@ def test_an_outcome_is_an_error_or_a_skip() -> None:
 
 def test_a_timed_entry_reads_back_as_a_run(tmp_path: Path) -> None:
     out = tmp_path / "run.json"
-    entry = col.timed_entry("ddp[x]", "parallel::ddp[x]", {"nproc": 2}, {"samples_per_s": 3.0, "stages": [1]}, [1, 3])
+    params = {"nproc": 2, "device": "cpu"}
+    entry = col.timed_entry("ddp[x]", "parallel::ddp[x]", params, {"samples_per_s": 3.0, "stages": [1]}, [1, 3])
     col.merge_into(out, entries=[entry])
     run = col.read_run(out)
     (saved,) = run[col.BENCHMARKS]

@@ -15,6 +15,7 @@ import pytest
 import torch
 from torch import nn
 
+import accelbench.results as results
 import devices
 import techniques
 import training
@@ -238,6 +239,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
     machine_info["accelbench"] = machine_facts(devices.REGISTRY)
+    # what was asked for: the gate tells a case that vanished from one that was not selected
+    machine_info["accelbench"]["selection"] = results.selection(
+        config.args, config.option.keyword, config.option.markexpr
+    )
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

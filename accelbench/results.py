@@ -567,6 +567,17 @@ def recorded(run: dict) -> set[str]:
     return {b["name"] for b in run[BENCHMARKS]} | {o["name"] for o in run[OUTCOMES]}
 
 
+def selection(paths: list[str], keyword: str, markers: str) -> dict:
+    """What a run selected (pytest's paths, -k and -m), as machine_info["accelbench"]["selection"] records it."""
+    return {"paths": sorted(str(p) for p in paths), "keyword": keyword or "", "markers": markers or ""}
+
+
+def selection_of(run: dict) -> dict | None:
+    """The selection a run recorded (selection()), or None for a run written before runs recorded it."""
+    found = ((run.get(MACHINE_INFO) or {}).get(HARNESS) or {}).get("selection")
+    return found if isinstance(found, dict) else None
+
+
 def partial_reason(run: dict) -> str | None:
     """Why the run's results are incomplete, in a sentence, or None when the run finished."""
     state = run.get(JOURNAL_STATE)

@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"accelbench report: {exc}", file=sys.stderr)
             return 2
         return 0
+    twice = sorted({str(p) for p in args.results if sum(q.resolve() == p.resolve() for q in args.results) > 1})
+    if twice:  # its cases would be counted twice
+        print(f"accelbench report: {', '.join(twice)} given more than once: give each run once", file=sys.stderr)
+        return 2
     try:
         paths = args.results or [newest_results(RESULTS_DIR)]
         results = combine([load_run(path) for path in paths])

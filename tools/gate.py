@@ -20,10 +20,10 @@ import sys
 from pathlib import Path
 
 from accelbench.files import atomic_write
-from accelbench.results import ResultsFileError, partial_reason, read_run
+from accelbench.results import ResultsFileError, partial_reason, read_run, selection_of
 from reports.load.fingerprint import fingerprint, machine_id, mismatches
 from reports.load.run import OUT_ROOT, load_run
-from reports.regress.compare import compare_runs, confirmed, gate_fails, suspects
+from reports.regress.compare import compare_runs, confirmed, gate_fails, suspects, with_vanished_devices
 from reports.regress.markdown import to_markdown
 from reports.regress.rules import RulesError, load_rules
 from tools.recheck import ALONE, SIDE_BY_SIDE, Recheck, UnsafeCaseId, recheck
@@ -88,6 +88,8 @@ def compare(
     rules = load_rules(config or Path("pyproject.toml"), required=config is not None)
     base_frame = load_run(base, samples=True, raw=base_raw)
     comparison = compare_runs(base_frame, load_run(new, samples=True, raw=new_raw), rules)
+    chosen = (selection_of(base_raw), selection_of(new_raw))
+    comparison = with_vanished_devices(comparison, chosen[0] == chosen[1], f"baseline {chosen[0]}, new {chosen[1]}")
     notes = [f"PARTIAL RUN: {r}" for r in (partial_reason(base_raw), partial_reason(new_raw)) if r]
     notes += [f"FORCED across machines: {line}" for line in differ]
     if again is not None:

@@ -1,7 +1,8 @@
 """Several runs in one report, and what each run was measured on.
 
 Runs are combined by stacking their rows. A case (device, workload, technique, batch size) that appears in more
-than one run keeps every copy: its device is renamed `device@run` (the run's file name) so that no row is dropped
+than one run keeps every copy: its device is renamed `device@run` (the run's file name, with its folders where two
+runs share a name) so that no row is dropped
 and no two machines' figures are averaged. When the runs' machine fingerprints differ, the report warns: comparing
 their latencies compares machines.
 """
@@ -24,13 +25,26 @@ def combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if len(frames) == 1:
         return frames[0]
     stacked = pd.concat(frames, ignore_index=True)
-    stacked["run"] = [Path(str(f)).stem for f in stacked[col.RUN_FILE]]
+    labels = run_labels([str(f) for f in dict.fromkeys(stacked[col.RUN_FILE])])
+    stacked["run"] = stacked[col.RUN_FILE].astype(str).map(labels)
     repeated = stacked.groupby(CASE, dropna=False)["run"].transform("nunique") > 1
     clash = set(stacked.loc[repeated, col.DEVICE])
     rename = stacked[col.DEVICE].isin(clash)
     stacked.loc[rename, col.DEVICE] = stacked.loc[rename, col.DEVICE].astype(str) + "@" + stacked.loc[rename, "run"]
     stacked[col.CASE] = stacked[col.CASE].where(~rename, stacked[col.CASE] + "@" + stacked["run"])
     return stacked
+
+
+def run_labels(files: list[str]) -> dict[str, str]:
+    """A short label per run file, unique among `files`: its name without `.json`, with as many parent folders as
+    tell it apart (`a/run.json` and `b/run.json` -> `a/run`, `b/run`)."""
+    paths = {f: Path(f).with_suffix("") for f in files}
+    depth = 1
+    while True:
+        labels = {f: "/".join(p.parts[-depth:]) for f, p in paths.items()}
+        if len(set(labels.values())) == len(labels) or depth > max(len(p.parts) for p in paths.values()):
+            return labels
+        depth += 1
 
 
 def _fingerprints(results: pd.DataFrame) -> pd.DataFrame:

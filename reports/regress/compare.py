@@ -4,7 +4,7 @@
     failed = gate_fails(comparison)
 
 Every case of either run appears: one row per compared metric, or one row saying why it was not compared
-(`missing`: in the baseline only; `new`: in the new run only; `error` / `skipped`: ran in the baseline, not now;
+(`missing`: in the baseline only, `vanished` where a whole device of a run with the same selection is; `new`: in the new run only; `error` / `skipped`: ran in the baseline, not now;
 `not run`: in neither). Nothing is dropped silently. The command line is tools/gate.py.
 """
 
@@ -22,9 +22,20 @@ from reports.load.run import KEY_COLUMNS
 from reports.regress.rules import DETERMINISTIC, LATENCY, Rule, Rules
 
 # how a verdict is listed, worst first; the gate fails on the first two
-VERDICTS = ["regression", "error", "improvement", "missing", "new", "skipped", "untested", "not confirmed", "not run"]
+VERDICTS = [
+    "regression",
+    "error",
+    "vanished",
+    "improvement",
+    "missing",
+    "new",
+    "skipped",
+    "untested",
+    "not confirmed",
+    "not run",
+]
 VERDICTS.append("unchanged")
-FAILING = {"regression", "error"}
+FAILING = {"regression", "error", "vanished"}
 MIN_ROUNDS = 3  # fewer timed rounds on either side: no significance test is possible; listed as `untested`
 MAX_PAIRS = 1_000_000  # above this many sample pairs, the ratio estimate works on 1000 quantiles of each side
 COLUMNS = [
@@ -171,6 +182,27 @@ def compare_runs(base: pd.DataFrame, new: pd.DataFrame, rules: Rules) -> pd.Data
     frame = pd.DataFrame(rows, columns=COLUMNS)
     order = {v: i for i, v in enumerate(VERDICTS)}
     return frame.sort_values(
+        ["verdict", col.CASE, "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c, kind="stable"
+    ).reset_index(drop=True)
+
+
+def with_vanished_devices(comparison: pd.DataFrame, same_selection: bool, selections: str) -> pd.DataFrame:
+    """A device every case of which is `missing` (in the baseline, not a single row in the new run) fails the gate as
+    `vanished` when both runs selected the same cases: the device stopped running (a registry or plug-in fault)
+    rather than being left out. With different selections the cases stay `missing`, saying so."""
+    out = comparison.copy()
+    devices = out.groupby(col.DEVICE, dropna=True)["verdict"].agg(lambda v: set(v) == {"missing"})
+    for device in devices[devices].index:
+        rows = out[col.DEVICE] == device
+        if same_selection:
+            out.loc[rows, "verdict"] = "vanished"
+            out.loc[rows, "message"] = (
+                f"device {device}: none of its {int(rows.sum())} case(s) ran, in a run that selected the same cases"
+            )
+        else:
+            out.loc[rows, "message"] = f"in the baseline only; the runs selected different cases ({selections})"
+    order = {v: i for i, v in enumerate(VERDICTS)}
+    return out.sort_values(
         ["verdict", col.CASE, "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c, kind="stable"
     ).reset_index(drop=True)
 

@@ -15,6 +15,7 @@ from reports.text import format_seconds
 TITLES = {
     "regression": "Regressions",
     "error": "Errors: ran in the baseline, fail now",
+    "vanished": "Vanished: a device of the baseline with no case in this run (same selection)",
     "improvement": "Improvements",
     "missing": "Missing: in the baseline only",
     "new": "New: in this run only",

@@ -24,9 +24,17 @@ from torch import nn
 from torch.distributed.elastic.multiprocessing.errors import record
 from torch.nn.parallel import DistributedDataParallel
 
-import workloads
-from parallel.runtime import World, gather, join, machine, record_part, timed_steps, worker_arguments
-from workloads import untrained_model
+from parallel.runtime import (
+    World,
+    checked_common,
+    gather,
+    join,
+    machine,
+    record_part,
+    timed_steps,
+    worker_arguments,
+)
+from workloads import Workload, untrained_model
 
 CONFIGS = {"ddp": (1, False), "ddp-accum-4": (4, False), "ddp-no-sync-accum-4": (4, True)}  # micro-batches, no_sync
 LR, MOMENTUM = 0.05, 0.9  # as train-baseline
@@ -92,8 +100,9 @@ def measure(world: World, args: argparse.Namespace, workload, config: str) -> di
     )
 
 
-@record
-def main(argv: list[str] | None = None) -> None:
+def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str], Workload]:
+    """The worker's options, its configurations and workload, every one checked (SystemExit 2 with the parser's
+    message otherwise). `python -m parallel` calls it before starting torchrun, so bad input costs no run."""
     parser = worker_arguments(argparse.ArgumentParser(prog="parallel.ddp", description=__doc__))
     parser.add_argument("--batch-size", type=int, default=64, help="rows per rank per step (default 64)")
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated, among {', '.join(CONFIGS)}")
@@ -102,7 +111,12 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [c for c in configs if c not in CONFIGS]
     if unknown:
         parser.error(f"unknown configuration {unknown[0]!r}; valid: {', '.join(CONFIGS)}")
-    workload = workloads.REGISTRY.get(args.workload)
+    return args, configs, checked_common(parser, args)
+
+
+@record
+def main(argv: list[str] | None = None) -> None:
+    args, configs, workload = parse(argv)
     world = join(args.device, args.threads, args.timeout_s)
     facts = machine(world)
     try:

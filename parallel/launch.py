@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import importlib
 import os
 import re
 import signal
@@ -133,6 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [b for b in chosen if b not in BENCHMARKS]
     if unknown or args.nproc < 1:
         parser.error(f"unknown benchmark {unknown[0]!r}; valid: ddp, pipeline" if unknown else "--nproc must be >= 1")
+    if args.threads < 1:
+        parser.error(f"--threads {args.threads} must be at least 1")
+    for benchmark in chosen:  # the workers' own options, checked before any torchrun starts (exit 2 if bad)
+        importlib.import_module(BENCHMARKS[benchmark]).parse(
+            ["--out", str(args.out), "--threads", str(args.threads), *worker_args]
+        )
     try:
         if args.port:
             check_port("127.0.0.1", args.port)

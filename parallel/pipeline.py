@@ -22,10 +22,18 @@ from torch import nn
 from torch.distributed.elastic.multiprocessing.errors import record
 from torch.distributed.pipelining import PipelineStage, ScheduleGPipe
 
-import workloads
 from accelbench.measure import flops_per_call
-from parallel.runtime import World, gather, join, machine, record_part, timed_steps, worker_arguments
-from workloads import untrained_model
+from parallel.runtime import (
+    World,
+    checked_common,
+    gather,
+    join,
+    machine,
+    record_part,
+    timed_steps,
+    worker_arguments,
+)
+from workloads import Workload, untrained_model
 
 LR, MOMENTUM = 0.05, 0.9  # as train-baseline
 
@@ -143,18 +151,27 @@ def measure(world: World, args: argparse.Namespace, workload, microbatches: int)
     )
 
 
-@record
-def main(argv: list[str] | None = None) -> None:
+def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[int], Workload]:
+    """The worker's options, its micro-batch counts and workload, every one checked (SystemExit 2 with the parser's
+    message otherwise). `python -m parallel` calls it before starting torchrun, so bad input costs no run."""
     parser = worker_arguments(argparse.ArgumentParser(prog="parallel.pipeline", description=__doc__))
     parser.add_argument(
         "--batch-size", type=int, default=1024, help="rows per step, cut into micro-batches (default 1024)"
     )
     parser.add_argument("--microbatches", default="1,2,4,8", help="micro-batch counts to measure (default 1,2,4,8)")
     args = parser.parse_args(argv)
-    counts = [int(m) for m in args.microbatches.split(",") if m]
-    if any(m < 1 or args.batch_size % m for m in counts):
+    try:
+        counts = [int(m) for m in args.microbatches.split(",") if m]
+    except ValueError:
+        parser.error(f"--microbatches {args.microbatches!r}: comma-separated positive integers, e.g. 1,2,4,8")
+    if not counts or any(m < 1 or args.batch_size % m for m in counts):
         parser.error(f"--batch-size {args.batch_size} must split evenly into every micro-batch count {counts}")
-    workload = workloads.REGISTRY.get(args.workload)
+    return args, counts, checked_common(parser, args)
+
+
+@record
+def main(argv: list[str] | None = None) -> None:
+    args, counts, workload = parse(argv)
     world = join(args.device, args.threads, args.timeout_s)
     if world.size < 2:
         dist.destroy_process_group()

@@ -20,8 +20,11 @@ import torch
 import torch.distributed as dist
 
 import accelbench.results as results
+import workloads
 from accelbench.machine import machine_facts
+from accelbench.registry import UnknownNameError
 from devices import REGISTRY, CpuDevice, CudaDevice, Device
+from workloads import Workload
 
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
@@ -79,6 +82,24 @@ def worker_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
         help="process-group timeout: a collective waiting longer for a rank fails (default 60)",
     )
     return parser
+
+
+def checked_common(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Workload:
+    """The options every worker shares, checked before any process group is joined: the workload (returned), the
+    device, and the counts. Errors go through `parser.error` (exit 2, naming what is valid)."""
+    try:
+        workload = workloads.REGISTRY.get(args.workload)
+    except UnknownNameError as exc:
+        parser.error(str(exc))
+    real = ["cpu", "cuda", *(d.name for d in REGISTRY if not d.simulated and d.name not in ("cpu", "cuda"))]
+    if args.device not in real:
+        parser.error(f"--device {args.device!r}: distributed benchmarks run on a real device, one of {', '.join(real)}")
+    for option in ("threads", "steps", "batch_size"):
+        if getattr(args, option, 1) < 1:
+            parser.error(f"--{option.replace('_', '-')} {getattr(args, option)} must be at least 1")
+    if args.warmup < 0 or args.timeout_s <= 0:
+        parser.error("--warmup must be 0 or more and --timeout-s more than 0")
+    return workload
 
 
 def device_for(name: str, local_rank: int, threads: int) -> Device:

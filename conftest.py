@@ -30,6 +30,9 @@ from workloads.standard import StandardWorkload
 from workloads.user import UserModel, UserModelError, load
 
 pytest_plugins = ["accelbench.plugin"]  # hooks and the `cache_dir` fixture
+# the cases deselected (by -k, -m or below), and those of them test_standard prices instead
+DESELECTED = pytest.StashKey[list]()
+PRICED_ELSEWHERE = pytest.StashKey[set]()  # simulated x standard cases of test_inference: test_standard prices them
 
 # `make bench MODEL=package.module:factory` (or a .pt2 file): the user's own model is the matrix's one workload
 USER_MODEL = os.environ.get("ACCELBENCH_MODEL") or None
@@ -233,6 +236,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         and item.callspec.params.get("workload") in standard
     ]
     if priced_elsewhere:
+        config.stash[PRICED_ELSEWHERE] = {item.nodeid for item in priced_elsewhere}
         config.hook.pytest_deselected(items=priced_elsewhere)
         items[:] = [item for item in items if item not in set(priced_elsewhere)]
 
@@ -245,10 +249,47 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
     )
 
 
+def pytest_deselected(items: list) -> None:
+    if items:
+        items[0].config.stash.setdefault(DESELECTED, []).extend(items)
+
+
+def left_to_the_full_tier(config: pytest.Config) -> list:
+    """The cases a `-k` selection matched that the tier's marker expression (`not full`) then left out: the user
+    asked for them and would not otherwise learn why they did not run."""
+    keyword, markers = config.option.keyword, config.option.markexpr or ""
+    if not keyword or "not full" not in markers:
+        return []
+    try:  # pytest's own -k matcher (not public API): without it, no hint rather than a wrong one
+        from _pytest.mark import KeywordMatcher
+        from _pytest.mark.expression import Expression
+
+        expression = Expression.compile(keyword)
+    except Exception:
+        return []
+    elsewhere = config.stash.get(PRICED_ELSEWHERE, set())
+    return [
+        item
+        for item in config.stash.get(DESELECTED, [])
+        if item.get_closest_marker("full")
+        and item.nodeid not in elsewhere
+        and expression.evaluate(KeywordMatcher.from_item(item))
+    ]
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    """An empty selection is told which names it can select from."""
+    """A selection is told which of its cases the tier left out; an empty one, which names it can select from."""
     from accelbench.plugin import JOURNAL  # loaded by pytest_plugins, not before (its asserts are rewritten)
 
+    full = left_to_the_full_tier(config)
+    if full:
+        names = ", ".join(sorted({item.name for item in full})[:3]) + (", ..." if len(full) > 3 else "")
+        terminalreporter.write_line(
+            f"accelbench: {len(full)} case(s) matching -k {config.option.keyword!r} are in the full tier and did not "
+            f"run ({names}): add TIER=full (make bench TIER=full ARGS=...) to run them.",
+            yellow=True,
+            bold=True,
+        )
     journal = config.stash.get(JOURNAL, None)
     if exitstatus != pytest.ExitCode.NO_TESTS_COLLECTED or (journal is not None and journal.resume):
         return  # a resumed run with nothing left to run is done, not empty

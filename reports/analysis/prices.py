@@ -83,7 +83,7 @@ def with_costs(results: pd.DataFrame, prices: dict[str, Price] | None = None) ->
     devices that match no device of the results, devices without a price."""
     prices = prices or {}
     out = results.copy()
-    device = out[col.DEVICE].astype(str)
+    device = out[col.DEVICE].astype(object).where(out[col.DEVICE].notna(), "").astype(str)  # "" where none recorded
     base = device.str.split("@").str[0]  # several runs combined: "cpu@run-a" takes the price of "cpu"
     default = pd.to_numeric(out.get(col.PRICE_PER_HOUR_USD, pd.Series(math.nan, index=out.index)), errors="coerce")
     default_source = out.get(col.PRICE_SOURCE, pd.Series(None, index=out.index, dtype=object))

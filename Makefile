@@ -35,6 +35,8 @@ BASE       ?=
 NEW        ?=
 FORCE      ?=
 BASELINE   ?=
+# make regress: no re-check pair of suspects starts after this many seconds (default 900, tools/recheck.py)
+RECHECK_S  ?=
 # a price file (TOML) for the report's cost per inference: make report PRICES=prices.toml (README: Prices)
 PRICES     ?=
 REPORT_ARGS := $(if $(PRICES),--prices $(PRICES))
@@ -90,7 +92,7 @@ baseline: $(STAMP)
 regress: $(STAMP)
 	@$(if $(NEW),,$(MAKE) --no-print-directory bench RUN=$(RUN) || test $$? -ne 5 || exit 5;) \
 	$(PY) -m tools.gate regress $(or $(NEW),$(RESULTS)) $(if $(BASE),--base $(BASE)) $(if $(FORCE),--force) \
-	  --pytest-args "$(BENCH_OPTS)"
+	  --pytest-args "$(BENCH_OPTS)" $(if $(RECHECK_S),--recheck-budget-s $(RECHECK_S))
 
 # Distributed training (parallel/): rows merged into $(RESULTS), so `RUN=<same run>` joins a `make bench` run's report.
 bench-distributed: $(STAMP)

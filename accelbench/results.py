@@ -76,6 +76,18 @@ FIELDS: list[Field] = [
     Field("simulated", "bool", "", "figures come from a cost model, not a clock (marked † everywhere)", EVERY),
     Field("benchmark", "str", "", "which benchmark: inference, training, time-to-accuracy, ddp, pipeline", EVERY),
     Field("load_avg_1m", "float", "", "the machine's 1-minute load average when the case ran", EVERY),
+    Field(
+        "others_cpu_fraction",
+        "float",
+        "",
+        "share of the machine's CPU time other processes used while a measured case was timed (accelbench/contention.py)",
+        EVERY,
+    ),
+    Field(
+        "cpu_steal_fraction", "float", "", "share of the CPU time the hypervisor gave away while it was timed", EVERY
+    ),
+    Field("contended", "bool", "", "measured under contention: others over 20% or steal over 10% (marked ‡)", EVERY),
+    Field("contention", "str", "", "why a case is marked contended, in words", EVERY),
     Field("runtime", "str", "", "how the model runs: eager, compiled or onnxruntime", EVERY),
     Field("accuracy", "float", "", "the workload's quality score on the test split (its `metric`)", INFERENCE),
     Field("metric", "str", "", "what `accuracy` means, e.g. top-1 accuracy on the test split", INFERENCE),

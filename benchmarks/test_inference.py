@@ -18,6 +18,7 @@ import pytest
 import torch
 
 import accelbench.results as results
+from accelbench.contention import watched
 from accelbench.energy import energy_meter_of, metered
 from accelbench.measure import (
     compressed_size_bytes,
@@ -85,8 +86,10 @@ def test_inference(benchmark, case, baseline_model, host_figures: dict, batch_si
             simulate(benchmark, case, host_figures, key, x)
         else:
             benchmark.extra_info["peak_memory_bytes"] = case.device.peak_memory_bytes(call)
-            benchmark(call)
-            after_timing(benchmark, case, baseline_model, call, x)
+            with watched() as seen:  # what other processes took from the machine while this case was timed
+                benchmark(call)
+                after_timing(benchmark, case, baseline_model, call, x)
+            benchmark.extra_info.update(seen)
     # the technique's own record; a compiled technique learns some facts (fast path taken?) at its first call
     benchmark.extra_info.update(results.flat(facts_of(case.model)))
 

@@ -22,6 +22,7 @@ import torch
 import accelbench.results as results
 import devices
 import training
+from accelbench.contention import watched
 from training.memory import SavedTensorMeter
 from training.optimizers import state_bytes
 
@@ -97,7 +98,9 @@ def test_training(benchmark, training_case, host_figures: dict, batch_size: int)
     x, y = data.train.x[:batch_size].to(case.where), data.train.y[:batch_size].to(case.where)
     call = case.device.synchronized(lambda: step(x, y))
     benchmark.extra_info["peak_memory_bytes"] = case.device.peak_memory_bytes(call)
-    benchmark(call)
+    with watched() as seen:  # what other processes took from the machine while this case was timed
+        benchmark(call)
+    benchmark.extra_info.update(seen)
     benchmark.extra_info["rss_bytes"] = psutil.Process().memory_info().rss
     median_s = benchmark.stats.stats.median if benchmark.stats else None  # None under --benchmark-disable
     benchmark.extra_info["samples_per_s"] = batch_size / median_s if median_s else None

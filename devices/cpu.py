@@ -32,6 +32,7 @@ SPEED_FLAGS = (
 # 0.04-0.05 USD per vCPU-hour in 2024-2026, e.g. a 2-vCPU AMD EPYC instance at about 0.09 USD/h). facts()
 # multiplies it by the thread count; a price file overrides it (README: "Prices").
 PRICE_PER_THREAD_HOUR_USD = 0.045
+THREADS_ENV = "ACCELBENCH_CPU_THREADS"  # the `cpu` device's thread count (default: every core but one)
 
 
 def _cpuinfo() -> tuple[str, set[str] | None]:
@@ -61,7 +62,8 @@ def _proc_status_kib(field: str) -> int:
 
 @dataclass(frozen=True)
 class CpuDevice(Device):
-    """The host CPU with a fixed thread count (None: every core this process may use), recorded with results."""
+    """The host CPU with a fixed thread count (None: every core this process may use but one, or
+    $ACCELBENCH_CPU_THREADS), recorded with results."""
 
     threads: int | None = None
     simulated: ClassVar[bool] = False
@@ -72,10 +74,23 @@ class CpuDevice(Device):
 
     @property
     def thread_count(self) -> int:
+        """`threads`, else $ACCELBENCH_CPU_THREADS, else every core this process may use but one (at least 1).
+
+        One core is left to the rest of the machine: an intra-op pool as wide as the machine waits at every barrier
+        for its slowest thread, so one other busy process stalls every call by a scheduler time slice. Measured on
+        the 2-core VM (an MLP 64-256-256-10, batch 64, 3 x 2,000 calls; docs/measurement.md): idle, 1 thread
+        138 us median, 2 threads 92 us; beside a 2-thread torch process, 1 thread 140 us median and p90 <= 161 us,
+        2 threads a median of 91-96 us but p90 up to 24 ms and p99 8-24 ms."""
         if self.threads is not None:
             return self.threads
+        chosen = os.environ.get(THREADS_ENV, "").strip()
+        if chosen:
+            if not chosen.isdigit() or int(chosen) < 1:
+                raise ValueError(f"{THREADS_ENV}={chosen!r}: a whole number of threads, at least 1")
+            return int(chosen)
         # cores this process may run on (a container or taskset can allow fewer than the machine has)
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return max(1, cores - 1)
 
     def open(self) -> torch.device:
         torch.set_num_threads(self.thread_count)

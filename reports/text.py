@@ -7,6 +7,7 @@ import math
 
 SIMULATED_MARK = "†"  # a column of simulated figures; explained under every table
 NOISY_MARK = "~"  # a latency whose rounds spread widely; explained in the legend
+CONTENDED_MARK = "‡"  # after a latency: measured while other processes took the CPU (accelbench/contention.py)
 CHECK_MARK = "⚠"  # after a speedup: its paired and unpaired figures differ by over 10% (the report says why)
 
 

@@ -96,3 +96,18 @@ def test_a_gpu_is_priced_by_its_exact_model(name: str, price: float | None) -> N
     found, source = gpu_price(name)
     assert found == price
     assert ("H100, A100, L4, T4" in source) if price is None else ("assumed default for the" in source)
+
+
+def test_the_cpu_leaves_one_core_to_the_machine_unless_told(monkeypatch) -> None:
+    import os
+
+    monkeypatch.delenv("ACCELBENCH_CPU_THREADS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert CpuDevice().thread_count == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert CpuDevice().thread_count == 1  # never below one
+    monkeypatch.setenv("ACCELBENCH_CPU_THREADS", "2")
+    assert CpuDevice().thread_count == 2 and CpuDevice(threads=4).thread_count == 4
+    monkeypatch.setenv("ACCELBENCH_CPU_THREADS", "two")
+    with pytest.raises(ValueError, match="ACCELBENCH_CPU_THREADS='two': a whole number of threads, at least 1"):
+        CpuDevice().thread_count

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import torch
 from torch import nn
 from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
@@ -60,3 +61,47 @@ def test_fixed_batches_pad_and_predict_drops_the_padding() -> None:
     out = predict(lambda b: (seen.append(b.shape[0]), b * 2)[1], x, 3)
     assert seen == [3, 3, 3]
     assert torch.equal(out, x * 2)
+
+
+def test_contention_is_what_other_processes_took_from_the_machine_while_timed() -> None:
+    from accelbench.contention import CpuClock, contention
+
+    before = CpuClock(wall_s=0.0, busy_s=100.0, steal_s=5.0, own_s=10.0)
+    quiet = contention(before, CpuClock(wall_s=2.0, busy_s=102.1, steal_s=5.0, own_s=12.0), cores=2)
+    assert quiet["others_cpu_fraction"] == pytest.approx(0.025) and not quiet["contended"] and quiet["contention"] == ""
+    # another process kept one of the two cores busy: half the machine
+    busy = contention(before, CpuClock(wall_s=2.0, busy_s=104.0, steal_s=5.0, own_s=12.0), cores=2)
+    assert busy["others_cpu_fraction"] == pytest.approx(0.5) and busy["contended"]
+    assert busy["contention"] == "other processes used 50% of the CPU"
+    stolen = contention(before, CpuClock(wall_s=2.0, busy_s=102.0, steal_s=5.8, own_s=12.0), cores=2)
+    assert stolen["contended"] and stolen["contention"] == "the hypervisor stole 20%"
+
+
+def test_a_spinning_process_is_seen_as_contention() -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from accelbench.contention import OTHERS_LIMIT, watched
+
+    # another process, not a child of this one (the shell exits; children are this process's own CPU time)
+    spin = (
+        f"{sys.executable} -c 'import time\nt = time.time()\nwhile time.time() - t < 5: pass' >/dev/null 2>&1 & echo $!"
+    )
+    pid = int(subprocess.run(["sh", "-c", spin], capture_output=True, text=True, check=True).stdout)
+    try:
+        time.sleep(0.3)
+        with watched() as seen:
+            time.sleep(1.0)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:  # it had ended
+            pass
+    # the spinner used about one core of the machine's; idle, this process used none
+    assert seen["others_cpu_fraction"] >= 0.8 / (psutil.cpu_count() or 1)
+    assert seen["contended"] is (seen["others_cpu_fraction"] > OTHERS_LIMIT)  # on 2 cores: half the machine, marked

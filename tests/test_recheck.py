@@ -86,6 +86,23 @@ def test_suspects_run_base_new_new_base_each_in_its_own_code(repo: Path, tmp_pat
     assert alone.pairs == [] and "against the stored baseline" in alone.note
 
 
+def test_the_recheck_measures_only_undecided_cases_and_stops_at_its_budget(
+    repo: Path, tmp_path: Path, monkeypatch
+) -> None:
+    measured = []
+    monkeypatch.setattr(recheck_module, "measure", lambda ids, args, cwd, out: measured.append(list(ids)) or out)
+    base_raw = {"commit_info": {"id": git(repo, "rev-parse", "HEAD~1")}}
+    ids = ["b::t[a]", "b::t[b]", "b::t[c]"]
+    verdicts = iter([{"t[a]", "t[b]"}, {"t[a]"}, set()])  # what each pair repeats: a case leaves once it is decided
+    result = recheck(ids, base_raw, [], tmp_path / "run", root=repo, holds=lambda b, n, cases: next(verdicts) & cases)
+    assert measured == [ids, ids, ids[:2], ids[:2], ["b::t[a]"], ["b::t[a]"]]  # base and new of each pair
+    assert len(result.pairs) == 3 and "3 case(s), 3 pair(s)" in result.note
+    assert "every case decided after 3 pair(s)" in result.note
+    measured.clear()
+    spent = recheck(ids, base_raw, [], tmp_path / "run", root=repo, holds=lambda b, n, cases: cases, budget_s=0)
+    assert measured == [ids, ids] and "the 0 s budget was spent after 1 pair(s); 3 case(s) undecided" in spent.note
+
+
 def _scaled(tmp_path: Path, name: str, factor: float) -> Path:
     raw = json.loads(SAMPLE.read_text())
     for bench in raw["benchmarks"]:
@@ -105,7 +122,7 @@ def test_make_regress_fails_only_when_the_new_code_is_slower_beside_the_old(
     slow = _scaled(tmp_path, "slow.json", 1.5)
     asked = []
 
-    def fake_recheck(node_ids, base_raw, pytest_args, stem, root=Path(".")):
+    def fake_recheck(node_ids, base_raw, pytest_args, stem, root=Path("."), **bounds):
         asked.append((node_ids, pytest_args))
         pairs = [
             (_scaled(tmp_path, f"b{n}.json", 1.5), _scaled(tmp_path, f"n{n}.json", 2.25 if code_slower else 1.5))

@@ -264,3 +264,23 @@ def test_a_latency_regression_counts_only_if_every_measurement_again_repeats_it(
     unmeasured = confirmed(first, [pair1[pair1["case"] == "cpu-blip"]])
     assert dict(zip(unmeasured["case"], unmeasured["verdict"]))["cpu-real"] == "regression"
     assert not gate_fails(confirmed(first, [pair1, pair1.assign(verdict="unchanged")]))
+
+
+def test_an_improvement_on_a_busy_machine_counts_only_if_measured_again() -> None:
+    """A baseline timed under contention makes unchanged code look faster: improvements are re-checked too."""
+    from reports.regress.compare import repeated
+
+    rng = np.random.default_rng(7)
+
+    def frame(medians: dict[str, float]) -> pd.DataFrame:
+        rows = [
+            _row(f"cpu-{n}", latency_samples_s=list(timings(rng, m)), latency_median_s=m) for n, m in medians.items()
+        ]
+        return pd.DataFrame(rows)
+
+    first = compare_runs(frame({"busy-base": 3e-3, "real": 2e-3}), frame({"busy-base": 1e-3, "real": 1e-3}), Rules())
+    assert suspects(first) == ["cpu-busy-base", "cpu-real"]  # both look faster
+    again = compare_runs(frame({"busy-base": 1e-3, "real": 2e-3}), frame({"busy-base": 1e-3, "real": 1e-3}), Rules())
+    assert repeated(first, again, {"cpu-busy-base", "cpu-real"}) == {"cpu-real"}
+    verdict = dict(zip(*[confirmed(first, [again])[c] for c in ("case", "verdict")]))
+    assert verdict == {"cpu-busy-base": "not confirmed", "cpu-real": "improvement"}

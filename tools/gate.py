@@ -23,10 +23,17 @@ from accelbench.files import atomic_write
 from accelbench.results import ResultsFileError, partial_reason, read_run, selection_of
 from reports.load.fingerprint import fingerprint, machine_id, mismatches
 from reports.load.run import OUT_ROOT, load_run
-from reports.regress.compare import compare_runs, confirmed, gate_fails, suspects, with_vanished_devices
+from reports.regress.compare import (
+    compare_runs,
+    confirmed,
+    gate_fails,
+    repeated,
+    suspects,
+    with_vanished_devices,
+)
 from reports.regress.markdown import to_markdown
 from reports.regress.rules import RulesError, load_rules
-from tools.recheck import ALONE, SIDE_BY_SIDE, Recheck, UnsafeCaseId, recheck
+from tools.recheck import ALONE, BUDGET_S, SIDE_BY_SIDE, Recheck, UnsafeCaseId, recheck
 
 BASELINE_DIR = Path("benchmarks/baselines")
 SHOWN_LINES = 60  # of regress.md, printed to the terminal
@@ -116,20 +123,35 @@ def base_path(new_raw: dict, base: Path | None) -> Path:
     return base
 
 
-def regress(new: Path, base: Path | None, out: Path, pytest_args: list[str] = (), **options):
-    """`compare` (`options`: its `force` and `config`), then, when latencies regressed, those cases measured again
-    beside the baseline's code (tools.recheck) and compared once more: only regressions that repeat fail."""
+def regress(
+    new: Path, base: Path | None, out: Path, pytest_args: list[str] = (), budget_s: float = BUDGET_S, **options
+):
+    """`compare` (`options`: its `force` and `config`), then, when latencies changed, those cases measured again
+    beside the baseline's code (tools.recheck, within `budget_s`) and compared once more: only regressions (and
+    improvements) that repeat count."""
     suspects_file = out / "suspects.txt"
     comparison, path, failed = compare(new, base, out, suspects_file=suspects_file, **options)
     ids = suspects_file.read_text(encoding="utf-8").splitlines()
-    if failed and ids:
+    if ids:
         base = base_path(read_run(new), base)
         print(
-            f"accelbench regress: {len(ids)} case(s) regressed in latency; measuring them again beside the "
-            f"baseline's code",
+            f"accelbench regress: {len(ids)} case(s) changed in latency; measuring them again beside the "
+            f"baseline's code (at most {budget_s:.0f} s)",
             file=sys.stderr,
         )
-        again = recheck(ids, read_run(base), list(pytest_args), Path(new).with_suffix(""))
+        base_frame = load_run(base, samples=True)
+        rules = load_rules(options.get("config") or Path("pyproject.toml"), required=options.get("config") is not None)
+
+        def holds(base_file: Path | None, new_file: Path, cases: set[str]) -> set[str]:
+            try:
+                before = base_frame if base_file is None else load_run(base_file, samples=True)
+                return repeated(comparison, compare_runs(before, load_run(new_file, samples=True), rules), cases)
+            except ResultsFileError:  # the pair wrote nothing usable: nothing is decided by it
+                return cases
+
+        again = recheck(
+            ids, read_run(base), list(pytest_args), Path(new).with_suffix(""), holds=holds, budget_s=budget_s
+        )
         comparison, path, failed = compare(new, base, out, again=again, **options)
     return comparison, path, failed
 
@@ -155,6 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--suspects", type=Path, help="write the node ids of cases whose latency regressed here")
     check.add_argument("--recheck", type=Path, help="a run re-measuring those cases: only regressions it repeats count")
     full.add_argument("--pytest-args", default="", help="pytest options for measuring again (make regress: BENCH_OPTS)")
+    full.add_argument(
+        "--recheck-budget-s",
+        type=float,
+        default=BUDGET_S,
+        help=f"no re-check pair starts after this many seconds (default {BUDGET_S}; make regress RECHECK_S=...)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "baseline":
@@ -164,7 +192,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "regress":
             pytest_args = shlex.split(args.pytest_args)
             comparison, path, failed = regress(
-                args.results, args.base, out, pytest_args, force=args.force, config=args.config
+                args.results,
+                args.base,
+                out,
+                pytest_args,
+                budget_s=args.recheck_budget_s,
+                force=args.force,
+                config=args.config,
             )
         else:
             again = Recheck(alone=args.recheck, note=f"{ALONE}: {args.recheck}") if args.recheck else None

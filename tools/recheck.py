@@ -22,12 +22,14 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 PAIRS = 4  # pairs of fresh processes (base code, new code); see above
+BUDGET_S = 15 * 60  # the re-check stops starting pairs after this long (make regress RECHECK_S=...)
 SIDE_BY_SIDE = f"measured again beside the baseline's code ({PAIRS} pairs of fresh processes, ABBA order)"
 ALONE = "re-measured in a fresh process against the stored baseline"
 
@@ -35,11 +37,17 @@ ALONE = "re-measured in a fresh process against the stored baseline"
 @dataclass
 class Recheck:
     """What was measured again: `pairs` of (base code, new code) result files, or, without the baseline's code,
-    `alone` (the new code only); `note` says which, for regress.md."""
+    `alone` (the new code only); `note` says which, how long it took and why it stopped, for regress.md."""
 
     pairs: list[tuple[Path, Path]] = field(default_factory=list)
     alone: Path | None = None
     note: str = ""
+    elapsed_s: float = 0.0
+
+
+# Which of the given cases a re-measured pair (base file or None for the stored baseline, new file) shows again:
+# the gate's comparison, passed in so that a case already decided is not measured again.
+Holds = Callable[[Path | None, Path, set[str]], set[str]]
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -119,21 +127,54 @@ def measure(node_ids: list[str], pytest_args: list[str], cwd: Path, out: Path) -
 
 
 def recheck(
-    node_ids: list[str], base_raw: dict, pytest_args: list[str], stem: Path, root: Path = Path("."), pairs: int = PAIRS
+    node_ids: list[str],
+    base_raw: dict,
+    pytest_args: list[str],
+    stem: Path,
+    root: Path = Path("."),
+    pairs: int = PAIRS,
+    holds: Holds | None = None,
+    budget_s: float = BUDGET_S,
 ) -> Recheck:
     """Measures `node_ids` again: beside the baseline's code when its commit can be checked out, else alone.
-    Result files are `stem`-recheck-{base,new}-{1..pairs}.json (or `stem`-recheck.json)."""
+    Result files are `stem`-recheck-{base,new}-{1..pairs}.json (or `stem`-recheck.json).
+
+    Bounded: all suspects are measured together, one process per side and pair; after each pair, `holds` says which
+    cases it repeated, and only those are measured in the next (a case is decided `not confirmed` by the first pair
+    that does not repeat it); after the first, no pair starts once `budget_s` has passed. The note says how long it took and why it
+    stopped."""
     root = root.resolve()
+    start = time.perf_counter()
     with baseline_code(base_raw, root) as (tree, note):
         if tree is None:
             alone = measure(node_ids, pytest_args, root, Path(f"{stem}-recheck.json"))
-            return Recheck(alone=alone, note=f"{ALONE}: {note}")
-        files = {
-            (side, n): Path(f"{stem}-recheck-{side}-{n}.json") for side in ("base", "new") for n in range(1, pairs + 1)
-        }
+            took = time.perf_counter() - start
+            return Recheck(
+                alone=alone, note=f"{ALONE}: {note}; {len(node_ids)} case(s) in {took:.0f} s", elapsed_s=took
+            )
+        remaining = list(node_ids)
+        done: list[tuple[Path, Path]] = []
+        stopped = f"every case measured in all {pairs} pairs"
         for n in range(1, pairs + 1):
+            if not remaining:
+                stopped = f"every case decided after {n - 1} pair(s)"
+                break
+            if n > 1 and time.perf_counter() - start > budget_s:  # the first pair always runs
+                stopped = (
+                    f"the {budget_s:.0f} s budget was spent after {n - 1} pair(s); {len(remaining)} case(s) undecided"
+                )
+                break
+            files = {side: Path(f"{stem}-recheck-{side}-{n}.json") for side in ("base", "new")}
             for side in ("base", "new") if n % 2 else ("new", "base"):
-                measure(node_ids, pytest_args, tree if side == "base" else root, files[side, n])
+                measure(remaining, pytest_args, tree if side == "base" else root, files[side])
+            done.append((files["base"], files["new"]))
+            if holds is not None:
+                names = {node.split("::", 1)[-1]: node for node in remaining}
+                kept = holds(files["base"], files["new"], set(names))
+                remaining = [names[name] for name in names if name in kept]
+        took = time.perf_counter() - start
         return Recheck(
-            pairs=[(files["base", n], files["new", n]) for n in range(1, pairs + 1)], note=f"{SIDE_BY_SIDE}; {note}"
+            pairs=done,
+            note=f"{SIDE_BY_SIDE}; {note}; {len(node_ids)} case(s), {len(done)} pair(s), {took:.0f} s: {stopped}",
+            elapsed_s=took,
         )

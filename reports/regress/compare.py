@@ -207,28 +207,40 @@ def with_vanished_devices(comparison: pd.DataFrame, same_selection: bool, select
     ).reset_index(drop=True)
 
 
+RECHECKED = ("regression", "improvement")  # measured-latency verdicts that stand only if measured again
+
+
 def suspects(comparison: pd.DataFrame) -> list[str]:
-    """Cases whose measured latency regressed: worth measuring again, in a fresh process, before failing a build."""
-    rows = comparison[(comparison["verdict"] == "regression") & (comparison["metric"] == LATENCY)]
+    """Cases whose measured latency changed (slower or faster): worth measuring again, in a fresh process, before a
+    build fails or a speed-up is claimed (on a busy machine, a baseline measured under contention makes unchanged code
+    look faster)."""
+    rows = comparison[comparison["verdict"].isin(RECHECKED) & (comparison["metric"] == LATENCY)]
     return sorted(set(rows[col.CASE]))
+
+
+def repeated(first: pd.DataFrame, again: pd.DataFrame, cases: set[str]) -> set[str]:
+    """Of `cases`, those whose measured-latency verdict in `again` (a re-measured comparison) is the one in `first`."""
+    verdict = first[first["metric"] == LATENCY].set_index(col.CASE)["verdict"]
+    now = again[again["metric"] == LATENCY].set_index(col.CASE)["verdict"]
+    return {c for c in cases if c in now.index and c in verdict.index and now[c] == verdict[c]}
 
 
 def confirmed(
     comparison: pd.DataFrame, rechecks: list[pd.DataFrame], how: str = "re-measured in a fresh process"
 ) -> pd.DataFrame:
-    """The comparison with each measured-latency regression kept only where every comparison in `rechecks` (the same
-    cases measured again, `how` says how) regresses too; the others become `not confirmed`, with the re-measured
-    ratios. A slowdown that lasts one stretch of one run (another tenant, a clock change) is not a regression of the
+    """The comparison with each measured-latency regression (or improvement) kept only where every comparison in
+    `rechecks` (the same cases measured again, `how` says how) repeats it; the others become `not confirmed`, with the
+    re-measured ratios. A slowdown that lasts one stretch of one run (another tenant, a clock change) is not a regression of the
     code; one that the code causes comes back, and comes back beside the baseline's code measured at the same time."""
     again = [r[r["metric"] == LATENCY].set_index(col.CASE) for r in rechecks]
     out = comparison.copy()
-    for index in out.index[(out["verdict"] == "regression") & (out["metric"] == LATENCY)]:
-        case = out.at[index, col.CASE]
+    for index in out.index[out["verdict"].isin(RECHECKED) & (out["metric"] == LATENCY)]:
+        case, first = out.at[index, col.CASE], out.at[index, "verdict"]
         seen = [(r.at[case, "verdict"], r.at[case, "ratio"]) for r in again if case in r.index]
         described = ", ".join(f"{verdict} ({ratio:.3f}x)" for verdict, ratio in seen)
         if not seen:
             out.at[index, "message"] = "not re-measured (the re-check did not time it): kept"
-        elif any(verdict != "regression" for verdict, _ in seen):
+        elif any(verdict != first for verdict, _ in seen):
             out.at[index, "verdict"] = "not confirmed"
             out.at[index, "message"] = f"{how}: {described}"
         else:

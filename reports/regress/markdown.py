@@ -21,7 +21,7 @@ TITLES = {
     "new": "New: in this run only",
     "skipped": "Skipped now: ran in the baseline",
     "untested": "Untested: too few rounds for a significance test",
-    "not confirmed": "Not confirmed: slower in the run, not when measured again (beside the baseline's code)",
+    "not confirmed": "Not confirmed: slower or faster in the run, not when measured again (beside the baseline's code)",
     "not run": "Not run in either",
     "unchanged": "Unchanged",
 }

@@ -11,7 +11,7 @@ from reports.load.runs import machine_warnings, runs_table
 from reports.render.document import Section
 from reports.render.energy_tables import cost_table, energy_table, methods_table
 from reports.render.tables import one_time_costs, paginate, summary_table
-from reports.text import CHECK_MARK, NOISY_MARK, SIMULATED_MARK, device_label, format_seconds
+from reports.text import CHECK_MARK, CONTENDED_MARK, NOISY_MARK, SIMULATED_MARK, device_label, format_seconds
 
 DEVICES_PER_TABLE = 6  # device columns per summary, energy or cost table; more devices paginate
 LEGEND = (
@@ -19,7 +19,8 @@ LEGEND = (
     "[low-high] is its 95% paired bootstrap interval where the case was paired with the baseline, ≈1 where that "
     f"interval holds 1: no significant difference) · accuracy (change versus {BASELINE} in percentage points) · FLOPs "
     f"versus {BASELINE}, where they differ. {SIMULATED_MARK} marks a simulated device: its figures come from a cost "
-    f"model, not a clock, and carry no interval. {NOISY_MARK} after a latency: its timing rounds spread widely. "
+    f"model, not a clock, and carry no interval. {NOISY_MARK} after a latency: its timing rounds spread widely; "
+    f"{CONTENDED_MARK}: it was measured while other processes took over 20% of the CPU (not this machine's figure). "
     f"{CHECK_MARK} after a speedup: its paired and unpaired figures differ by over 10% (listed below the summaries)."
 )
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 import accelbench.results as col
 from reports.analysis.speedups import BASELINE
-from reports.text import CHECK_MARK, NOISY_MARK, device_label, format_seconds
+from reports.text import CHECK_MARK, CONTENDED_MARK, NOISY_MARK, device_label, format_seconds
 
 NOISY_IQR_FRACTION = 0.25  # interquartile range above this fraction of the median: the machine was not quiet
 
@@ -19,10 +19,23 @@ def is_noisy(results: pd.DataFrame) -> pd.Series:
     return (iqr / results[col.LATENCY_MEDIAN_S].astype(float)) > NOISY_IQR_FRACTION
 
 
+def is_contended(results: pd.DataFrame) -> pd.Series:
+    """Cases measured while other processes (or the hypervisor) took a share of the CPU: `contended` recorded."""
+    if col.CONTENDED not in results:
+        return pd.Series(False, index=results.index)
+    return results[col.CONTENDED].fillna(False).astype(bool)
+
+
+def is_contended_row(row: pd.Series) -> bool:
+    value = row.get(col.CONTENDED)
+    return bool(value) if value is not None and pd.notna(value) else False
+
+
 def _cell(row: pd.Series) -> str:
     if row[col.STATUS] != col.OK:
         return row[col.STATUS]
     text = f"{format_seconds(row['latency_median_s'])}{NOISY_MARK if row.get('noisy') else ''}"
+    text += CONTENDED_MARK if is_contended_row(row) else ""
     text += _speedup_text(row)
     if pd.notna(row.get(col.ACCURACY)):
         text += f" · {100 * row['accuracy']:.1f}%"
@@ -97,6 +110,14 @@ def notes(results: pd.DataFrame) -> list[str]:
         lines.append(
             f"{len(noisy)} case(s) timed with an interquartile range above {NOISY_IQR_FRACTION:.0%} of the median "
             f"(marked {NOISY_MARK}): the machine was busy; rerun them on a quiet machine before trusting the speedup"
+        )
+    contended = results[(results[col.STATUS] == col.OK) & is_contended(results)]
+    if len(contended):
+        worst = pd.to_numeric(contended[col.OTHERS_CPU_FRACTION], errors="coerce").max()
+        lines.append(
+            f"{len(contended)} case(s) measured under contention (marked {CONTENDED_MARK}: other processes used over "
+            f"20% of the CPU, or the hypervisor stole over 10%, while they were timed; at worst {worst:.0%} taken): "
+            "their latencies are not this machine's; rerun them on a quiet machine (docs/measurement.md)"
         )
     return lines
 

@@ -468,7 +468,7 @@ PROBES = [
         "predict",
         lambda t: ["--device", "sim-h100", "--model", "resnet-5"],
         2,
-        ("resnet-5", "resnet-50"),
+        ("unknown model 'resnet-5'; valid: resnet-50, mobilenet-v1", "package.module:factory or a .pt2 file"),
     ),
     Probe(
         "predict-unknown-device",

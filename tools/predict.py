@@ -90,7 +90,7 @@ def predict(args: argparse.Namespace) -> dict:
     simulated = [d.name for d in devices.REGISTRY if d.simulated]
     if args.device not in simulated:
         raise UsageError(f"unknown simulated device {args.device!r}; valid: {', '.join(simulated)}")
-    models = [*STANDARD, *(w.name for w in workloads.REGISTRY)]
+    models = list(dict.fromkeys([*STANDARD, *(w.name for w in workloads.REGISTRY)]))  # standard ones are workloads too
     if args.model not in models and ":" not in args.model and not args.model.endswith(".pt2"):
         raise UsageError(
             f"unknown model {args.model!r}; valid: {', '.join(models)}, package.module:factory or a .pt2 file"

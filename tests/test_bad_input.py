@@ -10,6 +10,7 @@ feature they check: tests/test_simulated.py, tests/test_files.py, tests/test_use
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import re
 import shutil
@@ -26,40 +27,9 @@ SAMPLE = ROOT / "tests" / "data" / "sample-run.json"
 TRAINING = ROOT / "tests" / "data" / "training-run.json"
 
 
-def _report(argv):
-    from reports.__main__ import main
-
-    return main(argv)
-
-
-def _gate(argv):
-    from tools.gate import main
-
-    return main(argv)
-
-
-def _repeat(argv):
-    from reports.repeat import main
-
-    return main(argv)
-
-
-def _predict(argv):
-    from tools.predict import main
-
-    return main(argv)
-
-
-def _parallel(argv):
-    from parallel.launch import main
-
-    return main(argv)
-
-
-def _screenshot(argv):
-    from tools.screenshot import main
-
-    return main(argv)
+def _main(module: str) -> Callable[[list[str]], int]:
+    """The command `python -m <module>` as a function of its arguments (imported when the probe runs)."""
+    return lambda argv: importlib.import_module(module).main(argv)
 
 
 def _make(argv):
@@ -71,12 +41,12 @@ def _make(argv):
 
 
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
-    "report": _report,
-    "gate": _gate,
-    "repeat": _repeat,
-    "predict": _predict,
-    "parallel": _parallel,
-    "screenshot": _screenshot,
+    "report": _main("reports.__main__"),
+    "gate": _main("tools.gate"),
+    "repeat": _main("reports.repeat"),
+    "predict": _main("tools.predict"),
+    "parallel": _main("parallel.launch"),
+    "screenshot": _main("tools.screenshot"),
     "make": _make,
 }
 

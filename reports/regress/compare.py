@@ -152,6 +152,14 @@ def _case_rows(case: str, base: pd.Series, new: pd.Series, rule: Rule) -> list[d
     return rows
 
 
+def in_verdict_order(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Rows by verdict (VERDICTS' order: failures first), then case and metric."""
+    order = {v: i for i, v in enumerate(VERDICTS)}
+    return comparison.sort_values(
+        ["verdict", col.CASE, "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c, kind="stable"
+    ).reset_index(drop=True)
+
+
 def compare_runs(base: pd.DataFrame, new: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     """One row per (case, metric) compared, plus one per case that could not be compared, saying why."""
     base_by, new_by = base.set_index(col.CASE), new.set_index(col.CASE)
@@ -180,10 +188,7 @@ def compare_runs(base: pd.DataFrame, new: pd.DataFrame, rules: Rules) -> pd.Data
         else:
             rows += [{col.CASE: case, **ident, **row} for row in _case_rows(case, b, n, rules.for_case(case))]
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    order = {v: i for i, v in enumerate(VERDICTS)}
-    return frame.sort_values(
-        ["verdict", col.CASE, "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c, kind="stable"
-    ).reset_index(drop=True)
+    return in_verdict_order(frame)
 
 
 def with_vanished_devices(comparison: pd.DataFrame, same_selection: bool, selections: str) -> pd.DataFrame:
@@ -201,10 +206,7 @@ def with_vanished_devices(comparison: pd.DataFrame, same_selection: bool, select
             )
         else:
             out.loc[rows, "message"] = f"in the baseline only; the runs selected different cases ({selections})"
-    order = {v: i for i, v in enumerate(VERDICTS)}
-    return out.sort_values(
-        ["verdict", col.CASE, "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c, kind="stable"
-    ).reset_index(drop=True)
+    return in_verdict_order(out)
 
 
 RECHECKED = ("regression", "improvement")  # measured-latency verdicts that stand only if measured again
@@ -245,10 +247,7 @@ def confirmed(
             out.at[index, "message"] = f"{how}: {described}"
         else:
             out.at[index, "message"] = f"confirmed, {how}: {described}"
-    order = {v: i for i, v in enumerate(VERDICTS)}
-    return out.sort_values(
-        ["verdict", col.CASE, "metric"], key=lambda c: c.map(order) if c.name == "verdict" else c, kind="stable"
-    ).reset_index(drop=True)
+    return in_verdict_order(out)
 
 
 def gate_fails(comparison: pd.DataFrame) -> bool:

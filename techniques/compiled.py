@@ -6,13 +6,14 @@ import copy
 
 import torch
 from torch import nn
-from torch._dynamo.utils import counters
 
 from techniques.base import annotate
 
 
 def int8_kernels_made() -> int:
     """oneDNN int8 conv/linear lowerings inductor has made so far in this process (replayed on a cache hit)."""
+    from torch._dynamo.utils import counters  # here: torch._dynamo takes 1.7 s to import, and only compiling needs it
+
     return sum(v for k, v in counters["inductor"].items() if k.startswith(("qconv", "qlinear")) and "lower" in k)
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from torch import nn
-from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
 
 from techniques.base import Context, Technique
 from techniques.compiled import QUANTIZED_INDUCTOR_CONFIG, CompiledPerShape
@@ -29,6 +28,9 @@ class Int8Dynamic(Technique):
         return "int8-dynamic" if self.compile else "int8-dynamic-eager"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
+        # imported here: torchao imports torch._dynamo (2 s), which a process that never quantizes need not pay
+        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+
         quantized = copy.deepcopy(model).eval().to(context.device)
         # set_inductor_config=False: torchao would set its inductor settings for the whole process
         quantize_(quantized, Int8DynamicActivationInt8WeightConfig(set_inductor_config=False))

@@ -11,6 +11,7 @@ from accelbench.train import TrainingRecipe
 from techniques.base import Context, Technique, annotate
 from techniques.finetune import fine_tune
 from techniques.int8_static import _lowered, prepared
+from techniques.pt2e_patterns import exported_once
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,9 @@ class Int8Qat(Technique):
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         import torchao.quantization.pt2e as pt2e
 
-        fake_quantized = prepared(model, context, qat=True)
-        # exported graphs refuse .train()/.eval(); this maps them to PT2E's switch of batch norm and observers
-        pt2e.allow_exported_model_train_eval(fake_quantized)
-        trained, seconds = fine_tune(fake_quantized, context, self.finetune)
-        return annotate(_lowered(trained), finetune_s=seconds)
+        with exported_once():  # PT2E's conv-bn passes, without exporting the same patterns again and again
+            fake_quantized = prepared(model, context, qat=True)
+            # exported graphs refuse .train()/.eval(); this maps them to PT2E's switch of batch norm and observers
+            pt2e.allow_exported_model_train_eval(fake_quantized)
+            trained, seconds = fine_tune(fake_quantized, context, self.finetune)
+            return annotate(_lowered(trained), finetune_s=seconds)

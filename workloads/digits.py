@@ -5,8 +5,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import torch
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 from accelbench.data import Dataset, Split
 
@@ -18,6 +16,11 @@ VAL_FRACTION = 0.2  # of the whole set: 360 images for calibration and early che
 @lru_cache(maxsize=1)
 def digits_dataset() -> Dataset:
     """Stratified train/val/test splits; pixels scaled from 0..16 to 0..1, images shaped (N, 1, 8, 8)."""
+    # imported here: scikit-learn takes about 1.8 s to import, which every process that never loads the digits
+    # (a selection of simulated cases, `--collect-only`, a subprocess in the tests) would pay
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
     bunch = load_digits()
     x = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
     y = torch.tensor(bunch.target, dtype=torch.int64)

@@ -11,11 +11,23 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_DIR = Path(__file__).resolve().parent / "data" / "plugin"
+# under pytest-xdist (`make test` runs two workers), this worker's name. The variables xdist set are then removed: a
+# subprocess a test starts (`python -m pytest benchmarks ...`) inherits the environment, and pytest-benchmark, seeing
+# PYTEST_XDIST_WORKER, would disable its timing there as if that run were parallel too.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+for _name in [n for n in os.environ if n.startswith("PYTEST_XDIST_")]:
+    del os.environ[_name]
 
 
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Overrides the user cache: tests train their own models once per session."""
+    """Overrides the user cache: tests train their own models once per session. Under pytest-xdist (`make test`
+    runs two workers) the workers share one: the first to need a model trains it, the other waits and loads it
+    (workloads/cache.py `one_trainer`)."""
+    if XDIST_WORKER:
+        shared = tmp_path_factory.getbasetemp().parent / "weights"  # the session's directory, above each worker's
+        shared.mkdir(exist_ok=True)
+        return shared
     return tmp_path_factory.mktemp("weights")
 
 

@@ -9,7 +9,7 @@ import torch
 import workloads
 from accelbench.train import TrainingRecipe
 from workloads import classifier
-from workloads.cache import CacheRebuiltWarning, weights_key
+from workloads.cache import CacheRebuiltWarning, load_or_train, weights_key
 from workloads.digits import digits_dataset
 from workloads.digits_mlp import DigitsMLP
 
@@ -165,3 +165,31 @@ def test_minilm_without_its_package_is_unavailable_with_the_fix(monkeypatch) -> 
         module._pretrained.cache_clear()
         module._tokenizer.cache_clear()
         module._embedded_sentences.cache_clear()
+
+
+def test_processes_needing_the_same_weights_at_once_train_them_once(tmp_path: Path) -> None:
+    """Two trainers at once (threads here; the lock is per open file, so processes alike): one trains, the other
+    waits for the lock and then loads the saved file."""
+    import threading
+    import time
+
+    trained = []
+
+    def train(model: torch.nn.Module) -> torch.nn.Module:
+        trained.append(threading.current_thread().name)
+        time.sleep(0.3)  # long enough for the other thread to reach the lock while this one holds it
+        return model
+
+    path = tmp_path / "weights.pt"
+    models = {}
+
+    def need(name: str) -> None:
+        models[name] = load_or_train(lambda: torch.nn.Linear(2, 2), train, path, seed=0)
+
+    threads = [threading.Thread(target=need, args=(n,), name=n) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(trained) == 1 and path.exists()
+    assert torch.equal(models["a"].weight, models["b"].weight)

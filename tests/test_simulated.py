@@ -365,6 +365,16 @@ def test_a_power_hungry_profile_is_stretched_to_tdp_and_flagged() -> None:
     assert result.power_limited and result.average_power_w == pytest.approx(profile.tdp)
 
 
+def test_a_t4_sustains_large_int8_gemms_only_at_its_power_capped_rate() -> None:
+    """The T4's tensor-core energy comes from the rate it sustains under its 70 W cap, not from the boost-clock
+    peak: a large int8 GEMM is power-limited there, at no more than (TDP - idle) / energy per operation."""
+    profile = profiles()["sim-t4"]
+    result = predict(gemm_graph(4096, 4096, 4096, "int8"), profile, "deployed")
+    capped = (profile.tdp - profile.idle_power) / (profile.op_energy_pj["int8"] * 1e-12)
+    assert result.power_limited and result.bound == "power"
+    assert result.flops / result.latency_s <= capped < profile.peak["int8"] * profile.matrix["efficiency"]
+
+
 def test_the_edge_tpu_runs_int8_and_sends_the_rest_to_the_host() -> None:
     profile = profiles()["sim-edge-tpu"]
     assert predict(gemm_graph(64, 256, 128, "int8"), profile).host_ops == 0

@@ -88,7 +88,9 @@ FIELDS: list[Field] = [
     ),
     Field("contended", "bool", "", "measured under contention: others over 20% or steal over 10% (marked ‡)", EVERY),
     Field("contention", "str", "", "why a case is marked contended, in words", EVERY),
-    Field("runtime", "str", "", "how the model runs: eager, compiled or onnxruntime", EVERY),
+    Field(
+        "runtime", "str", "", "how the model runs: eager, compiled, onnxruntime or deployed (vendor's runtime)", EVERY
+    ),
     Field("accuracy", "float", "", "the workload's quality score on the test split (its `metric`)", INFERENCE),
     Field("metric", "str", "", "what `accuracy` means, e.g. top-1 accuracy on the test split", INFERENCE),
     Field("nn_unchanged", "float", "", "minilm: test sentences keeping their fp32 nearest neighbour", INFERENCE),

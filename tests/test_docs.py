@@ -14,8 +14,8 @@ README = ROOT / "README.md"
 MAKEFILE = ROOT / "Makefile"
 DOCS = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 README_MAX_LINES = 150
-# generated from accelbench/results.py, possibly after the other pages: a link to it may wait for it
-GENERATED = {ROOT / "docs" / "results.md"}
+# generated (from accelbench/results.py, tools/validate.py), possibly after the other pages: a link may wait for it
+GENERATED = {ROOT / "docs" / "results.md", ROOT / "docs" / "validation.md"}
 
 FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.MULTILINE | re.DOTALL)
 CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)

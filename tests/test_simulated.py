@@ -12,10 +12,10 @@ import torch
 from torch import nn
 
 import devices
-from devices.simulated.cost import predict
+from devices.simulated.cost import matrix_time, predict
 from devices.simulated.graph import Gemm, Graph, Op, capture
 from devices.simulated.profile import PROFILE_DIR, ProfileError, load_profile, load_profiles
-from devices.simulated.systolic import dpu_efficiency, gemm_cycles
+from devices.simulated.systolic import depthwise_cycles, dpu_efficiency, gemm_cycles
 
 # SCALE-Sim v2's own cycle counts, in the project's reference data (devices/reference/README.md)
 REFERENCE = Path(__file__).resolve().parent.parent / "devices" / "reference"
@@ -59,6 +59,29 @@ def test_overlap_and_arrays_only_ever_save_cycles() -> None:
     assert gemm_cycles(8, 8, "os", 64, 64, 64, batch=3) == 3 * (base + 1) - 1
     with pytest.raises(ValueError, match="unknown dataflow 'xs'"):
         gemm_cycles(8, 8, "xs", 1, 1, 1)
+
+
+@pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
+@pytest.mark.parametrize(("channels", "pixels", "taps"), [(32, 112 * 112, 9), (960, 7 * 7, 9), (3, 10, 25)])
+def test_a_depthwise_convolution_maps_channels_across_columns(dataflow: str, channels: int, pixels: int, taps: int):
+    """Never more cycles than one GEMM per channel, never fewer than its MACs on every PE of the arrays."""
+    rows, cols, arrays = 64, 64, 2
+    mapped = depthwise_cycles(rows, cols, dataflow, pixels, channels, taps, arrays=arrays)
+    per_channel = gemm_cycles(rows, cols, dataflow, pixels, 1, taps, arrays=arrays, batch=channels)
+    assert channels * pixels * taps / (rows * cols * arrays) <= mapped <= per_channel
+    if dataflow == "ws" and channels * taps > rows:  # several channels fit one fold's rows: fewer folds
+        assert mapped < per_channel
+    with pytest.raises(ValueError, match="taps=0"):
+        depthwise_cycles(rows, cols, dataflow, pixels, channels, 0)
+
+
+def test_a_depthwise_convolution_on_a_systolic_profile_costs_less_than_a_gemm_per_channel() -> None:
+    profile = profiles()["sim-edge-tpu"]
+    depthwise = Gemm(32, 112 * 112, 1, 9, depthwise=True, width=112, channels=1)
+    per_channel = dataclasses.replace(depthwise, depthwise=False)  # the same products priced one GEMM each
+    flops = 2 * 32 * 112 * 112 * 9
+    mapped = matrix_time(profile, depthwise, "int8", flops)
+    assert flops / profile.peak["int8"] <= mapped < matrix_time(profile, per_channel, "int8", flops)
 
 
 def test_dpu_efficiency_follows_the_parallelism_padding() -> None:
@@ -342,6 +365,16 @@ def test_a_power_hungry_profile_is_stretched_to_tdp_and_flagged() -> None:
     assert result.power_limited and result.average_power_w == pytest.approx(profile.tdp)
 
 
+def test_a_t4_sustains_large_int8_gemms_only_at_its_power_capped_rate() -> None:
+    """The T4's tensor-core energy comes from the rate it sustains under its 70 W cap, not from the boost-clock
+    peak: a large int8 GEMM is power-limited there, at no more than (TDP - idle) / energy per operation."""
+    profile = profiles()["sim-t4"]
+    result = predict(gemm_graph(4096, 4096, 4096, "int8"), profile, "deployed")
+    capped = (profile.tdp - profile.idle_power) / (profile.op_energy_pj["int8"] * 1e-12)
+    assert result.power_limited and result.bound == "power"
+    assert result.flops / result.latency_s <= capped < profile.peak["int8"] * profile.matrix["efficiency"]
+
+
 def test_the_edge_tpu_runs_int8_and_sends_the_rest_to_the_host() -> None:
     profile = profiles()["sim-edge-tpu"]
     assert predict(gemm_graph(64, 256, 128, "int8"), profile).host_ops == 0
@@ -379,6 +412,88 @@ def test_host_tail_sends_everything_after_the_first_unsupported_op_and_host_only
     assert [c.where for c in result.ops] == ["device", "host", "device", "device"]
     assert result.ops[1].memory_s > 0 and result.ops[2].time_s > result.ops[3].time_s  # the link, both ways
     assert predict(chain_graph(["fp32"]), single).ops[0].memory_s == 0  # the graph's input is already on the host
+
+
+def conv_bn_graph(channels: int = 64, side: int = 56) -> Graph:
+    """A convolution, the batch norm after it and a ReLU: what a deployed runtime fuses into one kernel."""
+    elements = channels * side * side
+    conv = Op(0, "aten.convolution.default", "matrix", "int8", 2 * elements * channels * 9, elements, 9 * channels**2,
+              elements, gemms=(Gemm(1, side * side, channels, 9 * channels, width=side, channels=channels),),
+              inputs=(-1,))  # fmt: skip
+    norm = Op(1, "aten._native_batch_norm_legit_no_training.default", "vector", "int8", 4 * elements, elements, 0,
+              elements, inputs=(0,))  # fmt: skip
+    relu = Op(2, "aten.relu.default", "vector", "int8", elements, elements, 0, elements, inputs=(1,))
+    return Graph(ops=(conv, norm, relu), weight_bytes=9 * channels**2, input_bytes=elements, output_bytes=elements,
+                 io_elements=2 * elements)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["sim-a100", "sim-h100", "sim-l4", "sim-t4"])
+def test_a_gpus_deployed_runtime_launches_for_less_than_eager_pytorch(name: str) -> None:
+    profile = profiles()[name]
+    assert profile.deployed_op_overhead < profile.op_overhead and profile.deployed_call_overhead < profile.call_overhead
+    assert {"deployed_op_overhead", "deployed_call_overhead"} <= set(profile.figures)  # sourced figures, not defaults
+    graph = conv_bn_graph(64, 7)  # small: the overheads show
+    deployed, eager = predict(graph, profile, "deployed"), predict(graph, profile, "eager")
+    assert deployed.latency_s < predict(graph, profile, "compiled").latency_s < eager.latency_s
+
+
+def test_a_profile_without_deployed_figures_prices_deployed_as_its_compiled_runtime() -> None:
+    loaded = profiles()
+    cpu, edge = loaded["sim-cpu"], loaded["sim-edge-tpu"]  # neither profile has deployed figures
+    assert (cpu.deployed_op_overhead, cpu.deployed_call_overhead) == (
+        cpu.compiled_op_overhead,
+        cpu.compiled_call_overhead,
+    )
+    assert (edge.deployed_op_overhead, edge.deployed_call_overhead) == (edge.op_overhead, edge.call_overhead)
+    assert cpu.deployed_host_rate is None and edge.deployed_host_rate is None
+    graph = gemm_graph(64, 256, 128, "int8")  # no batch norm to fold
+    assert predict(graph, edge, "deployed").latency_s == predict(graph, edge, "compiled").latency_s
+
+
+@pytest.mark.parametrize("name", DEFAULT_PROFILES)
+def test_the_deployed_runtime_folds_a_batch_norm_into_its_convolution(name: str) -> None:
+    profile = profiles()[name]
+    graph = conv_bn_graph()
+    deployed, compiled = predict(graph, profile, "deployed"), predict(graph, profile, "compiled")
+    assert len(deployed.ops) == len(compiled.ops) == 1  # one fused kernel either way
+    assert deployed.flops == graph.flops - graph.ops[1].flops  # the batch norm's work is gone
+    assert deployed.ops[0].compute_s < compiled.ops[0].compute_s
+
+
+def test_a_deployment_with_a_host_stage_adds_its_pre_and_post_processing() -> None:
+    fpga = profiles()["sim-fpga"]
+    assert fpga.deployed_host_rate is not None and "deployed_host_rate" in fpga.figures
+    graph = conv_bn_graph()
+    without = dataclasses.replace(fpga, deployed_host_rate=None)
+    host = predict(graph, fpga, "deployed").latency_s - predict(graph, without, "deployed").latency_s
+    assert host == pytest.approx(graph.io_elements / fpga.deployed_host_rate)
+    assert predict(graph, fpga, "deployed").time_by_bound["host"] == pytest.approx(host)
+    assert predict(graph, fpga, "compiled").latency_s == predict(graph, without, "compiled").latency_s
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            'deployed_host_rate = { value = 1e8, unit = "B/s", source = "x", confidence = "assumed" }',
+            r"field 'deployed_host_rate.unit': unit 'B/s'; expected 'elements/s'",
+        ),
+        (
+            'deployed_op_overhead = { value = -1e-6, unit = "s", source = "x", confidence = "assumed" }',
+            r"field 'deployed_op_overhead.value': -1e-06 is negative; expected a number >= 0",
+        ),
+        (
+            'deployed_call_overhead = { value = 5e-6, unit = "s", source = "", confidence = "assumed" }',
+            r"field 'deployed_call_overhead.source': empty; expected where the number comes from",
+        ),
+        ("deployed_host_rate = 1e8", r"field 'deployed_host_rate': 100000000.0 is a bare float; expected an inline"),
+    ],
+    ids=["wrong-unit", "negative", "no-source", "bare-number"],
+)
+def test_a_malformed_deployed_figure_is_refused_naming_it(tmp_path: Path, line: str, message: str) -> None:
+    path = write_profile(tmp_path, lambda t: t.replace("schema = 1", f"schema = 1\n{line}"))
+    with pytest.raises(ProfileError, match=message):
+        load_profile(path)
 
 
 def test_compiled_graphs_fuse_elementwise_chains() -> None:

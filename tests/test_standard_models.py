@@ -100,6 +100,14 @@ def test_fp8_runs_on_a_device_that_has_it_and_is_up_cast_where_it_does_not() -> 
     assert h100["upcast_ops"] == 0 and t4["upcast_ops"] > 0
 
 
+def test_predict_prices_deployed_as_the_vendors_runtime_not_as_compiled() -> None:
+    """resnet-50 at batch 1: TensorRT's launch costs on a GPU (below compiled PyTorch's), batch norms folded."""
+    figures = {rt: _predicted("resnet-50", "sim-a100", dtype="int8", runtime=rt) for rt in ("compiled", "deployed")}
+    assert figures["deployed"]["runtime"] == "deployed"
+    assert figures["deployed"]["latency_s"] < figures["compiled"]["latency_s"]
+    assert figures["deployed"]["flops"] == figures["compiled"]["flops"]  # the same graph, priced differently
+
+
 def test_the_command_prints_json_within_its_interface() -> None:
     command = [sys.executable, "-m", "devices.simulated", "predict", "--device", "sim-a100", "--model", "resnet-50"]
     out = subprocess.run(

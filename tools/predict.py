@@ -103,10 +103,7 @@ def predict(args: argparse.Namespace) -> dict:
         raise UsageError("--batch and --seq must be at least 1, --input-size at least 8")
     device = devices.REGISTRY.get(args.device)
     graph = graph_of(args.model, args.batch, args.dtype, args.seq, args.phase, args.input_size)
-    # `deployed` (the vendor's graph compiler and runtime) is priced as compiled until its figures are in the
-    # profiles (a separate issue scores it against published measurements)
-    runtime = "compiled" if args.runtime == "deployed" else args.runtime
-    prediction = device.predict(graph, runtime)
+    prediction = device.predict(graph, args.runtime)  # deployed: the vendor's runtime (devices/simulated/cost.py)
     profile = device.profile
     spec = STANDARD.get(args.model)
     state = spec.state_bytes(args.batch, TORCH_DTYPES[FORMAT_OF[args.dtype][0]], args.seq, args.phase) if spec else 0

@@ -9,6 +9,11 @@ Per operator: time = max(compute, memory) + overhead, and the model's time is th
   (DRAM/HBM) level; activations from the first level their working set fits in.
 - Compiled graphs (the technique compiled, or the profile's toolchain always does) fuse each elementwise chain into
   its producer: one overhead, no round trip to memory for the intermediate results.
+- Deployed (the vendor's graph compiler and runtime, as published measurements run: TensorRT engines and CUDA
+  graphs, the Edge TPU compiler, Vitis AI, Ascend ATC): fused as compiled, with the profile's own per-kernel and
+  per-call overheads (`deployed_op_overhead`, `deployed_call_overhead`), a batch norm after a convolution folded
+  into its weights at build time (no work left), and, where the profile says its deployment includes it, the host's
+  pre- and post-processing of the input and output (`deployed_host_rate`).
 - A dtype the device lacks is up-cast to the next wider supported one (fallback "upcast"), or runs on the host
   with its activations sent over the host link: that operator alone ("host", as Vitis AI partitions a graph into
   DPU and CPU subgraphs) or it and everything after it ("host-tail", as the Edge TPU compiler does).
@@ -25,7 +30,7 @@ from dataclasses import dataclass
 
 from devices.simulated.graph import Gemm, Graph, Op
 from devices.simulated.profile import DTYPES, Profile
-from devices.simulated.systolic import dpu_efficiency, gemm_cycles
+from devices.simulated.systolic import depthwise_cycles, dpu_efficiency, gemm_cycles
 
 BOUNDS = ("compute", "memory", "overhead", "host")  # per operator; a model can also be bound by "power"
 WIDER = {"int4": "int8", "int8": "bf16", "fp8": "bf16", "fp16": "fp32", "bf16": "fp32"}  # the up-cast path
@@ -88,7 +93,12 @@ def matrix_time(profile: Profile, gemm: Gemm, dtype: str, flops: float, runtime:
     if m["kind"] == "systolic":
         rows, cols, count = m["rows"], m["cols"], m["count"]
         native = 2 * rows * cols * count * profile.clock  # FLOP/s with every PE busy, at the array's base rate
-        cycles = gemm_cycles(rows, cols, m["dataflow"], gemm.m, gemm.n, gemm.k, m["overlap"], count, gemm.batch)
+        if gemm.depthwise:  # channels side by side across the columns (systolic.depthwise_cycles)
+            cycles = depthwise_cycles(
+                rows, cols, m["dataflow"], gemm.m, gemm.batch, gemm.k, gemm.n, m["overlap"], count
+            )
+        else:
+            cycles = gemm_cycles(rows, cols, m["dataflow"], gemm.m, gemm.n, gemm.k, m["overlap"], count, gemm.batch)
         return cycles / profile.clock * native / peak / m["efficiency"]
     if m["kind"] == "dpu":
         peak /= m["count"]  # the cores run separate inferences: one operator has one core
@@ -127,16 +137,32 @@ def _groups(graph: Graph, fuse: bool) -> list[list[Op]]:
     return groups
 
 
-RUNTIMES = ("eager", "compiled", "onnxruntime")
+RUNTIMES = ("eager", "compiled", "onnxruntime", "deployed")  # deployed: tools/predict.py, published measurements
 
 
 def _overheads(profile: Profile, runtime: str) -> tuple[float, float]:
-    """(per operator, per call) for the runtime that executes the graph; a graph-compiling profile has one."""
+    """(per operator, per call) for the runtime that executes the graph; a graph-compiling profile has one, and
+    its vendor runtime (deployed) its own figures (without them, the compiled ones: devices/simulated/profile.py)."""
+    if runtime == "deployed":
+        return profile.deployed_op_overhead, profile.deployed_call_overhead
     if profile.graph_compiler or runtime == "eager":
         return profile.op_overhead, profile.call_overhead
     if runtime == "onnxruntime":
         return profile.onnxruntime_op_overhead, profile.onnxruntime_call_overhead
     return profile.compiled_op_overhead, profile.compiled_call_overhead
+
+
+def folded(op: Op, head: Op, runtime: str) -> bool:
+    """A batch norm the deployed runtime folds into the convolution that produced it (TensorRT, TFLite, Vitis AI and
+    ATC rescale the convolution's weights and bias at build time): nothing of it runs."""
+    return runtime == "deployed" and "batch_norm" in op.name and op is not head and "convolution" in head.name
+
+
+def host_stage_s(graph: Graph, profile: Profile, runtime: str) -> float:
+    """Seconds of the host's pre- and post-processing per call, where the profile's deployment includes them."""
+    if runtime != "deployed" or profile.deployed_host_rate is None:
+        return 0.0
+    return graph.io_elements / profile.deployed_host_rate
 
 
 def does_not_fit(graph: Graph, profile: Profile, state_bytes: int = 0) -> str | None:
@@ -156,8 +182,9 @@ def does_not_fit(graph: Graph, profile: Profile, state_bytes: int = 0) -> str | 
 
 
 def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Prediction:
-    """`runtime`: "eager" (PyTorch op by op), "compiled" (torch.compile: fused, lower overheads) or
-    "onnxruntime". A profile whose toolchain always compiles (`graph_compiler`) ignores it."""
+    """`runtime`: "eager" (PyTorch op by op), "compiled" (torch.compile: fused, lower overheads), "onnxruntime" or
+    "deployed" (the vendor's runtime). A profile whose toolchain always compiles (`graph_compiler`) prices eager,
+    compiled and onnxruntime alike."""
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}: expected one of {', '.join(RUNTIMES)}")
     eager = runtime == "eager" and not profile.graph_compiler
@@ -209,6 +236,9 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
             continue
         compute = 0.0
         for op, dtype in zip(group, run_as):
+            if folded(op, head, runtime):
+                flops -= op.flops
+                continue
             if op.kind == "matrix" and op.gemms:
                 per_flop = op.flops / max(sum(2 * g.batch * g.m * g.n * g.k for g in op.gemms), 1)
                 seconds = sum(
@@ -237,7 +267,7 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
         memory_s = act_bytes / level.bandwidth + weight_bytes / weight_level.bandwidth
         dynamic_pj += act_bytes * level.energy_pj_per_byte + weight_bytes * weight_level.energy_pj_per_byte
         overhead = op_overhead
-        if head.kind == "matrix" and not profile.graph_compiler and runtime != "onnxruntime":
+        if head.kind == "matrix" and not profile.graph_compiler and runtime in ("eager", "compiled"):
             # matmuls and convolutions have their own fixed costs, per dtype (oneDNN primitives, reorders)
             conv = "convolution" in head.name
             if eager:
@@ -268,11 +298,13 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
         )
     if eager:
         call += graph.module_calls * profile.module_overhead
-    latency = call + sum(c.time_s for c in costs)
+    host = host_stage_s(graph, profile, runtime)
+    latency = call + host + sum(c.time_s for c in costs)
     dynamic = dynamic_pj * 1e-12
     power_limited = latency > 0 and dynamic / latency + profile.idle_power > profile.tdp
     by_bound = {b: sum(c.time_s for c in costs if c.bound == b) for b in BOUNDS}
     by_bound["overhead"] += call
+    by_bound["host"] += host
     if power_limited:  # the device throttles: the extra time is the power limit's
         stretched = dynamic / (profile.tdp - profile.idle_power)
         by_bound["power"] = stretched - latency

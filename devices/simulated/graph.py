@@ -163,6 +163,7 @@ class Graph:
     input_bytes: int
     output_bytes: int
     module_calls: int = 0  # nn.Module calls in one eager forward (Python overhead of eager mode)
+    io_elements: int = 0  # elements of the input and the outputs (what a host's pre- and post-processing touch)
 
     @property
     def flops(self) -> int:
@@ -431,6 +432,7 @@ def capture(model: nn.Module, inputs: torch.Tensor) -> Graph:
         input_bytes=inputs.numel() * inputs.element_size(),
         module_calls=calls[0],
         output_bytes=sum(o.numel() * o.element_size() for o in outs),
+        io_elements=inputs.numel() + sum(o.numel() for o in outs),
     )
 
 

@@ -71,6 +71,8 @@ class Profile:
     compiled_call_overhead: float  # s per call of a compiled model (guards, wrapper)
     onnxruntime_op_overhead: float  # s per ONNX Runtime node
     onnxruntime_call_overhead: float  # s per InferenceSession.run
+    deployed_op_overhead: float  # s per fused kernel under the vendor's runtime (TensorRT, Edge TPU, VART, ACL)
+    deployed_call_overhead: float  # s per call of a deployed model (one engine enqueue or graph launch, one sync)
     module_overhead: float  # s per nn.Module call in eager mode (Python)
     matmul_overhead: dict[str, float]  # eager, per dtype: fixed cost of a matmul call (default op_overhead)
     conv_overhead: dict[str, float]  # eager, per dtype: fixed cost of a convolution call
@@ -97,6 +99,9 @@ class Profile:
     op_energy_pj: dict[str, float]  # per dtype present
     price_per_hour: float | None  # USD
     measured_on: str | None = None  # sim-cpu: the CPU `make calibrate` measured
+    # elements of the input and output the host pre- and post-processes per second, where the device's deployment
+    # includes that stage (Vitis AI's end-to-end figures); None: the deployment is the device alone
+    deployed_host_rate: float | None = None
     # optional [[interconnect]] links, fastest (and smallest domain) first; none: no data-parallel projection
     interconnect: tuple[Link, ...] = ()
     figures: dict[str, Figure] = field(default_factory=dict, repr=False)
@@ -304,6 +309,12 @@ def load_profile(path: Path) -> Profile:
         onnxruntime_call_overhead=_or(
             r.figure("onnxruntime_call_overhead", "s", required=False, positive=False), ccall
         ),
+        deployed_op_overhead=_or(
+            r.figure("deployed_op_overhead", "s", required=False, positive=False),
+            _or(r.figure("compiled_op_overhead", "s", required=False, positive=False), op_overhead),
+        ),
+        deployed_call_overhead=_or(r.figure("deployed_call_overhead", "s", required=False, positive=False), ccall),
+        deployed_host_rate=r.figure("deployed_host_rate", "elements/s", required=False),
         module_overhead=r.figure("module_overhead", "s", required=False, positive=False) or 0.0,
         matmul_overhead=r.dtype_figures("matmul_overhead", "s"),
         conv_overhead=r.dtype_figures("conv_overhead", "s"),

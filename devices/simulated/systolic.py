@@ -9,6 +9,12 @@ its operand through the array (`stream` cycles) after filling it and before drai
 
 and the total is folds x fold - 1. With `overlap` > 0, each fold after the first hides that fraction of its
 fill/drain behind the previous fold (double buffering); 0 reproduces SCALE-Sim exactly.
+
+A depthwise convolution is one (pixels x taps)(taps x 1) product per channel: alone, each would fill one column
+and `taps` rows of the array. A compiler maps `g` channels side by side instead, across g columns, each channel's
+taps in its own rows (a block-diagonal weight matrix of g x taps rows and g columns, which a weight-stationary
+array holds in one fold when g x taps <= rows), so ceil(channels / g) folds stream the pixels; it picks the g with
+the fewest cycles (g = 1 is the one-GEMM-per-channel mapping, so this never costs more).
 """
 
 from __future__ import annotations
@@ -60,3 +66,29 @@ def dpu_efficiency(cin: int, cout: int, wout: int, pp: int, icp: int, ocp: int) 
     channels over OCP, output columns over PP, each padded up to a multiple of the parallelism."""
     part = lambda size, par: size / (math.ceil(size / par) * par)  # noqa: E731
     return part(cin, icp) * part(cout, ocp) * part(wout, pp)
+
+
+def depthwise_cycles(
+    rows: int,
+    cols: int,
+    dataflow: str,
+    pixels: int,
+    channels: int,
+    taps: int,
+    outputs: int = 1,
+    overlap: float = 0.0,
+    arrays: int = 1,
+) -> int:
+    """Cycles of a depthwise convolution (`channels` products (pixels x taps)(taps x outputs), `outputs` the channel
+    multiplier) with g channels per fold block-diagonally (g x outputs columns, g x taps reduction rows), the best g
+    from 1 to as many as the columns take."""
+    if min(rows, cols, pixels, channels, taps, outputs, arrays) < 1:
+        raise ValueError(
+            f"array and convolution sizes must be positive: rows={rows} cols={cols} pixels={pixels} "
+            f"channels={channels} taps={taps} outputs={outputs} arrays={arrays}"
+        )
+    widest = max(1, min(channels, cols // outputs))
+    return min(
+        gemm_cycles(rows, cols, dataflow, pixels, g * outputs, g * taps, overlap, arrays, math.ceil(channels / g))
+        for g in range(1, widest + 1)
+    )

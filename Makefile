@@ -55,6 +55,9 @@ BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=500 --benchmar
               --benchmark-max-time=0.15 --benchmark-columns=median,iqr,rounds --benchmark-sort=name \
               --timeout=$(CASE_TIMEOUT)
 
+# make test: pytest-xdist workers (the tests time nothing; 0 runs them in one process)
+TEST_WORKERS ?= 2
+
 # bench-distributed: DDP under torchrun for 1..NPROC processes, then the pipeline over NPROC; PORT=0: torchrun picks one
 NPROC      ?= 2
 PORT       ?= 0
@@ -137,7 +140,7 @@ screenshot: $(STAMP)
 	@$(PY) -m tools.screenshot $(if $(REPORT),$(REPORT))
 
 test: $(STAMP)
-	@$(PY) -m pytest $(ARGS)
+	@$(PY) -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS)) $(ARGS)
 
 clean:
 	rm -rf results reports/out .pytest_cache

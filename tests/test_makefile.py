@@ -49,3 +49,17 @@ def test_the_gpu_extra_replaces_the_cpu_onnxruntime_after_installing_the_project
         "--force-reinstall --no-deps onnxruntime-gpu"
     )
     assert not any("uninstall" in c for c in dry_run("EXTRAS=dev,models"))  # only where asked for
+
+
+def make_test_command(*assignments: str) -> str:
+    """The pytest command `make test` would run with these variables."""
+    out = subprocess.run(["make", "-n", "test", *assignments], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.splitlines()[-1]
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_test_runs_two_xdist_workers_unless_told_otherwise() -> None:
+    assert " -m pytest -n 2" in make_test_command()
+    assert " -n 4 " in make_test_command("TEST_WORKERS=4", "ARGS=-q") + " "
+    assert " -n " not in make_test_command("TEST_WORKERS=0")

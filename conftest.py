@@ -182,6 +182,10 @@ class TrainingCase:
     technique: TrainingTechnique
     where: torch.device
     context: TrainContext
+    # for a simulated device whose host cannot run `technique`: the recipe the host runs in its place, and how its
+    # captured graph is re-typed into the technique's (TrainingTechnique.stand_in); None: the technique itself
+    host_technique: TrainingTechnique | None = None
+    retype: dict[str, str] | None = None
 
     def model(self, seed: int) -> nn.Module:
         """The workload's network, initialised from `seed`."""
@@ -198,22 +202,34 @@ def training_case(
         pytest.skip(f"device {device.name} unavailable: {exc}")
     if device.simulated and device.profile.inference_only:
         pytest.skip(f"{device.name} models an inference-only accelerator (inference_only in its profile): no training")
-    key = ("training", str(where), workload.name, training_technique.name)
-    if key not in applied:  # whether the recipe runs here, found out once (simulated devices share the host's)
-        try:
-            data = workload.data()
-            context = TrainContext(where, workload.loss, Split(data.train.x[:2], data.train.y[:2]))
-            training_technique.prepare(workloads.untrained_model(workload, 0), context)
-            applied[key] = context
-        except (WorkloadUnavailable, NotImplementedError) as exc:
-            applied[key] = exc
-    outcome = applied[key]
+    outcome = prepared_here(applied, training_technique, workload, where)
     if isinstance(outcome, WorkloadUnavailable):
         pytest.skip(f"workload {workload.name} unavailable: {outcome}")
+    if isinstance(outcome, NotImplementedError) and device.simulated:
+        # the host cannot run the recipe, but the simulated device could: a stand-in the host can run, re-typed
+        stand_in = getattr(training_technique, "stand_in", lambda: None)()
+        if stand_in is not None and isinstance(prepared_here(applied, stand_in[0], workload, where), TrainContext):
+            context = applied[("training", str(where), workload.name, stand_in[0].name)]
+            return TrainingCase(device, workload, training_technique, where, context, *stand_in)
     if isinstance(outcome, NotImplementedError):
         host = f" (its host, {where.type})" if device.simulated else ""
         pytest.skip(f"{training_technique.name} cannot run on {device.name}{host}: {outcome}")
     return TrainingCase(device, workload, training_technique, where, outcome)
+
+
+def prepared_here(applied: dict, technique: TrainingTechnique, workload: Workload, where: torch.device):
+    """The TrainContext the recipe runs with here, or why it cannot run; found out once per recipe, workload and
+    device (simulated devices share their host's)."""
+    key = ("training", str(where), workload.name, technique.name)
+    if key not in applied:
+        try:
+            data = workload.data()
+            context = TrainContext(where, workload.loss, Split(data.train.x[:2], data.train.y[:2]))
+            technique.prepare(workloads.untrained_model(workload, 0), context)
+            applied[key] = context
+        except (WorkloadUnavailable, NotImplementedError) as exc:
+            applied[key] = exc
+    return applied[key]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -176,6 +176,14 @@ FIELDS: list[Field] = [
     Field("loss_after_steps", "float", "", "validation loss after loss_steps steps", TRAINING),
     Field("loss_steps", "int", "", "optimizer steps before the loss is read", TRAINING),
     Field("loss_on", "str", "", "where the loss was measured (host, for simulated devices)", TRAINING),
+    Field(
+        "host_stand_in",
+        "str",
+        "",
+        "simulated: the recipe the host ran in this one's place, as it cannot run it (amp-fp16 on a CPU: amp-bf16, "
+        "its graph priced in fp16; its loss is the stand-in's)",
+        TRAINING,
+    ),
     Field("saved_activation_bytes", "int", "B", "bytes saved for backward, at peak", TRAINING),
     Field("saved_tensors", "int", "", "tensors saved for backward", TRAINING),
     Field("param_bytes", "int", "B", "bytes of the parameters", TRAINING),

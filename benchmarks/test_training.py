@@ -40,7 +40,7 @@ SEED = 0
 def host_training(case, batch_size: int) -> tuple[dict, object]:
     """Figures of the recipe on the host (or the real device) that simulated devices share, and the trained step."""
     data = case.workload.data()
-    step = case.technique.prepare(case.model(SEED), case.context)
+    step = (case.host_technique or case.technique).prepare(case.model(SEED), case.context)
     x, y = data.train.x.to(case.where), data.train.y.to(case.where)
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(SEED)).to(case.where)
     batches = [order[i : i + batch_size] for i in range(0, len(y) - batch_size + 1, batch_size)]
@@ -76,7 +76,8 @@ def host_training(case, batch_size: int) -> tuple[dict, object]:
 @pytest.mark.parametrize("device", devices.REGISTRY.names(), indirect=True)
 def test_training(benchmark, training_case, host_figures: dict, batch_size: int) -> None:
     case = training_case
-    key = (str(case.where), case.workload.name, case.technique.name, batch_size, "training")
+    host_recipe = case.host_technique or case.technique  # what the host runs (a stand-in: TrainingCase)
+    key = (str(case.where), case.workload.name, host_recipe.name, batch_size, "training")
     if key not in host_figures:
         host_figures[key] = host_training(case, batch_size)
     figures, step = host_figures[key]
@@ -107,7 +108,7 @@ def test_training(benchmark, training_case, host_figures: dict, batch_size: int)
 
 
 def simulate_training(benchmark, case, step, figures: dict, host_figures: dict, key: tuple) -> None:
-    from devices.simulated.graph import capture
+    from devices.simulated.graph import capture, retyped
     from devices.simulated.training import PROJECTED_DEVICES, TrainingStep, project_data_parallel
 
     graph_key = (*key, "graph")
@@ -118,6 +119,9 @@ def simulate_training(benchmark, case, step, figures: dict, host_figures: dict, 
         graphs = (capture(step.forward_module, x), capture(recomputed, x) if recomputed is not None else None)
         host_figures[graph_key] = (*graphs, time.perf_counter() - start)
     forward, recompute, capture_s = host_figures[graph_key]
+    if case.retype:  # the host ran a stand-in (amp-bf16 for amp-fp16): its graph in the recipe's own types
+        forward, recompute = retyped(forward, case.retype), recompute and retyped(recompute, case.retype)
+        benchmark.extra_info["host_stand_in"] = case.host_technique.name
     params = list(step.model.parameters())
     spec = TrainingStep(
         forward=forward,

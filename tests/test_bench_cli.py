@@ -140,14 +140,25 @@ def test_simulated_devices_run_beside_the_cpu_and_are_labelled(run_python, tmp_p
 
 def test_the_training_benchmarks_record_only_declared_fields(run_python, tmp_path: Path) -> None:
     results = tmp_path / "run.json"
-    selection = "(test_training or test_time_to_accuracy) and (cpu or sim-tpu-v4) and not sim-cpu and digits-mlp and train-baseline"
+    selection = (
+        "(test_training or test_time_to_accuracy) and (cpu or sim-tpu-v4 or sim-a100) and not sim-cpu and digits-mlp"
+        " and (train-baseline or amp-fp16)"
+    )
     run = run_python("-m", "pytest", "benchmarks", "-k", selection, f"--benchmark-json={results}", *QUICK)
     assert run.returncode == 0, run.stdout[-3000:]
-    entries = json.loads(results.read_text())["benchmarks"]
-    kinds = {entry["name"].split("[")[0] for entry in entries}
-    assert kinds == {"test_training", "test_time_to_accuracy"} and len(entries) == 3
-    for entry in entries:
-        assert undeclared(entry["extra_info"]) == [], entry["name"]
+    raw = json.loads(results.read_text())
+    entries = {entry["name"]: entry for entry in raw["benchmarks"]}
+    kinds = {name.split("[")[0] for name in entries}
+    assert kinds == {"test_training", "test_time_to_accuracy"} and len(entries) == 6, sorted(entries)
+    for name, entry in entries.items():
+        assert undeclared(entry["extra_info"]) == [], name
+    # amp-fp16: this CPU host cannot train in fp16, so the cpu case is skipped with the reason, but the simulated
+    # GPU prices the step the host ran as amp-bf16, re-typed to fp16 (the TPU, without fp16, up-casts it)
+    outcomes = {o["name"]: o for o in raw["accelbench_outcomes"]}
+    assert "amp-fp16 needs CUDA" in outcomes["test_training[cpu-digits-mlp-amp-fp16-64]"]["message"]
+    fp16 = entries["test_training[sim-a100-digits-mlp-amp-fp16-64]"]["extra_info"]
+    assert fp16["host_stand_in"] == "amp-fp16, as amp-bf16 on the host" and fp16["simulated_latency_s"] > 0
+    assert "host_stand_in" not in entries["test_training[sim-a100-digits-mlp-train-baseline-64]"]["extra_info"]
 
 
 def test_an_unwritable_weights_cache_falls_back_to_a_temporary_one_and_says_so(run_python, tmp_path: Path) -> None:

@@ -163,3 +163,27 @@ def test_a_malformed_interconnect_is_refused_with_the_field(tmp_path: Path, edit
     path = write(tmp_path, edit((PROFILE_DIR / "sim-tpu-v4.toml").read_text()))
     with pytest.raises(ProfileError, match=message):
         load_profile(path)
+
+
+def test_a_graph_is_retyped_only_between_types_of_one_width() -> None:
+    from devices.simulated.graph import Graph, Op, retyped
+
+    ops = tuple(
+        Op(index=i, name=name, kind="vector", dtype=dtype, flops=10, bytes_read=20, weight_bytes=0, bytes_written=20)
+        for i, (name, dtype) in enumerate([("aten.add", "bf16"), ("aten.mul", "fp32")])
+    )
+    graph = Graph(ops=ops, weight_bytes=0, input_bytes=20, output_bytes=20)
+    fp16 = retyped(graph, {"bf16": "fp16"})
+    assert [op.dtype for op in fp16.ops] == ["fp16", "fp32"]
+    assert [op.bytes_read for op in fp16.ops] == [op.bytes_read for op in graph.ops]
+    with pytest.raises(ValueError, match="cannot re-type 'bf16' as 'fp32'.*valid: fp32 \\(32 bits\\)"):
+        retyped(graph, {"bf16": "fp32"})
+
+
+def test_amp_fp16_stands_in_as_amp_bf16_where_the_host_cannot_train_in_fp16() -> None:
+    from training import REGISTRY
+
+    recipe, dtypes = REGISTRY.get("amp-fp16").stand_in()
+    assert recipe.amp == "bf16" and dtypes == {"bf16": "fp16"}
+    assert recipe.optimizer == REGISTRY.get("amp-fp16").optimizer
+    assert REGISTRY.get("amp-bf16").stand_in() is None and REGISTRY.get("train-baseline").stand_in() is None

@@ -33,7 +33,7 @@ class TrainingTechnique(Protocol):
 
     `prepare` returns a TrainStep over its own copy of `model` on `context.device` (the input is never mutated).
     A recipe that cannot run on a device raises `NotImplementedError` with the reason; the case is then skipped.
-    Subclass it to inherit the optional members' defaults (`tier`, `optimizer`).
+    Subclass it to inherit the optional members' defaults (`tier`, `optimizer`, `stand_in`).
     """
 
     name: str
@@ -41,3 +41,9 @@ class TrainingTechnique(Protocol):
     optimizer: str | None = None  # the optimizer's name, recorded with each case (None: the recipe does not say)
 
     def prepare(self, model: nn.Module, context: TrainContext) -> TrainStep: ...
+
+    def stand_in(self) -> tuple[TrainingTechnique, dict[str, str]] | None:
+        """For a simulated device whose host cannot run this recipe: a recipe the host may run in its place, whose
+        step has the same operators, and how to re-type the captured graph's dtypes into this recipe's (amp-fp16 on a
+        CPU: amp-bf16, bf16 -> fp16). None: the case is skipped with the host's reason."""
+        return None

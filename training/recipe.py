@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -73,6 +73,13 @@ class Recipe(TrainingTechnique):
             scaler=torch.amp.GradScaler(device.type) if self.amp == "fp16" else None,
             compiled=self.compile,
         )
+
+    def stand_in(self) -> tuple[Recipe, dict[str, str]] | None:
+        """amp-fp16 where the host cannot train in fp16 (a CPU): the same step under bf16 autocast, whose captured
+        graph differs only in the 16-bit type (same operators, same bytes), re-typed to fp16 for the device."""
+        if self.amp != "fp16":
+            return None
+        return replace(self, name=f"{self.name}, as amp-bf16 on the host", amp="bf16"), {"bf16": "fp16"}
 
     def _probe(self, model: nn.Module, context: TrainContext) -> None:
         """A kernel missing for this dtype on this device (forward or backward) becomes the reason the case is

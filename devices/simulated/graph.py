@@ -483,3 +483,14 @@ def as_format(graph: Graph, fmt: str) -> Graph:
             ops.append(op)
     saved = sum(a.weight_bytes - b.weight_bytes for a, b in zip(graph.ops, ops))
     return replace(graph, ops=tuple(ops), weight_bytes=max(0, graph.weight_bytes - saved))
+
+
+def retyped(graph: Graph, dtypes: dict[str, str]) -> Graph:
+    """`graph` with each operator's dtype renamed by `dtypes` ({"bf16": "fp16"}), between types of one width only:
+    the same operators on the same bytes, computed in the other type (a step the host ran under bf16 autocast,
+    priced as the fp16 step a GPU would run)."""
+    for frm, to in dtypes.items():
+        if frm not in BITS or to not in BITS or BITS[frm] != BITS[to]:
+            widths = ", ".join(f"{d} ({b} bits)" for d, b in BITS.items())
+            raise ValueError(f"cannot re-type {frm!r} as {to!r}: both must be dtypes of one width; valid: {widths}")
+    return replace(graph, ops=tuple(replace(op, dtype=dtypes.get(op.dtype, op.dtype)) for op in graph.ops))

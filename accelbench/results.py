@@ -86,7 +86,20 @@ FIELDS: list[Field] = [
     Field(
         "cpu_steal_fraction", "float", "", "share of the CPU time the hypervisor gave away while it was timed", EVERY
     ),
-    Field("contended", "bool", "", "measured under contention: others over 20% or steal over 10% (marked ‡)", EVERY),
+    Field(
+        "machine_slowdown",
+        "float",
+        "x",
+        "a fixed probe's time beside the case over the fastest this run saw (accelbench/contention.py)",
+        EVERY,
+    ),
+    Field(
+        "contended",
+        "bool",
+        "",
+        "measured under contention: others over 20%, steal over 10% or the machine 1.3x slower (marked ‡)",
+        EVERY,
+    ),
     Field("contention", "str", "", "why a case is marked contended, in words", EVERY),
     Field(
         "runtime", "str", "", "how the model runs: eager, compiled, onnxruntime or deployed (vendor's runtime)", EVERY
@@ -274,6 +287,7 @@ FIELDS: list[Field] = [
     Field("speedup_ci_high", "float", "x", "its 95% interval, high end (paired only)", REPORT),
     Field("speedup_basis", "str", "", "paired or unpaired", REPORT),
     Field("speedup_verdict", "str", "", "faster, slower or no significant difference", REPORT),
+    Field("baseline_machine_slowdown", "float", "x", "machine_slowdown while the baseline (fp32) was timed", REPORT),
     Field("speedup_disagreement", "float", "", "paired / unpaired speedup - 1 of a paired case", REPORT),
     Field("speedup_check", "str", "", "why the paired and unpaired speedups of a case differ by over 10%", REPORT),
     Field("why", "str", "", "what the recorded facts say about a slower case", REPORT),

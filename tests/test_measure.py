@@ -105,3 +105,29 @@ def test_a_spinning_process_is_seen_as_contention() -> None:
     # the spinner used about one core of the machine's; idle, this process used none
     assert seen["others_cpu_fraction"] >= 0.8 / (psutil.cpu_count() or 1)
     assert seen["contended"] is (seen["others_cpu_fraction"] > OTHERS_LIMIT)  # on 2 cores: half the machine, marked
+
+
+def test_a_slower_machine_with_no_process_to_show_for_it_is_contended_by_the_probe() -> None:
+    from accelbench.contention import SLOWDOWN_LIMIT, SpeedProbe, speed_probe_s, watched
+
+    assert 0 < speed_probe_s() < 1.0
+    readings = iter([1.0, 1.1, 1.0, 2.0])  # before/after of a first window, then of a second
+    probe = SpeedProbe(lambda: next(readings))
+    with watched(probe) as first:
+        pass
+    assert first["machine_slowdown"] == pytest.approx(1.1) and first["machine_slowdown"] < SLOWDOWN_LIMIT
+    with watched(probe) as second:
+        pass
+    assert second["machine_slowdown"] == pytest.approx(2.0) and probe.fastest_s == 1.0
+    if second["others_cpu_fraction"] <= 0.2 and second["cpu_steal_fraction"] <= 0.1:  # (this machine could be busy)
+        assert second["contended"] and "ran 2x slower than its best" in second["contention"]
+
+
+def test_the_probe_is_not_the_reason_where_a_process_is() -> None:
+    from accelbench.contention import CpuClock, contention
+
+    before = CpuClock(wall_s=0.0, busy_s=100.0, steal_s=5.0, own_s=10.0)
+    busy = contention(before, CpuClock(wall_s=2.0, busy_s=104.0, steal_s=5.0, own_s=12.0), cores=2, slowdown=1.9)
+    assert busy["contention"] == "other processes used 50% of the CPU" and busy["machine_slowdown"] == 1.9
+    quiet = contention(before, CpuClock(wall_s=2.0, busy_s=102.1, steal_s=5.0, own_s=12.0), cores=2, slowdown=1.9)
+    assert quiet["contended"] and "1.9x slower" in quiet["contention"]

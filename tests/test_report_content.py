@@ -103,6 +103,39 @@ def test_a_case_whose_paired_and_unpaired_speedups_disagree_is_marked_with_the_l
     assert out["speedup_disagreement"].tolist()[:2] == pytest.approx([0.05, 0.5])
     assert out["speedup_check"].isna().tolist() == [True, False, True]  # 5% agrees; unpaired-only is not checked
     assert "differ by +50%" in out.loc[1, "speedup_check"] and "load 2.5" in out.loc[1, "speedup_check"]
+    assert "a probe beside them" not in out.loc[1, "speedup_check"]  # no probe readings: not the reason given
+
+
+def test_a_disagreement_timed_at_two_machine_speeds_says_so() -> None:
+    """The probe beside fp32's timing read 1.8x the machine's best, beside the case's 1.0x: the unpaired ratio
+    compares two speeds of the machine, and the paired rounds (taken together) are the figure to trust."""
+    from reports.analysis.speedups import with_baseline_ratios, with_speedup_evidence
+
+    frame = pd.DataFrame(
+        dict(
+            status="ok",
+            simulated=False,
+            device="cpu",
+            workload="w",
+            batch_size=1,
+            technique=["fp32", "compile", "prune"],
+            latency_median_s=[1.8e-4, 1.0e-4, 1.0e-4],
+            accuracy=0.9,
+            paired_speedup_median=[None, 1.0, 1.0],
+            paired_speedup_ci_low=[None, 0.95, 0.95],
+            paired_speedup_ci_high=[None, 1.05, 1.05],
+            paired_verdict="no significant difference",
+            machine_slowdown=[1.8, 1.0, 1.7],
+        )
+    )
+    out = with_speedup_evidence(with_baseline_ratios(frame)).set_index("technique")
+    assert out.loc["compile", "baseline_machine_slowdown"] == pytest.approx(1.8)
+    check = out.loc["compile", "speedup_check"]
+    assert (
+        "the machine's speed changed" in check and "1.8x its best while fp32" in check and "trust the paired" in check
+    )
+    # both timed in the same slow episode: the unpaired ratio still disagrees, but not for this reason
+    assert "a probe beside them" not in out.loc["prune", "speedup_check"]
 
 
 def test_the_page_marks_simulated_columns(written: dict[str, Path]) -> None:

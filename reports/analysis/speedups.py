@@ -19,16 +19,18 @@ def with_baseline_ratios(results: pd.DataFrame, baseline: str = BASELINE) -> pd.
     if col.FLOPS_PER_BATCH not in ok:
         ok = ok.assign(flops_per_batch=float("nan"))
     base = ok[ok[col.TECHNIQUE] == baseline].drop_duplicates(GROUP)
-    base = base[GROUP + [col.LATENCY_MEDIAN_S, col.ACCURACY, col.FLOPS_PER_BATCH]].rename(
+    if col.MACHINE_SLOWDOWN not in base:
+        base = base.assign(**{col.MACHINE_SLOWDOWN: float("nan")})
+    base = base[GROUP + [col.LATENCY_MEDIAN_S, col.ACCURACY, col.FLOPS_PER_BATCH, col.MACHINE_SLOWDOWN]].rename(
         columns={
             col.LATENCY_MEDIAN_S: col.BASELINE_LATENCY_S,
             col.ACCURACY: col.BASELINE_ACCURACY,
             col.FLOPS_PER_BATCH: col.BASELINE_FLOPS,
+            col.MACHINE_SLOWDOWN: col.BASELINE_MACHINE_SLOWDOWN,
         }
     )
-    out = results.drop(columns=[col.SPEEDUP, col.ACCURACY_DELTA, col.FLOPS_RATIO], errors="ignore").merge(
-        base, on=GROUP, how="left"
-    )
+    derived = [col.SPEEDUP, col.ACCURACY_DELTA, col.FLOPS_RATIO, col.BASELINE_MACHINE_SLOWDOWN]
+    out = results.drop(columns=derived, errors="ignore").merge(base, on=GROUP, how="left")
     measured = out[col.STATUS] == col.OK
     out[col.SPEEDUP] = (out[col.BASELINE_LATENCY_S] / out[col.LATENCY_MEDIAN_S]).where(measured)
     out[col.ACCURACY_DELTA] = (out[col.ACCURACY].astype(float) - out[col.BASELINE_ACCURACY].astype(float)).where(
@@ -73,19 +75,36 @@ def with_speedup_evidence(results: pd.DataFrame) -> pd.DataFrame:
     unpaired = pd.to_numeric(out[col.SPEEDUP], errors="coerce")
     disagreement = (paired / unpaired - 1).where(has_pair)
     out[col.SPEEDUP_DISAGREEMENT] = disagreement
-    load = pd.to_numeric(out[col.LOAD_AVG_1M], errors="coerce") if col.LOAD_AVG_1M in out else None
+    load = _numbers(out, col.LOAD_AVG_1M)
+    speed = _numbers(out, col.MACHINE_SLOWDOWN), _numbers(out, col.BASELINE_MACHINE_SLOWDOWN)
     out[col.SPEEDUP_CHECK] = [
-        _check(d, None if load is None else load.loc[i]) if pd.notna(d) and abs(d) > DISAGREE else None
+        _check(d, load.loc[i], speed[1].loc[i], speed[0].loc[i]) if pd.notna(d) and abs(d) > DISAGREE else None
         for i, d in disagreement.items()
     ]
     return out
 
 
+def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
+    return pd.to_numeric(frame[column], errors="coerce") if column in frame else pd.Series(float("nan"), frame.index)
+
+
 DISAGREE = 0.10  # paired and unpaired speedups of one case further apart than this are marked
 
 
-def _check(disagreement: float, load: float | None) -> str:
-    busy = f"; the machine was busy (load {load:.1f})" if load is not None and pd.notna(load) and load >= 1.0 else ""
+SPEED_CHANGED = 1.15  # the probe beside fp32's timing and beside the case's differ by more than this factor
+
+
+def _check(
+    disagreement: float, load: float, baseline_slowdown: float = float("nan"), slowdown: float = float("nan")
+) -> str:
+    busy = f"; the machine was busy (load {load:.1f})" if pd.notna(load) and load >= 1.0 else ""
+    if pd.notna(baseline_slowdown) and pd.notna(slowdown):
+        if max(baseline_slowdown, slowdown) / min(baseline_slowdown, slowdown) > SPEED_CHANGED:
+            return (
+                f"paired and unpaired speedups differ by {disagreement:+.0%}: the machine's speed changed between the "
+                f"two timings (a probe beside them ran {baseline_slowdown:.2g}x its best while fp32 was timed, "
+                f"{slowdown:.2g}x while this case was): trust the paired figure{busy}"
+            )
     return (
         f"paired and unpaired speedups differ by {disagreement:+.0%}: the case and fp32 interfere when alternated "
         f"(thread pools that spin or stay awake) or the machine's speed changed between the two timings{busy}"

@@ -53,9 +53,11 @@ def test_the_gpu_extra_replaces_the_cpu_onnxruntime_after_installing_the_project
 
 def make_test_command(*assignments: str) -> str:
     """The pytest command `make test` would run with these variables."""
-    out = subprocess.run(["make", "-n", "test", *assignments], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    command = ["make", "-n", "--no-print-directory", "test", *assignments]
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    return out.stdout.splitlines()[-1]
+    (line,) = [line for line in out.stdout.splitlines() if " -m pytest" in line]  # (under make, others print too)
+    return line
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")

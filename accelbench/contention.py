@@ -10,8 +10,9 @@ hypervisor gave this VM's virtual CPUs to someone else. Both are fractions of th
 A slower machine, seen: neither counter sees a neighbour on the host's physical core (the hyperthread beside this
 VM's virtual CPU, another tenant's), yet on this project's 2-vCPU VM the same call took 72 or 120 µs in episodes of
 seconds, with no process or steal to show for it. So a fixed pure-Python probe is timed before and after each case:
-`machine_slowdown` is the slower of the two against the fastest probe this process has seen, and a case timed while
-the machine ran over 1.3x slower than its best is contended too, saying so."""
+`machine_slowdown` is the slower of the two against the run's usual speed (the median of the probes so far: on this
+VM the slow mode was the usual one, and a reference of the fastest marked three quarters of a run), and a case timed
+while the machine ran over 1.3x slower than usual is contended too, saying so."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import psutil
 
 OTHERS_LIMIT = 0.20  # other processes used more than a fifth of the machine while the case was timed
 STEAL_LIMIT = 0.10  # the hypervisor took more than a tenth of the CPU time
-SLOWDOWN_LIMIT = 1.3  # the probe ran over 1.3x slower than the fastest this process has seen
+SLOWDOWN_LIMIT = 1.3  # the probe ran over 1.3x slower than the median of its readings in this process
 PROBE_REPEATS = 30  # timings of the probe, of which the median counts: about 2-4 ms in all
 
 
@@ -43,16 +44,20 @@ def speed_probe_s() -> float:
 
 
 class SpeedProbe:
-    """The probe's readings in this process, and the fastest so far: the machine's own best, the reference."""
+    """The probe's readings in this process; their median is the machine's usual speed in this run, the reference."""
 
     def __init__(self, probe: Callable[[], float] = speed_probe_s) -> None:
         self.probe = probe
-        self.fastest_s: float | None = None
+        self.readings: list[float] = []
 
     def read(self) -> float:
         seconds = self.probe()
-        self.fastest_s = seconds if self.fastest_s is None else min(self.fastest_s, seconds)
+        self.readings.append(seconds)
         return seconds
+
+    @property
+    def usual_s(self) -> float:
+        return statistics.median(self.readings)
 
 
 PROBE = SpeedProbe()
@@ -99,7 +104,7 @@ def contention(
         reasons.append(f"the hypervisor stole {steal:.0%}")
     if slowdown is not None and slowdown > SLOWDOWN_LIMIT and not reasons:
         reasons.append(
-            f"the machine ran {slowdown:.2g}x slower than its best in this run, with no process or steal to show for "
+            f"the machine ran {slowdown:.2g}x slower than usual in this run, with no process or steal to show for "
             "it (a neighbour on the host's core)"
         )
     return {
@@ -123,4 +128,4 @@ def watched(probe: SpeedProbe = PROBE) -> Iterator[dict[str, object]]:
     finally:
         after = CpuClock.now()
         slowest = max(probe_before, probe.read())
-        seen.update(contention(before, after, slowdown=slowest / probe.fastest_s))
+        seen.update(contention(before, after, slowdown=slowest / probe.usual_s))

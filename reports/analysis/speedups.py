@@ -102,7 +102,7 @@ def _check(
         if max(baseline_slowdown, slowdown) / min(baseline_slowdown, slowdown) > SPEED_CHANGED:
             return (
                 f"paired and unpaired speedups differ by {disagreement:+.0%}: the machine's speed changed between the "
-                f"two timings (a probe beside them ran {baseline_slowdown:.2g}x its best while fp32 was timed, "
+                f"two timings (a probe beside them ran {baseline_slowdown:.2g}x its usual time while fp32 was timed, "
                 f"{slowdown:.2g}x while this case was): trust the paired figure{busy}"
             )
     return (

@@ -21,7 +21,7 @@ LEGEND = (
     f"versus {BASELINE}, where they differ. {SIMULATED_MARK} marks a simulated device: its figures come from a cost "
     f"model, not a clock, and carry no interval. {NOISY_MARK} after a latency: its timing rounds spread widely; "
     f"{CONTENDED_MARK}: it was measured while other processes took over 20% of the CPU, or while the machine ran over 1.3x slower than "
-    f"its best (not this machine's figure). "
+    f"usual (not this machine's figure). "
     f"{CHECK_MARK} after a speedup: its paired and unpaired figures differ by over 10% (listed below the summaries)."
 )
 

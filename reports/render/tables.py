@@ -116,7 +116,7 @@ def notes(results: pd.DataFrame) -> list[str]:
         worst = pd.to_numeric(contended[col.OTHERS_CPU_FRACTION], errors="coerce").max()
         lines.append(
             f"{len(contended)} case(s) measured under contention (marked {CONTENDED_MARK}: other processes used over "
-            f"20% of the CPU, the hypervisor stole over 10%, or the machine ran over 1.3x slower than its best, while "
+            f"20% of the CPU, the hypervisor stole over 10%, or the machine ran over 1.3x slower than usual, while "
             f"they were timed; at worst {worst:.0%} taken by others): "
             "their latencies are not this machine's; rerun them on a quiet machine (docs/measurement.md)"
         )

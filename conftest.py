@@ -208,8 +208,8 @@ def training_case(
     if isinstance(outcome, NotImplementedError) and device.simulated:
         # the host cannot run the recipe, but the simulated device could: a stand-in the host can run, re-typed
         stand_in = getattr(training_technique, "stand_in", lambda: None)()
-        if stand_in is not None and isinstance(prepared_here(applied, stand_in[0], workload, where), TrainContext):
-            context = applied[("training", str(where), workload.name, stand_in[0].name)]
+        context = prepared_here(applied, stand_in[0], workload, where) if stand_in is not None else None
+        if isinstance(context, TrainContext):
             return TrainingCase(device, workload, training_technique, where, context, *stand_in)
     if isinstance(outcome, NotImplementedError):
         host = f" (its host, {where.type})" if device.simulated else ""

@@ -39,7 +39,7 @@ def _loop() -> float:
 
 
 def speed_probe_s() -> float:
-    """Median seconds of a fixed pure-Python loop: how fast this core runs just now (no torch, no allocation)."""
+    """Median seconds of a fixed pure-Python loop: how fast this core runs just now (no torch, no I/O)."""
     return statistics.median(_loop() for _ in range(PROBE_REPEATS))
 
 

@@ -50,8 +50,8 @@ comma := ,
 ORT_GPU := $(PY) -m pip uninstall --quiet -y onnxruntime && $(PY) -m pip install --quiet --force-reinstall --no-deps onnxruntime-gpu
 # the set-up stamp names what was installed: a new TORCH_SPEC or EXTRAS installs again
 STAMP := $(VENV)/.accelbench-installed-$(shell printf '%s|%s' '$(subst ','"'"',$(TORCH_SPEC))' '$(EXTRAS)' | sha1sum | cut -c1-12)
-# warm-up before timing (up to 500 calls or max-time), rounds capped: the default matrix stays within 5 minutes on 2 cores
-BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=500 --benchmark-min-rounds=15 \
+# warm-up before timing (up to 50 calls or max-time: the case's first call has already run), rounds capped
+BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=50 --benchmark-min-rounds=15 \
               --benchmark-max-time=0.15 --benchmark-columns=median,iqr,rounds --benchmark-sort=name \
               --timeout=$(CASE_TIMEOUT)
 

@@ -17,6 +17,8 @@ class DigitsDSCNN(DigitsCNN):
     3x3 stem, a depthwise 3x3 and a pointwise 1x1, each with BatchNorm+ReLU, max-pool, then two Linear layers."""
 
     name: ClassVar[str] = "digits-dscnn"
+    # the full tier: the default matrix's convolutions are digits-cnn's (`make bench` stays within its 3 minutes)
+    tier: ClassVar[str] = "full"
 
     def build(self) -> nn.Module:
         c1, c2 = self.channels

@@ -35,6 +35,7 @@ class DigitsLSTM(DigitsClassifier):
     layers: int = 1
 
     name: ClassVar[str] = "digits-lstm"
+    tier: ClassVar[str] = "full"  # the full tier: 80 epochs of training, and the default run stays within 3 minutes
 
     def build(self) -> nn.Module:
         return RowLSTM(self.hidden, self.layers)

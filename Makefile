@@ -57,6 +57,13 @@ BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=50 --benchmark
 
 # make test: pytest-xdist workers (the tests time nothing; 0 runs them in one process)
 TEST_WORKERS ?= 2
+# make test: which tests. quick: all but those marked `slow` (pytest subprocess runs, model training; within 3
+# minutes); slow: only those; all: every test. CI runs quick, then slow.
+TESTS      ?= quick
+ifeq ($(filter quick slow all,$(TESTS)),)
+$(error TESTS=$(TESTS) is not a test tier: TESTS is quick, slow or all)
+endif
+TEST_MARKS := $(if $(filter quick,$(TESTS)),-m "not slow",$(if $(filter slow,$(TESTS)),-m slow))
 
 # bench-distributed: DDP under torchrun for 1..NPROC processes, then the pipeline over NPROC; PORT=0: torchrun picks one
 NPROC      ?= 2
@@ -140,7 +147,11 @@ screenshot: $(STAMP)
 	@$(PY) -m tools.screenshot $(if $(REPORT),$(REPORT))
 
 test: $(STAMP)
-	@$(PY) -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS)) $(ARGS)
+	@$(PY) -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS)) $(TEST_MARKS) $(ARGS); \
+	status=$$?; \
+	if [ $$status -eq 5 ] && [ "$(TESTS)" = quick ]; then \
+	  echo "make test: no quick test was selected; tests marked slow run with TESTS=slow or TESTS=all" >&2; fi; \
+	exit $$status
 
 clean:
 	rm -rf results reports/out .pytest_cache

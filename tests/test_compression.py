@@ -50,6 +50,7 @@ def test_unstructured_pruning_leaves_a_plain_sparse_model(name: str, amount: flo
     assert facts_of(pruned)["finetune_s"] > 0
 
 
+@pytest.mark.slow
 def test_channel_pruning_makes_the_model_physically_smaller(cache_dir: Path) -> None:
     workload = DigitsCNN()
     base = workload.model(cache_dir)

@@ -58,6 +58,7 @@ def test_autocast_runs_matmuls_in_the_lower_dtype(cache_dir: Path) -> None:
     assert next(model.parameters()).dtype == torch.float32  # autocast leaves the weights alone
 
 
+@pytest.mark.slow
 def test_a_missing_low_precision_kernel_is_a_skip_not_an_error(cache_dir: Path) -> None:
     # oneDNN lacks a float16 LSTM under autocast on many CPUs; the technique must say so before any timed call
     workload = DigitsLSTM()

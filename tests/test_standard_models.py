@@ -108,6 +108,7 @@ def test_predict_prices_deployed_as_the_vendors_runtime_not_as_compiled() -> Non
     assert figures["deployed"]["flops"] == figures["compiled"]["flops"]  # the same graph, priced differently
 
 
+@pytest.mark.slow
 def test_the_command_prints_json_within_its_interface() -> None:
     command = [sys.executable, "-m", "devices.simulated", "predict", "--device", "sim-a100", "--model", "resnet-50"]
     out = subprocess.run(
@@ -225,6 +226,7 @@ def test_the_default_matrix_has_every_standard_model_on_every_simulated_device()
     assert f"sim-h100-{next(iter(MATRIX))}-sparse-2of4-64" in ids
 
 
+@pytest.mark.slow
 def test_a_real_standard_workload_is_scored_by_centred_fidelity_and_refuses_fine_tuning(cache_dir: Path) -> None:
     from techniques import Context
 

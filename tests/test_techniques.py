@@ -65,7 +65,9 @@ def test_every_technique_is_pure(name: str, workload, small_context: Context, ca
     assert_pure(techniques.REGISTRY.get(name), model, small_context)
 
 
-@pytest.mark.parametrize("name", techniques.REGISTRY.names())
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n == "distill" else n for n in techniques.REGISTRY.names()]
+)  # distill trains a student: seconds
 def test_every_technique_keeps_the_input_contract(name: str, context: Context, cache_dir: Path) -> None:
     model = DigitsMLP().model(cache_dir)
     result = apply_or_skip(techniques.REGISTRY.get(name), model, context)

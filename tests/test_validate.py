@@ -63,6 +63,7 @@ def published_scores() -> pd.DataFrame:
     return score_published()
 
 
+@pytest.mark.slow
 def test_the_committed_published_scores_are_what_the_profiles_predict_now(published_scores: pd.DataFrame) -> None:
     """devices/reference/published-scores.csv (the report's trust section) is recomputed here: a profile changed
     without `python -m tools.validate --published-only` fails this test."""
@@ -74,6 +75,7 @@ def test_the_committed_published_scores_are_what_the_profiles_predict_now(publis
     pd.testing.assert_frame_equal(committed, fresh.astype(committed.dtypes.to_dict()), check_exact=False, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_the_validation_page_is_what_the_command_writes_now(published_scores: pd.DataFrame) -> None:
     """docs/validation.md is generated: a profile, cost-model or row change without rerunning
     `python -m tools.validate --published-only` fails this test."""

@@ -27,7 +27,11 @@ def test_digits_splits_are_fixed_disjoint_and_stratified() -> None:
         assert torch.all((share - 0.1).abs() < 0.015), share
 
 
-CLASSIFIERS = [w.name for w in workloads.REGISTRY if w.metric.startswith("top-1 accuracy")]
+CLASSIFIERS = [
+    pytest.param(w.name, marks=pytest.mark.slow) if w.tier == "full" else w.name  # full-tier models train longer
+    for w in workloads.REGISTRY
+    if w.metric.startswith("top-1 accuracy")
+]
 
 
 def test_every_workload_states_its_metric_in_one_line() -> None:

@@ -18,7 +18,7 @@ from devices.simulated.cost import does_not_fit
 from devices.simulated.graph import Graph, as_format, capture, fake_capture
 from tools import predict
 from workloads.resnet_mini import resnet
-from workloads.standard import MATRIX, STANDARD
+from workloads.standard import MATRIX, STANDARD, StandardModel
 
 ROOT = Path(__file__).resolve().parents[1]
 SIMULATED = [d for d in devices.REGISTRY if d.simulated]
@@ -255,3 +255,22 @@ def test_simulated_devices_price_the_standard_workloads_only_from_fake_captures(
     assert any(i.startswith("benchmarks/test_standard.py::test_inference[sim-h100-bert-base-") for i in ids)
     names = [i.split("::", 1)[1] for i in ids]
     assert len(names) == len(set(names))  # one case per id across the two files
+
+
+@pytest.mark.parametrize("batch", [1, 8])
+def test_a_decode_step_reads_the_cache_once_and_writes_only_the_new_token(batch: int) -> None:
+    """As a deployed decoder runs it: the weights and the key/value cache are read once, and the step writes the new
+    token's keys and values into the cache (nothing rebuilds or copies the cache within the call)."""
+    config = dict(kind="llama", hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=4)
+    small = StandardModel("llama-small", "decoder", {**config, "num_key_value_heads": 4, "vocab_size": 512}, seq=1024)
+    graph = fake_capture(small.builder(batch, torch.float16, phase="decode"))
+    cache = small.state_bytes(batch, torch.float16, phase="decode")  # K and V of 1024 tokens, every layer
+    new_token = cache // 1024
+    assert cache == 2 * 2 * batch * 4 * 1024 * 64 * 2
+    puts = [op for op in graph.ops if "index_copy_" in op.name]
+    assert len(puts) == 2 * 2 and all(op.bytes_written == new_token // 4 for op in puts)  # K and V per layer
+    assert max(op.bytes_written for op in graph.ops) < cache / 4  # no op writes a whole layer's cache
+    attention = [op for op in graph.ops if "scaled_dot_product" in op.name]
+    assert sum(op.bytes_read for op in attention) >= cache  # every layer reads its whole cache
+    traffic = sum(op.bytes for op in graph.ops)
+    assert traffic < graph.weight_bytes + 1.5 * cache  # before: the cache built and concatenated in the call, 3x

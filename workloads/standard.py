@@ -74,25 +74,39 @@ class Prefill(nn.Module):
 
 class Decode(nn.Module):
     """One new token per sequence against a key/value cache of `context` tokens: ids [B, 1] -> logits [B, vocab].
-    The cache is made at each call from zeros (its content does not change the arithmetic), so every call does the
-    same work."""
+
+    The cache is a static one, as deployed decoders keep it (TensorRT-LLM, vLLM): allocated once for `context` + 1
+    tokens (`allocate`, before the call; the first call allocates it otherwise), and each call writes only the new
+    token's keys and values into it and attends over all of it. Its content does not change the arithmetic, so every
+    call does the same work. (A cache rebuilt inside each call, or one grown by concatenation, would add copies of the
+    whole cache that no deployed runtime makes.)"""
 
     def __init__(self, inner: nn.Module, context: int) -> None:
         super().__init__()
         self.inner, self.context = inner, context
+        self.cache = None
+
+    def allocate(self, batch: int) -> None:
+        """The cache for `batch` sequences, in the model's dtype and on its device."""
+        config = self.inner.config
+        weight = self.inner.lm_head.weight
+        cache = _transformers().StaticCache(config=config, max_cache_len=self.context + 1)
+        cache.early_initialization(
+            batch_size=batch,
+            num_heads=config.num_key_value_heads,
+            head_dim=config.hidden_size // config.num_attention_heads,
+            dtype=weight.dtype,
+            device=weight.device,
+        )
+        self.cache = cache
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        config = self.inner.config
-        heads = config.num_key_value_heads
-        head_dim = config.hidden_size // config.num_attention_heads
-        weight = self.inner.lm_head.weight
-        shape = (ids.shape[0], heads, self.context, head_dim)
-        cache = _transformers().DynamicCache(config=config)
-        for layer in range(config.num_hidden_layers):
-            empty = torch.zeros(shape, dtype=weight.dtype, device=weight.device)
-            cache.update(empty, empty.clone(), layer)
+        if self.cache is None or self.cache.layers[0].keys.shape[0] != ids.shape[0]:
+            self.allocate(ids.shape[0])
+        for layer in self.cache.layers:  # the cache holds `context` tokens: the new one goes at that position
+            layer.cumulative_length.fill_(self.context)
         position = torch.full((ids.shape[0], 1), self.context, dtype=torch.long, device=ids.device)
-        out = self.inner(input_ids=ids, cache=cache, position_ids=position, use_cache=True)
+        out = self.inner(input_ids=ids, cache=self.cache, position_ids=position, use_cache=True)
         return out.logits[:, -1]
 
 
@@ -191,6 +205,8 @@ class StandardModel:
 
         def build() -> tuple[nn.Module, torch.Tensor]:
             net = self.build(seq=seq, phase=phase, dtype=dtype, initialize=False)
+            if isinstance(net, Decode):
+                net.allocate(batch)  # the key/value cache exists before the call, as in deployed decoding
             x = self.example(batch, seq=seq, phase=phase, input_size=input_size, seed=None)
             return net, x.to(dtype) if x.is_floating_point() else x
 

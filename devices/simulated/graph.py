@@ -44,6 +44,9 @@ DTYPE_NAMES = {
     torch.bool: "int8",
 }
 GATHER_OPS = {"embedding", "index_select", "gather", "embedding_bag"}  # read only the rows they return
+# in-place scatters (a static key/value cache's update): they read and write only the rows they put, not their
+# destination, which they return whole
+SCATTER_OPS = {"index_copy_", "index_put_", "_index_put_impl_", "scatter_"}
 BITS = {"fp32": 32, "bf16": 16, "fp16": 16, "fp8": 8, "int8": 8, "int4": 4}
 
 # operators that run on matrix units, with how to read their GEMMs
@@ -359,6 +362,12 @@ class _Recorder(TorchDispatchMode):
         sources = [s for s in sources if has_values(s)]
         numel = sum(s.numel() for s in sources)
         zeros = sum(int((s == 0).sum()) for s in sources)
+        read = [(t, i) for t, i in acts if not (name in SCATTER_OPS and t is args[0])]
+        written = (
+            sum(_nbytes(t, out_dtype) for t, _ in read if t.is_floating_point())  # the rows put
+            if name in SCATTER_OPS
+            else sum(_nbytes(o, out_dtype) for o in outs)
+        )
         self.ops.append(
             Op(
                 index=index,
@@ -366,13 +375,13 @@ class _Recorder(TorchDispatchMode):
                 kind=kind,
                 dtype=dtype,
                 flops=flops,
-                bytes_read=sum(_nbytes(t, i.dtype) for t, i in acts),
+                bytes_read=sum(_nbytes(t, i.dtype) for t, i in read),
                 weight_bytes=(
                     sum(_nbytes(o, out_dtype) for o in outs)
                     if name in GATHER_OPS and weights
                     else sum(_nbytes(i.source if i.source is not None else t, i.dtype) for t, i in weights)
                 ),
-                bytes_written=sum(_nbytes(o, out_dtype) for o in outs),
+                bytes_written=written,
                 gemms=gemms,
                 weight_sparsity=zeros / numel if numel else 0.0,
                 weight_2of4=any(s.dim() >= 2 for s in sources) and all(_is_2of4(s) for s in sources if s.dim() >= 2),

@@ -3,10 +3,11 @@ ViT-B/16, BERT base/large and the Llama-2-7B-shaped decoder (prefill and decode)
 no fine-tuning, at batch 1 and 64.
 
 Nothing runs on the host: each model's operator graph is captured on fake tensors (shapes and dtypes only, so a
-7B-parameter decoder costs no memory), once per model, batch and float dtype and shared by every device; the
-quantized and sparse formats are that graph's weighted matrix operators re-typed as a deployed runtime's kernels
-read them (devices/simulated/graph.py `as_format`). Without values there is no output to score: these rows record
-no quality (their metric says so); `PROFILE=full` measures the models that fit on the real `cpu`.
+7B-parameter decoder costs no memory), once per model, batch and float dtype, shared by every device and kept beside
+the trained weights (a later run reads it: devices/simulated/graph.py `cached_fake_capture`); the quantized and
+sparse formats are that graph's weighted matrix operators re-typed as a deployed runtime's kernels read them
+(`as_format`). Without values there is no output to score: these rows record no quality (their metric says so);
+`TIER=full` measures the models that fit on the real `cpu`.
 
 The test is named `test_inference`, as in test_inference.py: the rows are inference rows, case ids
 `test_inference[device-workload-technique-batch]`, and every table and plot of the report takes them as such.
@@ -14,7 +15,10 @@ The test is named `test_inference`, as in test_inference.py: the rows are infere
 
 from __future__ import annotations
 
+import inspect
 import time
+from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 import torch
@@ -23,7 +27,8 @@ import accelbench.results as results
 import devices
 from devices.simulated.cost import does_not_fit
 from devices.simulated.device import prediction_figures, roofline_points
-from devices.simulated.graph import as_format, fake_capture
+from devices.simulated.graph import as_format, cached_fake_capture
+from workloads import standard
 from workloads.standard import MATRIX
 
 BATCH_SIZES = (1, 64)
@@ -71,28 +76,26 @@ def fake_graphs() -> dict:
     return {}
 
 
-def _graph(fake_graphs: dict, workload: str, dtype: str, batch: int):
+def _graph(fake_graphs: dict, cache_dir: Path, workload: str, dtype: str, batch: int):
+    """The captured graph, kept on disk beside the trained weights (a later run reads it instead of capturing)."""
     key = (workload, dtype, batch)
     if key not in fake_graphs:
         model, phase = MATRIX[workload]
         build = model.builder(batch, DTYPES[dtype], phase=phase)
-        counted = {}
-
-        def counting_build():
-            net, x = build()
-            counted["params"] = sum(p.numel() for p in net.parameters())
-            return net, x
-
+        definition = (model, phase, dtype, batch, inspect.getsource(standard), version("transformers"))
         start = time.perf_counter()
-        fake_graphs[key] = (fake_capture(counting_build), counted["params"], time.perf_counter() - start)
+        graph, _ = cached_fake_capture(build, definition, cache_dir)
+        fake_graphs[key] = (graph, model.parameter_count(), time.perf_counter() - start)
     return fake_graphs[key]
 
 
 @pytest.mark.parametrize("device, workload, technique, batch_size", _cases())
-def test_inference(benchmark, fake_graphs: dict, device: str, workload: str, technique: str, batch_size: int) -> None:
+def test_inference(
+    benchmark, fake_graphs: dict, cache_dir: Path, device: str, workload: str, technique: str, batch_size: int
+) -> None:
     simulated = devices.REGISTRY.get(device)
     base, fmt = FORMATS[technique]
-    graph, params, capture_s = _graph(fake_graphs, workload, base, batch_size)
+    graph, params, capture_s = _graph(fake_graphs, cache_dir, workload, base, batch_size)
     if fmt is not None:
         graph = as_format(graph, fmt)
     model, phase = MATRIX[workload]

@@ -15,7 +15,16 @@ import devices
 import techniques
 import workloads
 from devices.simulated.cost import does_not_fit
-from devices.simulated.graph import Graph, as_format, capture, fake_capture
+from devices.simulated.graph import (
+    Graph,
+    GraphCacheWarning,
+    as_format,
+    cached_fake_capture,
+    capture,
+    fake_capture,
+    graph_from_json,
+    graph_to_json,
+)
 from tools import predict
 from workloads.resnet_mini import resnet
 from workloads.standard import MATRIX, STANDARD, StandardModel
@@ -274,3 +283,21 @@ def test_a_decode_step_reads_the_cache_once_and_writes_only_the_new_token(batch:
     assert sum(op.bytes_read for op in attention) >= cache  # every layer reads its whole cache
     traffic = sum(op.bytes for op in graph.ops)
     assert traffic < graph.weight_bytes + 1.5 * cache  # before: the cache built and concatenated in the call, 3x
+
+
+def test_a_cached_graph_is_the_graph_captured_and_a_corrupt_one_is_captured_again(tmp_path: Path) -> None:
+    bert = STANDARD["bert-base"]
+    build = bert.builder(2, torch.bfloat16)
+    graph, cached = cached_fake_capture(build, ("bert-base", "bf16", 2), tmp_path)
+    assert not cached and graph == fake_capture(build)
+    assert graph_from_json(graph_to_json(graph)) == graph  # every field, tuples included
+    again, cached = cached_fake_capture(build, ("bert-base", "bf16", 2), tmp_path)
+    assert cached and again == graph
+    (path,) = (tmp_path / "graphs").iterdir()
+    _, cached = cached_fake_capture(bert.builder(4, torch.bfloat16), ("bert-base", "bf16", 4), tmp_path)
+    assert not cached and len(list((tmp_path / "graphs").iterdir())) == 2  # another key, another file
+    path.write_text('{"ops": [')
+    with pytest.warns(GraphCacheWarning, match="could not be read"):
+        recaptured, cached = cached_fake_capture(build, ("bert-base", "bf16", 2), tmp_path)
+    assert not cached and recaptured == graph and graph_from_json(path.read_text()) == graph
+    assert cached_fake_capture(build, ("bert-base", "bf16", 2), None) == (graph, False)  # no cache: nothing kept

@@ -12,8 +12,15 @@ with its shapes, dtypes, weights, FLOPs and bytes, in the arithmetic the model r
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import inspect
+import json
 import math
+import sys
+import warnings
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -24,6 +31,7 @@ from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import flop_registry
 from torch.utils.weak import WeakIdKeyDictionary
 
+from accelbench.files import atomic_write
 from accelbench.measure import unwrap  # registers the extra FLOP formulas (int8/int4 matmuls, LSTM layers)
 
 DTYPE_NAMES = {
@@ -409,6 +417,52 @@ def fake_capture(build: Callable[[], tuple[nn.Module, torch.Tensor]]) -> Graph:
     with FakeTensorMode(allow_non_fake_inputs=True):
         model, inputs = build()
         return capture(model, inputs)
+
+
+def graph_to_json(graph: Graph) -> str:
+    return json.dumps(dataclasses.asdict(graph), separators=(",", ":"))
+
+
+def graph_from_json(text: str) -> Graph:
+    """The Graph `graph_to_json` wrote (lists back to the tuples the dataclasses hold)."""
+    fields = json.loads(text)
+    ops = []
+    for op in fields.pop("ops"):
+        op["gemms"] = tuple(Gemm(**g) for g in op["gemms"])
+        op["inputs"] = tuple(op["inputs"])
+        op["input_shapes"] = tuple(tuple(shape) for shape in op["input_shapes"])
+        op["output_shapes"] = tuple(tuple(shape) for shape in op["output_shapes"])
+        ops.append(Op(**op))
+    return Graph(ops=tuple(ops), **fields)
+
+
+class GraphCacheWarning(UserWarning):
+    """A cached graph could not be read or written: the graph was captured again (or not kept)."""
+
+
+def cached_fake_capture(
+    build: Callable[[], tuple[nn.Module, torch.Tensor]], key: tuple, cache_dir: Path | None
+) -> tuple[Graph, bool]:
+    """`fake_capture(build)`, kept as JSON in `cache_dir/graphs/`: (graph, whether it came from the cache). `key`
+    names everything `build` depends on (the model's definition and source, dtype, batch...); the file's name also
+    hashes this module's source and torch's version, so a change to either captures again. An unreadable file is
+    captured again, with a warning; without `cache_dir`, nothing is kept."""
+    if cache_dir is None:
+        return fake_capture(build), False
+    parts = [*map(repr, key), inspect.getsource(sys.modules[__name__]), torch.__version__]
+    path = Path(cache_dir) / "graphs" / f"{hashlib.sha256(chr(10).join(parts).encode()).hexdigest()[:16]}.json"
+    if path.exists():
+        try:
+            return graph_from_json(path.read_text()), True
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            warnings.warn(f"cached graph {path} could not be read ({exc}); capturing again", GraphCacheWarning)
+    graph = fake_capture(build)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, graph_to_json(graph))
+    except OSError as exc:
+        warnings.warn(f"graph could not be cached at {path} ({exc}); used uncached", GraphCacheWarning)
+    return graph, False
 
 
 def capture(model: nn.Module, inputs: torch.Tensor) -> Graph:

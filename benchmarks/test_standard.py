@@ -27,7 +27,7 @@ import accelbench.results as results
 import devices
 from devices.simulated.cost import does_not_fit
 from devices.simulated.device import prediction_figures, roofline_points
-from devices.simulated.graph import as_format, cached_fake_capture
+from devices.simulated.graph import as_format, cached_fake_capture, retyped
 from workloads import standard
 from workloads.standard import MATRIX
 
@@ -45,6 +45,8 @@ FORMATS = {
     "sparse-2of4": ("bf16", "2:4"),
 }
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+# an fp16 model's graph is its bf16 graph re-typed (tests/test_standard_models.py checks it for every model)
+SAME_GRAPH = {"fp16": "bf16"}
 FORMAT_DTYPE = {"int8": "int8", "int8-weight": "int8", "int4-weight": "int4", "fp8": "fp8", "2:4": "bf16"}
 # the standard models are priced as deployed: the vendor's runtime (devices/simulated/cost.py), as the published
 # measurements they are validated against (tools/validate.py) run them
@@ -79,6 +81,9 @@ def fake_graphs() -> dict:
 def _graph(fake_graphs: dict, cache_dir: Path, workload: str, dtype: str, batch: int):
     """The captured graph, kept on disk beside the trained weights (a later run reads it instead of capturing)."""
     key = (workload, dtype, batch)
+    if key not in fake_graphs and dtype in SAME_GRAPH:  # the same operators on the same bytes: not captured again
+        graph, params, capture_s = _graph(fake_graphs, cache_dir, workload, SAME_GRAPH[dtype], batch)
+        fake_graphs[key] = (retyped(graph, {SAME_GRAPH[dtype]: dtype}), params, capture_s)
     if key not in fake_graphs:
         model, phase = MATRIX[workload]
         build = model.builder(batch, DTYPES[dtype], phase=phase)

@@ -24,6 +24,7 @@ from devices.simulated.graph import (
     fake_capture,
     graph_from_json,
     graph_to_json,
+    retyped,
 )
 from tools import predict
 from workloads.resnet_mini import resnet
@@ -301,3 +302,15 @@ def test_a_cached_graph_is_the_graph_captured_and_a_corrupt_one_is_captured_agai
         recaptured, cached = cached_fake_capture(build, ("bert-base", "bf16", 2), tmp_path)
     assert not cached and recaptured == graph and graph_from_json(path.read_text()) == graph
     assert cached_fake_capture(build, ("bert-base", "bf16", 2), None) == (graph, False)  # no cache: nothing kept
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workload", list(MATRIX))
+def test_an_fp16_graph_is_the_bf16_graph_retyped(workload: str) -> None:
+    """benchmarks/test_standard.py prices fp16 from the bf16 capture re-typed (SAME_GRAPH): true of every model."""
+    from benchmarks.test_standard import SAME_GRAPH
+
+    model, phase = MATRIX[workload]
+    bf16 = fake_capture(model.builder(1, torch.bfloat16, phase=phase))
+    fp16 = fake_capture(model.builder(1, torch.float16, phase=phase))
+    assert SAME_GRAPH == {"fp16": "bf16"} and retyped(bf16, {"bf16": "fp16"}) == fp16

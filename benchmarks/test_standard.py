@@ -90,7 +90,7 @@ def _graph(fake_graphs: dict, cache_dir: Path, workload: str, dtype: str, batch:
         definition = (model, phase, dtype, batch, inspect.getsource(standard), version("transformers"))
         start = time.perf_counter()
         graph, _ = cached_fake_capture(build, definition, cache_dir)
-        fake_graphs[key] = (graph, model.parameter_count(), time.perf_counter() - start)
+        fake_graphs[key] = (graph, graph.parameters, time.perf_counter() - start)
     return fake_graphs[key]
 
 

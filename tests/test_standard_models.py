@@ -291,6 +291,8 @@ def test_a_cached_graph_is_the_graph_captured_and_a_corrupt_one_is_captured_agai
     build = bert.builder(2, torch.bfloat16)
     graph, cached = cached_fake_capture(build, ("bert-base", "bf16", 2), tmp_path)
     assert not cached and graph == fake_capture(build)
+    net, _ = fake_build_of(build)
+    assert graph.parameters == sum(p.numel() for p in net.parameters()) > 100_000_000  # BERT base: 110M
     assert graph_from_json(graph_to_json(graph)) == graph  # every field, tuples included
     again, cached = cached_fake_capture(build, ("bert-base", "bf16", 2), tmp_path)
     assert cached and again == graph
@@ -314,3 +316,11 @@ def test_an_fp16_graph_is_the_bf16_graph_retyped(workload: str) -> None:
     bf16 = fake_capture(model.builder(1, torch.bfloat16, phase=phase))
     fp16 = fake_capture(model.builder(1, torch.float16, phase=phase))
     assert SAME_GRAPH == {"fp16": "bf16"} and retyped(bf16, {"bf16": "fp16"}) == fp16
+
+
+def fake_build_of(build):
+    """What `build` makes, on fake tensors (nothing allocated)."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        return build()

@@ -182,14 +182,6 @@ class StandardModel:
             return torch.zeros((batch, length), dtype=torch.long)
         return torch.randint(0, vocab, (batch, length), generator=torch.Generator().manual_seed(seed))
 
-    def parameter_count(self) -> int:
-        """The model's parameters, counted on a build of fake tensors (nothing allocated)."""
-        from torch._subclasses.fake_tensor import FakeTensorMode
-
-        with FakeTensorMode(allow_non_fake_inputs=True):
-            net = self.build(initialize=False)
-            return sum(p.numel() for p in net.parameters())
-
     def state_bytes(self, batch: int, dtype: torch.dtype, seq: int | None = None, phase: str = "prefill") -> int:
         """Bytes a call keeps besides weights and operands: the decoder's key/value cache in decode (2 tensors per
         layer of batch x kv heads x context x head dim, in `dtype`); 0 otherwise."""

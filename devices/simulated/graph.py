@@ -175,6 +175,7 @@ class Graph:
     output_bytes: int
     module_calls: int = 0  # nn.Module calls in one eager forward (Python overhead of eager mode)
     io_elements: int = 0  # elements of the input and the outputs (what a host's pre- and post-processing touch)
+    parameters: int = 0  # elements of the model's parameters (nn.Module.parameters)
 
     @property
     def flops(self) -> int:
@@ -496,6 +497,7 @@ def capture(model: nn.Module, inputs: torch.Tensor) -> Graph:
         module_calls=calls[0],
         output_bytes=sum(o.numel() * o.element_size() for o in outs),
         io_elements=inputs.numel() + sum(o.numel() for o in outs),
+        parameters=sum(p.numel() for p in eager.parameters()),
     )
 
 

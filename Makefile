@@ -58,12 +58,13 @@ BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=50 --benchmark
 # make test: pytest-xdist workers (the tests time nothing; 0 runs them in one process)
 TEST_WORKERS ?= 2
 # make test: which tests. quick: all but those marked `slow` (pytest subprocess runs, model training; within 3
-# minutes); slow: only those; all: every test. CI runs quick, then slow.
-TESTS      ?= quick
-ifeq ($(filter quick slow all,$(TESTS)),)
-$(error TESTS=$(TESTS) is not a test tier: TESTS is quick, slow or all)
+# minutes); slow: only those; all: every test. CI runs quick, then slow. An -m in ARGS replaces the tier's (pytest keeps
+# the last -m): make test TEST_TIER=all ARGS='-m "not cuda"'.
+TEST_TIER  ?= quick
+ifeq ($(filter quick slow all,$(TEST_TIER)),)
+$(error TEST_TIER=$(TEST_TIER) is not a test tier: TEST_TIER is quick, slow or all)
 endif
-TEST_MARKS := $(if $(filter quick,$(TESTS)),-m "not slow",$(if $(filter slow,$(TESTS)),-m slow))
+TEST_MARKS := $(if $(filter quick,$(TEST_TIER)),-m "not slow",$(if $(filter slow,$(TEST_TIER)),-m slow))
 
 # bench-distributed: DDP under torchrun for 1..NPROC processes, then the pipeline over NPROC; PORT=0: torchrun picks one
 NPROC      ?= 2
@@ -149,8 +150,8 @@ screenshot: $(STAMP)
 test: $(STAMP)
 	@$(PY) -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS)) $(TEST_MARKS) $(ARGS); \
 	status=$$?; \
-	if [ $$status -eq 5 ] && [ "$(TESTS)" = quick ]; then \
-	  echo "make test: no quick test was selected; tests marked slow run with TESTS=slow or TESTS=all" >&2; fi; \
+	if [ $$status -eq 5 ] && [ "$(TEST_TIER)" = quick ]; then \
+	  echo "make test: no quick test was selected; tests marked slow run with TEST_TIER=slow or TEST_TIER=all" >&2; fi; \
 	exit $$status
 
 clean:

@@ -45,13 +45,15 @@ FORMATS = {
     "sparse-2of4": ("bf16", "2:4"),
 }
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+# what builds the models, read once (a file edited during a run must not name graphs the loaded code made)
+STANDARD_SOURCE = inspect.getsource(standard)
 # an fp16 model's graph is its bf16 graph re-typed (tests/test_standard_models.py checks it for every model)
 SAME_GRAPH = {"fp16": "bf16"}
 FORMAT_DTYPE = {"int8": "int8", "int8-weight": "int8", "int4-weight": "int4", "fp8": "fp8", "2:4": "bf16"}
 # the standard models are priced as deployed: the vendor's runtime (devices/simulated/cost.py), as the published
 # measurements they are validated against (tools/validate.py) run them
 RUNTIME = "deployed"
-METRIC = "fidelity to fp32: not measured (priced from a fake capture, shapes only; PROFILE=full measures it on cpu)"
+METRIC = "fidelity to fp32: not measured (priced from a fake capture, shapes only; TIER=full measures it on cpu)"
 
 
 def _cases() -> list:
@@ -87,7 +89,7 @@ def _graph(fake_graphs: dict, cache_dir: Path, workload: str, dtype: str, batch:
     if key not in fake_graphs:
         model, phase = MATRIX[workload]
         build = model.builder(batch, DTYPES[dtype], phase=phase)
-        definition = (model, phase, dtype, batch, inspect.getsource(standard), version("transformers"))
+        definition = (model, phase, DTYPES[dtype], batch, STANDARD_SOURCE, version("transformers"))
         start = time.perf_counter()
         graph, _ = cached_fake_capture(build, definition, cache_dir)
         fake_graphs[key] = (graph, graph.parameters, time.perf_counter() - start)

@@ -70,9 +70,11 @@ def test_make_test_runs_two_xdist_workers_unless_told_otherwise() -> None:
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_test_leaves_the_slow_tier_out_and_ci_runs_both_tiers() -> None:
     assert '-m "not slow"' in make_test_command()
-    assert " -m slow" in make_test_command("TESTS=slow") and "not slow" not in make_test_command("TESTS=slow")
-    assert "slow" not in make_test_command("TESTS=all")
-    wrong = subprocess.run(["make", "-n", "test", "TESTS=fast"], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert wrong.returncode != 0 and "TESTS is quick, slow or all" in wrong.stderr
+    assert " -m slow" in make_test_command("TEST_TIER=slow") and "not slow" not in make_test_command("TEST_TIER=slow")
+    assert "slow" not in make_test_command("TEST_TIER=all")
+    wrong = subprocess.run(
+        ["make", "-n", "test", "TEST_TIER=fast"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert wrong.returncode != 0 and "TEST_TIER is quick, slow or all" in wrong.stderr
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "for tier in quick slow" in ci and "make test TESTS=$tier" in ci
+    assert "for tier in quick slow" in ci and "make test TEST_TIER=$tier" in ci

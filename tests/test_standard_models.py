@@ -307,14 +307,17 @@ def test_a_cached_graph_is_the_graph_captured_and_a_corrupt_one_is_captured_agai
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("batch", [1, 64])
 @pytest.mark.parametrize("workload", list(MATRIX))
-def test_an_fp16_graph_is_the_bf16_graph_retyped(workload: str) -> None:
-    """benchmarks/test_standard.py prices fp16 from the bf16 capture re-typed (SAME_GRAPH): true of every model."""
-    from benchmarks.test_standard import SAME_GRAPH
+def test_an_fp16_graph_is_the_bf16_graph_retyped(workload: str, batch: int) -> None:
+    """benchmarks/test_standard.py prices fp16 from the bf16 capture re-typed (SAME_GRAPH): true of every model, at
+    each batch size it prices."""
+    from benchmarks.test_standard import BATCH_SIZES, SAME_GRAPH
 
+    assert batch in BATCH_SIZES
     model, phase = MATRIX[workload]
-    bf16 = fake_capture(model.builder(1, torch.bfloat16, phase=phase))
-    fp16 = fake_capture(model.builder(1, torch.float16, phase=phase))
+    bf16 = fake_capture(model.builder(batch, torch.bfloat16, phase=phase))
+    fp16 = fake_capture(model.builder(batch, torch.float16, phase=phase))
     assert SAME_GRAPH == {"fp16": "bf16"} and retyped(bf16, {"bf16": "fp16"}) == fp16
 
 
@@ -324,3 +327,16 @@ def fake_build_of(build):
 
     with FakeTensorMode(allow_non_fake_inputs=True):
         return build()
+
+
+def test_a_real_decode_step_repeats_and_follows_the_model_when_it_is_cast() -> None:
+    config = dict(kind="llama", hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4)
+    small = StandardModel("llama-tiny", "decoder", {**config, "num_key_value_heads": 2, "vocab_size": 128}, seq=16)
+    decode = small.build(phase="decode")
+    ids = small.example(3, phase="decode")
+    with torch.no_grad():
+        first, second = decode(ids), decode(ids)  # the same position each call: the cache never fills up
+        assert first.shape == (3, 128) and torch.equal(first, second)
+        assert decode.cache.layers[0].keys.shape == (3, 2, 17, 16)  # 16 tokens held and the new one
+        cast = decode.to(torch.bfloat16)(ids)  # the cache follows the model's dtype (allocated again)
+    assert cast.dtype == torch.bfloat16 and decode.cache.layers[0].keys.dtype == torch.bfloat16

@@ -12,6 +12,7 @@ import techniques
 import workloads
 from accelbench.data import Split
 from techniques import Context
+from workloads.classifier import DigitsClassifier
 from workloads.digits_mlp import DigitsMLP
 
 
@@ -46,8 +47,12 @@ def context() -> Context:
     return Context(device=torch.device("cpu"), calibration=data.val, train=data.train)
 
 
-# the default tier's workloads (the `full` ones are large: seconds per technique)
-QUICK_WORKLOADS = [w for w in workloads.REGISTRY if w.tier != "full"]
+# the digits models (the others are large: seconds per technique); those of the full tier in the slow test tier
+PURITY_WORKLOADS = [
+    pytest.param(w, id=w.name, marks=[pytest.mark.slow] if w.tier == "full" else [])
+    for w in workloads.REGISTRY
+    if isinstance(w, DigitsClassifier)
+]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +63,7 @@ def small_context(context: Context) -> Context:
     return Context(device=context.device, calibration=context.calibration, train=train)
 
 
-@pytest.mark.parametrize("workload", QUICK_WORKLOADS, ids=lambda w: w.name)
+@pytest.mark.parametrize("workload", PURITY_WORKLOADS)
 @pytest.mark.parametrize("name", techniques.REGISTRY.names())
 def test_every_technique_is_pure(name: str, workload, small_context: Context, cache_dir: Path) -> None:
     model = workload.model(cache_dir)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
+from accelbench.rounds import Pairing
 from tools.windows import Windows, main, windows
 
 
@@ -18,9 +20,10 @@ def test_the_shares_count_consecutive_pairs_and_intervals_that_hold_the_overall_
 
 
 def test_windows_pair_two_calls_until_the_time_is_spent() -> None:
-    ticks = []
-    found = windows(lambda: ticks.append("a"), lambda: ticks.append("b"), seconds=0.05)
-    assert len(found.medians) >= 2 and ticks.count("a") > 0 and ticks.count("b") > 0
+    calls = {"a": 0, "b": 0}
+    tick = lambda name: calls.__setitem__(name, calls[name] + 1)  # noqa: E731
+    found = windows(lambda: tick("a"), lambda: tick("b"), seconds=0.05, pairing=Pairing(max_time_s=0.01))
+    assert len(found.medians) >= 2 and calls["a"] > 0 and calls["b"] > 0
     assert all(lo <= m <= hi for lo, m, hi in zip(found.lows, found.medians, found.highs))
 
 
@@ -34,6 +37,9 @@ def test_a_name_it_does_not_know_exits_2_with_the_valid_ones(capsys) -> None:
 @pytest.mark.slow
 def test_it_reports_a_real_case(cache_dir: Path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("ACCELBENCH_CACHE", str(cache_dir))
+    threads = torch.get_num_threads()  # the cpu device sets its thread count: put it back for the other tests
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
     assert main(["--workload", "digits-mlp", "--technique", "bf16", "--batch", "1", "--seconds", "0.5"]) == 0
     out = capsys.readouterr().out
+    assert torch.get_num_threads() == threads
     assert "cpu digits-mlp bf16 batch 1:" in out and "consecutive windows within 5%:" in out

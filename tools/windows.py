@@ -27,7 +27,9 @@ import workloads
 from accelbench.plugin import default_cache_dir
 from accelbench.registry import UnknownNameError
 from accelbench.rounds import Pairing, paired_rounds
+from devices import DeviceUnavailable
 from techniques import Context
+from workloads import WorkloadUnavailable
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class Windows:
     def consecutive_within_5(self) -> float:
         """Share of consecutive (disjoint) window pairs whose medians agree within 5%."""
         pairs = list(zip(self.medians[::2], self.medians[1::2]))
-        return sum(abs(a / b - 1) < 0.05 for a, b in pairs) / len(pairs)
+        return sum(abs(a / b - 1) < 0.05 for a, b in pairs) / len(pairs) if pairs else float("nan")
 
     @property
     def coverage(self) -> float:
@@ -84,18 +86,23 @@ def main(argv: list[str] | None = None) -> int:
     if device.simulated:
         print(f"windows: {device.name} is simulated: its figures are deterministic, nothing to pair", file=sys.stderr)
         return 2
-    where = device.open()
-    data = workload.data()
-    context = Context(device=where, calibration=data.val, train=data.train, loss=workload.loss)
-    base = workload.model(default_cache_dir()).to(where)
-    model = technique.apply(base, context)
-    x = data.test.x[: args.batch].to(where)
-    baseline = device.synchronized(lambda: base(x))
-    candidate = device.synchronized(lambda: model(x))
-    with torch.no_grad():
-        for _ in range(50):  # warm-up, as a run's timing precedes its pairing
-            baseline(), candidate()
-        found = windows(baseline, candidate, args.seconds)
+    try:
+        where = device.open()
+        data = workload.data()
+        context = Context(device=where, calibration=data.val, train=data.train, loss=workload.loss)
+        base = workload.model(default_cache_dir()).to(where)
+        model = technique.apply(base, context)
+        x = data.test.x[: args.batch].to(where)
+        baseline = device.synchronized(lambda: base(x))
+        candidate = device.synchronized(lambda: model(x))
+        with torch.no_grad():
+            for _ in range(50):  # warm-up, as a run's timing precedes its pairing
+                baseline(), candidate()
+            found = windows(baseline, candidate, args.seconds)
+    except (DeviceUnavailable, WorkloadUnavailable, NotImplementedError, ValueError) as exc:
+        # the device is absent, the technique cannot run here, or one pairing would take too long
+        print(f"windows: {device.name} {workload.name} {technique.name}: {exc}", file=sys.stderr)
+        return 2
     print(
         f"{device.name} {workload.name} {technique.name} batch {args.batch}: {len(found.medians)} windows of "
         f"{Pairing().max_time_s:g} s, paired speedup median {statistics.median(found.medians):.3f} "

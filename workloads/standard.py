@@ -72,6 +72,11 @@ class Prefill(nn.Module):
         return self.inner(input_ids=ids, use_cache=False, logits_to_keep=1).logits[:, -1]
 
 
+def head_dim(config) -> int:
+    """A decoder's attention head width: the config's own, else hidden size / heads."""
+    return getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+
+
 class Decode(nn.Module):
     """One new token per sequence against a key/value cache of `context` tokens: ids [B, 1] -> logits [B, vocab].
 
@@ -86,23 +91,29 @@ class Decode(nn.Module):
         self.inner, self.context = inner, context
         self.cache = None
 
+    def _dtype_device(self) -> tuple[torch.dtype, torch.device]:
+        """Where the keys and values are made: the first attention layer's key projection."""
+        weight = self.inner.model.layers[0].self_attn.k_proj.weight
+        return weight.dtype, weight.device
+
     def allocate(self, batch: int) -> None:
         """The cache for `batch` sequences, in the model's dtype and on its device."""
         config = self.inner.config
-        weight = self.inner.lm_head.weight
+        dtype, device = self._dtype_device()
         cache = _transformers().StaticCache(config=config, max_cache_len=self.context + 1)
         cache.early_initialization(
             batch_size=batch,
             num_heads=config.num_key_value_heads,
-            head_dim=config.hidden_size // config.num_attention_heads,
-            dtype=weight.dtype,
-            device=weight.device,
+            head_dim=head_dim(config),
+            dtype=dtype,
+            device=device,
         )
         self.cache = cache
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        if self.cache is None or self.cache.layers[0].keys.shape[0] != ids.shape[0]:
-            self.allocate(ids.shape[0])
+        keys = None if self.cache is None else self.cache.layers[0].keys
+        if keys is None or keys.shape[0] != ids.shape[0] or (keys.dtype, keys.device) != self._dtype_device():
+            self.allocate(ids.shape[0])  # first call, another batch, or the model moved or was cast since
         for layer in self.cache.layers:  # the cache holds `context` tokens: the new one goes at that position
             layer.cumulative_length.fill_(self.context)
         position = torch.full((ids.shape[0], 1), self.context, dtype=torch.long, device=ids.device)
@@ -188,8 +199,7 @@ class StandardModel:
         if self.family != "decoder" or phase != "decode":
             return 0
         config = _transformers().LlamaConfig(**{k: v for k, v in self.config.items() if k != "kind"})
-        head_dim = config.hidden_size // config.num_attention_heads
-        per_layer = 2 * batch * config.num_key_value_heads * (seq or self.seq) * head_dim
+        per_layer = 2 * batch * config.num_key_value_heads * (seq or self.seq) * head_dim(config)
         return per_layer * config.num_hidden_layers * torch.finfo(dtype).bits // 8
 
     def builder(

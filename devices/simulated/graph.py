@@ -437,6 +437,13 @@ def graph_from_json(text: str) -> Graph:
     return Graph(ops=tuple(ops), **fields)
 
 
+# what the capture code is: this module and the FLOP formulas it registers, read once (a file edited during a run
+# must not name graphs the code loaded before made)
+CAPTURE_SOURCE = hashlib.sha256(
+    Path(__file__).read_bytes() + Path(inspect.getfile(sys.modules["accelbench.measure"])).read_bytes()
+).hexdigest()
+
+
 class GraphCacheWarning(UserWarning):
     """A cached graph could not be read or written: the graph was captured again (or not kept)."""
 
@@ -446,22 +453,22 @@ def cached_fake_capture(
 ) -> tuple[Graph, bool]:
     """`fake_capture(build)`, kept as JSON in `cache_dir/graphs/`: (graph, whether it came from the cache). `key`
     names everything `build` depends on (the model's definition and source, dtype, batch...); the file's name also
-    hashes this module's source and torch's version, so a change to either captures again. An unreadable file is
+    hashes the capture code (`CAPTURE_SOURCE`) and torch's version, so a change to either captures again. An unreadable file is
     captured again, with a warning; without `cache_dir`, nothing is kept."""
     if cache_dir is None:
         return fake_capture(build), False
-    parts = [*map(repr, key), inspect.getsource(sys.modules[__name__]), torch.__version__]
+    parts = [*map(repr, key), CAPTURE_SOURCE, torch.__version__]
     path = Path(cache_dir) / "graphs" / f"{hashlib.sha256(chr(10).join(parts).encode()).hexdigest()[:16]}.json"
     if path.exists():
         try:
             return graph_from_json(path.read_text()), True
-        except (OSError, ValueError, TypeError, KeyError) as exc:
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             warnings.warn(f"cached graph {path} could not be read ({exc}); capturing again", GraphCacheWarning)
     graph = fake_capture(build)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, graph_to_json(graph))
-    except OSError as exc:
+    except (OSError, TypeError, ValueError) as exc:
         warnings.warn(f"graph could not be cached at {path} ({exc}); used uncached", GraphCacheWarning)
     return graph, False
 

@@ -340,3 +340,12 @@ def test_a_real_decode_step_repeats_and_follows_the_model_when_it_is_cast() -> N
         assert decode.cache.layers[0].keys.shape == (3, 2, 17, 16)  # 16 tokens held and the new one
         cast = decode.to(torch.bfloat16)(ids)  # the cache follows the model's dtype (allocated again)
     assert cast.dtype == torch.bfloat16 and decode.cache.layers[0].keys.dtype == torch.bfloat16
+
+
+def test_integer_scalar_bookkeeping_is_not_priced_as_device_work() -> None:
+    """The decode step's cache position (a 0-d integer reset and advanced per layer) is host bookkeeping."""
+    config = dict(kind="llama", hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4)
+    small = StandardModel("llama-tiny", "decoder", {**config, "num_key_value_heads": 2, "vocab_size": 128}, seq=16)
+    graph = fake_capture(small.builder(1, torch.float32, phase="decode"))
+    assert not [op.name for op in graph.ops if all(len(s) == 0 for s in op.input_shapes + op.output_shapes)]
+    assert sum("index_copy_" in op.name for op in graph.ops) == 4  # the cache updates themselves stay

@@ -313,7 +313,9 @@ class _Recorder(TorchDispatchMode):
         aliases = schema is not None and any(
             r.alias_info is not None and not r.alias_info.is_write for r in schema.returns
         )
-        if aliases or name in NO_DATA_OPS or not outs or name.startswith("sym_"):
+        # integer scalars (a position counter, a cache length): bookkeeping a deployed runtime keeps on the host
+        bookkeeping = all(t.dim() == 0 and not t.is_floating_point() for t in ins + outs)
+        if aliases or name in NO_DATA_OPS or not outs or name.startswith("sym_") or bookkeeping:
             if infos and outs:  # a view keeps what its base was
                 for o in outs:
                     self.info.setdefault(o, infos[0])

@@ -271,8 +271,7 @@ def test_simulated_devices_price_the_standard_workloads_only_from_fake_captures(
 def test_a_decode_step_reads_the_cache_once_and_writes_only_the_new_token(batch: int) -> None:
     """As a deployed decoder runs it: the weights and the key/value cache are read once, and the step writes the new
     token's keys and values into the cache (nothing rebuilds or copies the cache within the call)."""
-    config = dict(kind="llama", hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=4)
-    small = StandardModel("llama-small", "decoder", {**config, "num_key_value_heads": 4, "vocab_size": 512}, seq=1024)
+    small = small_llama(hidden=256, heads=4, kv_heads=4, vocab=512, seq=1024)
     graph = fake_capture(small.builder(batch, torch.float16, phase="decode"))
     cache = small.state_bytes(batch, torch.float16, phase="decode")  # K and V of 1024 tokens, every layer
     new_token = cache // 1024
@@ -330,8 +329,7 @@ def fake_build_of(build):
 
 
 def test_a_real_decode_step_repeats_and_follows_the_model_when_it_is_cast() -> None:
-    config = dict(kind="llama", hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4)
-    small = StandardModel("llama-tiny", "decoder", {**config, "num_key_value_heads": 2, "vocab_size": 128}, seq=16)
+    small = small_llama(hidden=64, heads=4, kv_heads=2, vocab=128, seq=16)
     decode = small.build(phase="decode")
     ids = small.example(3, phase="decode")
     with torch.no_grad():
@@ -344,8 +342,14 @@ def test_a_real_decode_step_repeats_and_follows_the_model_when_it_is_cast() -> N
 
 def test_integer_scalar_bookkeeping_is_not_priced_as_device_work() -> None:
     """The decode step's cache position (a 0-d integer reset and advanced per layer) is host bookkeeping."""
-    config = dict(kind="llama", hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4)
-    small = StandardModel("llama-tiny", "decoder", {**config, "num_key_value_heads": 2, "vocab_size": 128}, seq=16)
+    small = small_llama(hidden=64, heads=4, kv_heads=2, vocab=128, seq=16)
     graph = fake_capture(small.builder(1, torch.float32, phase="decode"))
     assert not [op.name for op in graph.ops if all(len(s) == 0 for s in op.input_shapes + op.output_shapes)]
     assert sum("index_copy_" in op.name for op in graph.ops) == 4  # the cache updates themselves stay
+
+
+def small_llama(hidden: int, heads: int, kv_heads: int, vocab: int, seq: int) -> StandardModel:
+    """A two-layer decoder of Llama's kind (MLP twice the hidden width), `seq` tokens of context."""
+    config = dict(kind="llama", hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=2)
+    config.update(num_attention_heads=heads, num_key_value_heads=kv_heads, vocab_size=vocab)
+    return StandardModel("llama-small", "decoder", config, seq=seq)

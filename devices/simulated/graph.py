@@ -1,7 +1,9 @@
 """Operator graph capture: run a model once on the host under a TorchDispatchMode and record every aten operator
 with its shapes, dtypes, weights, FLOPs and bytes, in the arithmetic the model really does.
 
-- Views and metadata operators (view, t, expand, detach...) move no data and are not recorded.
+- Views and metadata operators (view, t, expand, detach...) move no data and are not recorded; nor is arithmetic on
+  integer scalars (a decode step's cache position): a deployed runtime keeps that on the host.
+- An in-place scatter (a static key/value cache's update) reads and writes only the rows it puts.
 - Quantize / dequantize operators (PT2E's reference graph) are not recorded either: deployed, they fuse into the
   neighbouring kernels. What they leave behind is the *effective dtype*: a tensor that came out of a dequantize is
   int8 data, and an operator whose float inputs are all such tensors computes in int8. So a PT2E int8 linear shows
@@ -455,8 +457,8 @@ def cached_fake_capture(
 ) -> tuple[Graph, bool]:
     """`fake_capture(build)`, kept as JSON in `cache_dir/graphs/`: (graph, whether it came from the cache). `key`
     names everything `build` depends on (the model's definition and source, dtype, batch...); the file's name also
-    hashes the capture code (`CAPTURE_SOURCE`) and torch's version, so a change to either captures again. An unreadable file is
-    captured again, with a warning; without `cache_dir`, nothing is kept."""
+    hashes the capture code (`CAPTURE_SOURCE`) and torch's version, so a change to either captures again. An
+    unreadable file is captured again, with a warning; without `cache_dir`, nothing is kept."""
     if cache_dir is None:
         return fake_capture(build), False
     parts = [*map(repr, key), CAPTURE_SOURCE, torch.__version__]

@@ -225,3 +225,19 @@ def test_tensorrt_builds_one_engine_per_input_shape_with_fp16_kernels_allowed(ca
     assert [call["inputs"][0].shape[0] for call in FakeTorchTensorRT.calls] == [1, 64]  # built once per shape
     assert all(c["ir"] == "dynamo" and torch.float16 in c["enabled_precisions"] for c in FakeTorchTensorRT.calls)
     assert engines.eager_module is model
+
+
+@pytest.mark.slow
+def test_a_process_compiles_more_graphs_than_dynamos_recompile_limit_without_falling_back_to_eager() -> None:
+    """Dynamo keeps a process's compiled graphs on one shared code object and, past its recompile limit (8), runs a
+    new model eager without an error: every CompiledPerShape call must compile its own graph."""
+    from torch._dynamo.utils import counters
+
+    from techniques.compiled import CompiledPerShape
+
+    before = counters["stats"]["unique_graphs"]
+    widths = range(8, 8 + 4 * 11, 4)  # 11 models, one shape each: more graphs than the limit
+    with torch.no_grad():
+        for width in widths:
+            CompiledPerShape(nn.Sequential(nn.Linear(width, width), nn.ReLU()).eval())(torch.randn(2, width))
+    assert counters["stats"]["unique_graphs"] - before == len(widths)

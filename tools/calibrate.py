@@ -9,18 +9,23 @@ per-operator and per-call overheads of eager and compiled PyTorch. Every figure 
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime as dt
 import platform
 import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import psutil
 import torch
+from scipy.optimize import nnls
+from torch import nn
 from torch.utils.benchmark import Timer
 
 from accelbench.files import atomic_write
 from devices.cpu import CpuDevice
+from devices.simulated.cost import KernelKey, kernel_terms
 from devices.simulated.profile import PROFILE_DIR, load_profile
 
 GEMM_SIZES = (64, 256, 1024)  # small ones too: some dtypes (fp16 on CPUs without it) are fastest there
@@ -28,7 +33,10 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16, 
 
 
 def seconds(stmt: str, min_run_time: float = 0.2, **names) -> float:
-    return Timer(stmt, globals={"torch": torch, **names}).blocked_autorange(min_run_time=min_run_time).median
+    """Median seconds of `stmt` at this process's thread count (Timer's own default is one thread, which would
+    measure another machine than the cases run on, and make a compiled model recompile for the new thread count)."""
+    timer = Timer(stmt, globals={"torch": torch, **names}, num_threads=torch.get_num_threads())
+    return timer.blocked_autorange(min_run_time=min_run_time).median
 
 
 def gemm_rate(dtype: torch.dtype) -> float | None:
@@ -145,7 +153,196 @@ def copy_bandwidth(size_bytes: int, overhead: float) -> float:
     return 2 * 4 * n / max(t - overhead, t * 0.05)
 
 
-def measure() -> dict:
+# Every execution path of the default matrix on a CPU; the other default techniques change the weights or the layers
+# (pruning, distillation, binarization, BN folding, depthwise-separable convolutions, 2:4 masks, which run dense on a
+# CPU) or lower as one of these does (int8-qat and prune-channels-50+int8-static as int8-static), so they run the
+# same kernels. tests/test_calibrate.py checks that every default technique is in one list or the other.
+KERNEL_TECHNIQUES = (
+    "fp32",
+    "bf16",
+    "fp16",
+    "amp-bf16",
+    "amp-fp16",
+    "channels-last",
+    "compile",
+    "compile-freezing",
+    "int8-dynamic",
+    "int8-dynamic-eager",
+    "int8-dynamic-legacy",
+    "int8-static",
+    "int8-weight-only",
+    "int4-weight-only",
+    "onnxruntime",
+    "onnxruntime-int8",
+)
+SAME_KERNELS = {
+    "prune-l1-50": "fp32",
+    "prune-l1-90": "fp32",
+    "prune-channels-50": "fp32",
+    "sparse-2of4": "fp32",
+    "binary": "fp32",
+    "distill": "fp32",
+    "bn-fold": "fp32",
+    "depthwise-separable": "fp32",
+    "int8-qat": "int8-static",
+    "prune-channels-50+int8-static": "int8-static",
+    "tensorrt": "none: CUDA only",
+}
+KERNEL_BATCHES = (1, 64)
+
+
+def _mlp(*widths: int) -> tuple:
+    def build() -> nn.Module:
+        return nn.Sequential(*[m for i, o in zip(widths, widths[1:]) for m in (nn.Linear(i, o), nn.ReLU())])
+
+    return build, (widths[0],)
+
+
+def _cnn(cin: int, couts: tuple[int, ...], side: int, hidden: int | None = None) -> tuple:
+    def build() -> nn.Module:
+        layers: list[nn.Module] = []
+        for c, co in zip((cin, *couts), couts):
+            layers += [nn.Conv2d(c, co, 3, padding=1), nn.BatchNorm2d(co), nn.ReLU()]
+        if hidden:
+            layers += [nn.MaxPool2d(2), nn.Flatten(), nn.Linear(couts[-1] * side * side // 4, hidden), nn.ReLU()]
+            layers.append(nn.Linear(hidden, 10))
+        return nn.Sequential(*layers)
+
+    return build, (cin, side, side)
+
+
+def _depthwise(channels: int, side: int, depth: int) -> tuple:
+    def build() -> nn.Module:
+        c = channels
+        block = lambda: [nn.Conv2d(c, c, 3, padding=1, groups=c), nn.BatchNorm2d(c), nn.ReLU()]  # noqa: E731
+        return nn.Sequential(*[m for _ in range(depth) for m in (*block(), nn.Conv2d(c, c, 1), nn.BatchNorm2d(c))])
+
+    return build, (channels, side, side)
+
+
+def _head(channels: int, side: int, hidden: int) -> tuple:
+    def build() -> nn.Module:
+        flat = channels * side * side // 4
+        return nn.Sequential(nn.MaxPool2d(2), nn.Flatten(), nn.Linear(flat, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+
+    return build, (channels, side, side)
+
+
+# name -> (build, input shape without the batch): one and three layers deep, so a call's fixed cost and an operator's
+# separate in the fit
+KERNEL_BLOCKS = {
+    "fc-64-64": _mlp(64, 64),
+    "fc-64-256": _mlp(64, 256),
+    "fc-256-256": _mlp(256, 256),
+    "fc-512-128": _mlp(512, 128),
+    "fc-64x3": _mlp(64, 64, 64, 64),
+    "fc-256x3": _mlp(256, 256, 256, 256),
+    "conv-1-16-s8": _cnn(1, (16,), 8),
+    "conv-16-32-s8": _cnn(16, (32,), 8),
+    "conv-32-32-s16": _cnn(32, (32,), 16),
+    "conv-8-64-s16": _cnn(8, (64,), 16),
+    "conv-64-64-s8": _cnn(64, (64,), 8),
+    "conv-16x3-s8": _cnn(16, (16, 16, 16), 8),
+    "conv-8-32x3-s16": _cnn(8, (32, 32, 32), 16),
+    "conv-head-1-8-s8": _cnn(1, (8,), 8, hidden=32),
+    "conv-head-16-32-s16": _cnn(16, (32,), 16, hidden=128),
+    "dw-16-s8": _depthwise(16, 8, 1),
+    "dw-32-s16": _depthwise(32, 16, 1),
+    "dw-16x3-s8": _depthwise(16, 8, 3),
+    "head-32-s8": _head(32, 8, 64),
+    "head-16-s16": _head(16, 16, 128),
+}
+
+
+def kernel_samples(
+    blocks: dict = KERNEL_BLOCKS,
+    technique_names: tuple[str, ...] = KERNEL_TECHNIQUES,
+    batches: tuple[int, ...] = KERNEL_BATCHES,
+    passes: int = 3,
+    min_run_time: float = 0.1,
+) -> list[dict]:
+    """One sample per block, technique and batch: the median seconds per call over `passes` passes of the whole
+    grid, the captured graph and its runtime. A technique that cannot run a block (weight-only quantization needs
+    Linear layers) is left out of that block's samples."""
+    import techniques
+    from devices.simulated.device import captured, runtime_of
+    from techniques.base import Context
+
+    cases = []
+    for name, (build, shape) in blocks.items():
+        torch.manual_seed(0)
+        base = build().eval()
+        split = type("Split", (), {"x": torch.randn(32, *shape), "y": torch.zeros(32, dtype=torch.long)})
+        for technique in technique_names:
+            try:
+                model = techniques.resolve(technique).apply(
+                    copy.deepcopy(base), Context(torch.device("cpu"), split, split)
+                )
+            except NotImplementedError:
+                continue
+            for batch in batches:
+                x = torch.randn(batch, *shape)
+                with torch.no_grad():
+                    model(x)  # compilation and one-time set-up, outside the timing
+                    graph = captured(model, x)
+                cases.append(dict(block=name, technique=technique, batch=batch, model=model, x=x, graph=graph))
+    times: list[list[float]] = [[] for _ in cases]
+    with torch.no_grad():
+        for _ in range(passes):
+            for case, seen in zip(cases, times):
+                seen.append(seconds("m(x)", min_run_time, m=case["model"], x=case["x"]))
+    return [
+        dict(
+            block=c["block"],
+            technique=c["technique"],
+            batch=c["batch"],
+            graph=c["graph"],
+            runtime=runtime_of(c["model"]),
+            seconds=float(np.median(t)),
+        )
+        for c, t in zip(cases, times)
+    ]
+
+
+def fit_kernels(samples: list[dict]) -> dict:
+    """Non-negative least squares, each sample's residual relative to its time: per runtime (call, per module call)
+    and per kernel key (fixed, per FLOP, per byte). Returns {"calls": {runtime: (call_s, module_s)}, "kernels":
+    {key: (fixed_s, s_per_flop, s_per_byte, samples)}, "median_abs_error": in sample, "samples": n}."""
+    rows, columns = [], {}
+    for sample in samples:
+        terms, modules = kernel_terms(sample["graph"], sample["runtime"])
+        row = {("call", sample["runtime"]): 1.0, ("module", sample["runtime"]): float(modules)}
+        for key, (count, flops, nbytes) in terms.items():
+            row.update({(key, "fixed"): count, (key, "flop"): flops, (key, "byte"): nbytes})
+        rows.append(row)
+        for column in row:
+            columns.setdefault(column, len(columns))
+    a = np.zeros((len(rows), len(columns)))
+    for r, row in enumerate(rows):
+        for column, value in row.items():
+            a[r, columns[column]] = value
+    t = np.array([s["seconds"] for s in samples])
+    weighted = a / t[:, None]
+    scale = np.linalg.norm(weighted, axis=0)
+    scale[scale == 0] = 1.0
+    coef, _ = nnls(weighted / scale, np.ones(len(t)), maxiter=50 * len(columns))
+    coef /= scale
+    value = {column: float(coef[i]) for column, i in columns.items()}
+    seen: dict[KernelKey, int] = {}
+    for row in rows:
+        for column in row:
+            if column[1] == "fixed":
+                seen[column[0]] = seen.get(column[0], 0) + 1
+    kernels = {
+        key: (value[(key, "fixed")], value[(key, "flop")], value[(key, "byte")], count) for key, count in seen.items()
+    }
+    runtimes = sorted({s["runtime"] for s in samples})
+    calls = {r: (value[("call", r)], value[("module", r)]) for r in runtimes}
+    error = np.abs(a @ coef / t - 1)
+    return dict(calls=calls, kernels=kernels, median_abs_error=float(np.median(error)), samples=len(samples))
+
+
+def measure(passes: int = 3) -> dict:
     threads = CpuDevice().thread_count
     torch.set_num_threads(threads)
     tiny = torch.randn(8)
@@ -195,12 +392,49 @@ def measure() -> dict:
         "onnxruntime_call_overhead": ort_call,
         "vector_rate": vector_rate,
         "memory": [*levels, dram],
+        "kernel_fit": fit_kernels(kernel_samples(passes=passes)),
     }
 
 
 def _figure(value: float | str, unit: str, source: str, confidence: str = "derived") -> str:
     shown = f'"{value}"' if isinstance(value, str) else str(value) if isinstance(value, int) else f"{value:.6g}"
     return f'{{ value = {shown}, unit = "{unit}", source = "{source}", confidence = "{confidence}" }}'
+
+
+def kernel_lines(fit: dict, on: str) -> list[str]:
+    """The fitted kernel table as TOML: [[kernel_call]] per runtime, [[kernel]] per runtime, operator, dtype and
+    fused-or-not (devices/simulated/profile.py reads them)."""
+    how = (
+        f"{on}: fitted over {fit['samples']} samples of {len(KERNEL_BLOCKS)} blocks x {len(KERNEL_TECHNIQUES)} "
+        f"techniques (tools/calibrate.py KERNEL_BLOCKS), in-sample median error {fit['median_abs_error']:.0%}"
+    )
+    lines = [
+        "",
+        "# The kernel table: where it covers an operator, `predict` prices it as fixed + per_flop x FLOPs + per_byte",
+        "# x bytes, and a call as call + per_module x nn.Module calls (eager), instead of the roofline above.",
+    ]
+    for runtime, (call, module) in sorted(fit["calls"].items()):
+        lines += [
+            "",
+            "[[kernel_call]]",
+            f'runtime = "{runtime}"',
+            f"call = {_figure(call, 's', how)}",
+            f"per_module = {_figure(module, 's', how)}",
+        ]
+    for (runtime, op, dtype, fused), (fixed, per_flop, per_byte, count) in sorted(fit["kernels"].items()):
+        lines += [
+            "",
+            "[[kernel]]",
+            f'runtime = "{runtime}"',
+            f'op = "{op}"',
+            f'dtype = "{dtype}"',
+            f"fused = {'true' if fused else 'false'}",
+            f"samples = {count}",
+            f"fixed = {_figure(fixed, 's', how)}",
+            f"per_flop = {_figure(per_flop, 's/FLOP', how)}",
+            f"per_byte = {_figure(per_byte, 's/B', how)}",
+        ]
+    return lines
 
 
 def profile_text(m: dict) -> str:
@@ -243,6 +477,7 @@ def profile_text(m: dict) -> str:
             f"[{table}]  # per dtype: {kind} ({'compiled' if table.startswith('compiled') else 'eager' if unit == 's' else 'ONNX Runtime'})",
         ]
         lines += [f"{d} = {_figure(v, unit, on + ': ' + what)}" for d, v in m[table].items()]
+    lines += kernel_lines(m["kernel_fit"], on)
     lines += [
         "",
         "[matrix]",
@@ -305,8 +540,19 @@ def profile_text(m: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.calibrate", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=PROFILE_DIR / "sim-cpu.toml", help="profile to write")
+    parser.add_argument(
+        "--passes", type=int, default=3, help="passes over the kernel grid; each sample is their median (default 3)"
+    )
     args = parser.parse_args(argv)
-    text = profile_text(measure())
+    if args.passes < 1:
+        parser.error(f"--passes {args.passes}: expected a whole number >= 1")
+    measured = measure(args.passes)
+    fit = measured["kernel_fit"]
+    print(
+        f"kernel table: {len(fit['kernels'])} kernels over {len(fit['calls'])} runtimes, fitted on {fit['samples']} "
+        f"samples (in-sample median error {fit['median_abs_error']:.1%})"
+    )
+    text = profile_text(measured)
     with tempfile.TemporaryDirectory() as scratch:  # refuse to write a profile the loader would refuse
         load_profile(atomic_write(Path(scratch) / args.out.name, text))
     atomic_write(args.out, text)

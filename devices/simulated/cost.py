@@ -19,6 +19,10 @@ Per operator: time = max(compute, memory) + overhead, and the model's time is th
   DPU and CPU subgraphs) or it and everything after it ("host-tail", as the Edge TPU compiler does).
 - Sparsity: unstructured zeros help only where the profile says so; 2:4 weights halve the matrix work (at most 2x)
   on profiles that support it, for GEMMs whose every dimension reaches the profile's minimum.
+- Measured kernels (a profile with a kernel table, written by `make calibrate` for this CPU): an operator whose
+  runtime, name, dtype and place (fused into the group before it or not) the table has costs fixed + per FLOP x
+  FLOPs + per byte x bytes, fitted on measured blocks, and a call its fitted per-call and per-module terms; other
+  operators keep the roofline's cost.
 - Energy = idle power x time + energy per op x ops + energy per byte x bytes. If the average power would exceed
   the TDP, the time stretches until it does not, and the result is flagged power-limited.
 """
@@ -26,7 +30,7 @@ Per operator: time = max(compute, memory) + overhead, and the model's time is th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from devices.simulated.graph import Gemm, Graph, Op
 from devices.simulated.profile import DTYPES, Profile
@@ -139,6 +143,26 @@ def _groups(graph: Graph, fuse: bool) -> list[list[Op]]:
 
 RUNTIMES = ("eager", "compiled", "onnxruntime", "deployed")  # deployed: tools/predict.py, published measurements
 
+KernelKey = tuple[str, str, str, bool]  # runtime, operator name, dtype, fused into the group before it
+
+
+def fuses(profile_compiles: bool, runtime: str) -> bool:
+    """Whether elementwise chains fuse into their producers under `runtime`."""
+    return runtime != "eager" or profile_compiles
+
+
+def kernel_terms(graph: Graph, runtime: str, graph_compiler: bool = False) -> tuple[dict[KernelKey, list[float]], int]:
+    """Per kernel key, [operators, FLOPs, bytes] of `graph` under `runtime`; and the nn.Module calls an eager call
+    makes (0 for other runtimes). What `make calibrate` fits and a kernel table prices: one definition for both."""
+    terms: dict[KernelKey, list[float]] = {}
+    for group in _groups(graph, fuses(graph_compiler, runtime)):
+        for position, op in enumerate(group):
+            row = terms.setdefault((runtime, op.name, op.dtype, position > 0), [0.0, 0.0, 0.0])
+            row[0] += 1
+            row[1] += op.flops
+            row[2] += op.bytes
+    return terms, graph.module_calls if runtime == "eager" else 0
+
 
 def _overheads(profile: Profile, runtime: str) -> tuple[float, float]:
     """(per operator, per call) for the runtime that executes the graph; a graph-compiling profile has one, and
@@ -181,14 +205,41 @@ def does_not_fit(graph: Graph, profile: Profile, state_bytes: int = 0) -> str | 
     )
 
 
+def _measured_kernels(
+    graph: Graph, profile: Profile, runtime: str, groups: list[list[Op]], roofline: list[OpCost]
+) -> tuple[list[OpCost], float]:
+    """The groups' costs and the call's from the profile's kernel table: a group whose every operator the table has
+    is priced by it (its bound: the largest of the fixed, FLOP and byte terms), another keeps its roofline cost."""
+    call, per_module = profile.kernel_calls[runtime]
+    costs = []
+    for group, cost in zip(groups, roofline):
+        keys = [(runtime, op.name, op.dtype, position > 0) for position, op in enumerate(group)]
+        if cost.where != "device" or any(key not in profile.kernels for key in keys):
+            costs.append(cost)
+            continue
+        fixed = compute = memory = 0.0
+        for op, key in zip(group, keys):
+            kernel = profile.kernels[key]
+            fixed += kernel.fixed
+            compute += kernel.per_flop * op.flops
+            memory += kernel.per_byte * op.bytes
+        bound = max((("overhead", fixed), ("compute", compute), ("memory", memory)), key=lambda kv: kv[1])[0]
+        costs.append(
+            replace(
+                cost, compute_s=compute, memory_s=memory, overhead_s=fixed, time_s=fixed + compute + memory, bound=bound
+            )
+        )
+    return costs, call + per_module * (graph.module_calls if runtime == "eager" else 0)
+
+
 def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Prediction:
     """`runtime`: "eager" (PyTorch op by op), "compiled" (torch.compile: fused, lower overheads), "onnxruntime" or
     "deployed" (the vendor's runtime). A profile whose toolchain always compiles (`graph_compiler`) prices eager,
     compiled and onnxruntime alike."""
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}: expected one of {', '.join(RUNTIMES)}")
-    eager = runtime == "eager" and not profile.graph_compiler
-    fuse = not eager
+    fuse = fuses(profile.graph_compiler, runtime)
+    eager = not fuse
     op_overhead, call = _overheads(profile, runtime)
     memory = profile.memory
     resident = profile.weights_resident and graph.weight_bytes <= memory[0].capacity
@@ -298,6 +349,8 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
         )
     if eager:
         call += graph.module_calls * profile.module_overhead
+    if runtime in profile.kernel_calls:
+        costs, call = _measured_kernels(graph, profile, runtime, _groups(graph, fuse), costs)
     host = host_stage_s(graph, profile, runtime)
     latency = call + host + sum(c.time_s for c in costs)
     dynamic = dynamic_pj * 1e-12

@@ -59,6 +59,17 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Kernel:
+    """One row of a kernel table (written by `make calibrate`): an operator's seconds as fixed + per_flop x FLOPs +
+    per_byte x bytes, fitted on `samples` measured blocks."""
+
+    fixed: float
+    per_flop: float
+    per_byte: float
+    samples: int
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     version: str
@@ -106,6 +117,10 @@ class Profile:
     interconnect: tuple[Link, ...] = ()
     figures: dict[str, Figure] = field(default_factory=dict, repr=False)
     runtimes: tuple[str, ...] = RUNTIMES  # what the device's toolchain can run; others are not applicable there
+    # optional measured kernels (sim-cpu): (runtime, operator, dtype, fused) -> Kernel, and per runtime the call's
+    # (fixed s, s per nn.Module call); a runtime without a call entry is priced by the roofline alone
+    kernels: dict[tuple[str, str, str, bool], Kernel] = field(default_factory=dict, repr=False)
+    kernel_calls: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def supports(self, dtype: str) -> bool:
         return self.peak.get(dtype) is not None
@@ -284,6 +299,7 @@ def load_profile(path: Path) -> Profile:
             )
         )
     interconnect = _links(r)
+    kernels, kernel_calls = _kernels(r)
     dtype_energy = r.raw("power.op_energy", required=True)
     if not isinstance(dtype_energy, dict) or not dtype_energy:
         raise r.fail("power.op_energy", "empty", "pJ per operation for at least one dtype")
@@ -343,6 +359,8 @@ def load_profile(path: Path) -> Profile:
         price_per_hour=r.figure("price_per_hour", "USD/h", required=False),
         measured_on=r.text("measured_on", required=False),
         interconnect=interconnect,
+        kernels=kernels,
+        kernel_calls=kernel_calls,
     )
     if not profile.name.startswith("sim-"):
         raise r.fail("name", f"{profile.name!r}", "a name starting with 'sim-' (simulated devices are labelled so)")
@@ -374,6 +392,50 @@ def _links(r: _Reader) -> tuple[Link, ...]:
             )
         )
     return tuple(out)
+
+
+KERNEL_RUNTIMES = ("eager", "compiled", "onnxruntime")  # what a case on the host runs in (device.runtime_of)
+
+
+def _kernels(r: _Reader) -> tuple[dict[tuple[str, str, str, bool], Kernel], dict[str, tuple[float, float]]]:
+    """The optional kernel table: [[kernel_call]] (runtime, call, per_module) and [[kernel]] (runtime, op, dtype,
+    fused, samples, fixed, per_flop, per_byte)."""
+    calls: dict[str, tuple[float, float]] = {}
+    for index, entry in enumerate(_tables(r, "kernel_call")):
+        runtime = r.text(f"kernel_call.{index}.runtime", KERNEL_RUNTIMES)
+        calls[runtime] = (
+            r.figure(f"kernel_call.{index}.call", "s", positive=False),
+            r.figure(f"kernel_call.{index}.per_module", "s", positive=False),
+        )
+    kernels: dict[tuple[str, str, str, bool], Kernel] = {}
+    for index, entry in enumerate(_tables(r, "kernel")):
+        where = f"kernel.{index}"
+        runtime = r.text(f"{where}.runtime", KERNEL_RUNTIMES)
+        if runtime not in calls:
+            raise r.fail(f"{where}.runtime", f"no [[kernel_call]] for {runtime!r}", "a [[kernel_call]] per runtime")
+        dtype = r.text(f"{where}.dtype", DTYPES)
+        fused = entry.get("fused")
+        if not isinstance(fused, bool):
+            raise r.fail(f"{where}.fused", f"{fused!r}", "true or false")
+        samples = entry.get("samples")
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise r.fail(f"{where}.samples", f"{samples!r}", "a whole number >= 1")
+        kernels[(runtime, r.text(f"{where}.op"), dtype, fused)] = Kernel(
+            r.figure(f"{where}.fixed", "s", positive=False),
+            r.figure(f"{where}.per_flop", "s/FLOP", positive=False),
+            r.figure(f"{where}.per_byte", "s/B", positive=False),
+            samples,
+        )
+    return kernels, calls
+
+
+def _tables(r: _Reader, where: str) -> list[dict]:
+    entries = r.raw(where, required=False)
+    if entries is None:
+        return []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise r.fail(where, "not an array of tables", f"[[{where}]] tables")
+    return entries
 
 
 def _or(value: float | None, default: float) -> float:

@@ -155,3 +155,20 @@ def test_the_committed_sim_cpu_profile_carries_a_kernel_table_for_every_host_run
     assert {key[0] for key in CALIBRATED.kernels} == set(CALIBRATED.kernel_calls)
     figure = CALIBRATED.figures["kernel.0.fixed"]
     assert "fitted over" in figure.source and figure.confidence == "derived"
+
+
+def test_a_slow_spell_during_calibration_is_scaled_away_by_the_reference_block(monkeypatch) -> None:
+    calls = {"n": 0}
+    per_pass = 2 + 1  # the reference before and after, and the one case, per block and pass
+
+    def timed(stmt: str, min_run_time: float = 0.2, **names) -> float:
+        calls["n"] += 1
+        spell = 1.0 if calls["n"] <= per_pass else 2.0  # the second pass runs twice as slow
+        reference = names["x"].shape[0] == calibrate.REFERENCE_BATCH
+        return spell * (1e-4 if reference else 5e-5)
+
+    monkeypatch.setattr(calibrate, "seconds", timed)
+    blocks = {"fc-8-8": calibrate._mlp(8, 8)}
+    (sample,) = calibrate.kernel_samples(blocks, ("fp32",), batches=(1,), passes=2)
+    assert sample["seconds"] == pytest.approx(5e-5)  # unscaled, the median of the passes would be 7.5e-5
+    assert sample["slowdown"] == pytest.approx(1.5)

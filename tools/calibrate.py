@@ -254,6 +254,10 @@ KERNEL_BLOCKS = {
 }
 
 
+REFERENCE_BLOCK = _cnn(8, (16,), 8)  # fp32 eager, batch 8: convolution, batch norm and dispatch, about 0.1 ms
+REFERENCE_BATCH = 8
+
+
 def kernel_samples(
     blocks: dict = KERNEL_BLOCKS,
     technique_names: tuple[str, ...] = KERNEL_TECHNIQUES,
@@ -262,7 +266,7 @@ def kernel_samples(
     min_run_time: float = 0.1,
 ) -> list[dict]:
     """One sample per block, technique and batch: the median seconds per call over `passes` passes of the whole
-    grid, the captured graph and its runtime. A technique that cannot run a block (weight-only quantization needs
+    grid (each scaled by the reference block's speed at the time), the captured graph and its runtime. A technique that cannot run a block (weight-only quantization needs
     Linear layers) is left out of that block's samples."""
     import techniques
     from devices.simulated.device import captured, runtime_of
@@ -286,11 +290,24 @@ def kernel_samples(
                     model(x)  # compilation and one-time set-up, outside the timing
                     graph = captured(model, x)
                 cases.append(dict(block=name, technique=technique, batch=batch, model=model, x=x, graph=graph))
+    # The machine's speed moves in spells of seconds to minutes (docs/measurement.md): a reference block is timed
+    # before and after each block's cases in every pass, and each time is scaled to the reference's fastest time in
+    # the calibration, so a slow spell during one block does not inflate its kernels.
+    build, shape = REFERENCE_BLOCK
+    reference, reference_x = build().eval(), torch.randn(REFERENCE_BATCH, *shape)
     times: list[list[float]] = [[] for _ in cases]
+    speeds: list[list[float]] = [[] for _ in cases]
     with torch.no_grad():
         for _ in range(passes):
-            for case, seen in zip(cases, times):
-                seen.append(seconds("m(x)", min_run_time, m=case["model"], x=case["x"]))
+            for block in blocks:
+                mine = [i for i, c in enumerate(cases) if c["block"] == block]
+                before = seconds("m(x)", min_run_time, m=reference, x=reference_x)
+                for i in mine:
+                    times[i].append(seconds("m(x)", min_run_time, m=cases[i]["model"], x=cases[i]["x"]))
+                after = seconds("m(x)", min_run_time, m=reference, x=reference_x)
+                for i in mine:
+                    speeds[i].append((before + after) / 2)
+    fastest = min((v for seen in speeds for v in seen), default=1.0)
     return [
         dict(
             block=c["block"],
@@ -298,9 +315,10 @@ def kernel_samples(
             batch=c["batch"],
             graph=c["graph"],
             runtime=runtime_of(c["model"]),
-            seconds=float(np.median(t)),
+            seconds=float(np.median([t * fastest / v for t, v in zip(seen, speed)])),
+            slowdown=float(np.median(speed) / fastest),  # how slow the machine was around this sample
         )
-        for c, t in zip(cases, times)
+        for c, seen, speed in zip(cases, times, speeds)
     ]
 
 
@@ -339,7 +357,14 @@ def fit_kernels(samples: list[dict]) -> dict:
     runtimes = sorted({s["runtime"] for s in samples})
     calls = {r: (value[("call", r)], value[("module", r)]) for r in runtimes}
     error = np.abs(a @ coef / t - 1)
-    return dict(calls=calls, kernels=kernels, median_abs_error=float(np.median(error)), samples=len(samples))
+    slowdown = max((s.get("slowdown", 1.0) for s in samples), default=1.0)
+    return dict(
+        calls=calls,
+        kernels=kernels,
+        median_abs_error=float(np.median(error)),
+        samples=len(samples),
+        slowdown=slowdown,
+    )
 
 
 def measure(passes: int = 3) -> dict:
@@ -406,7 +431,8 @@ def kernel_lines(fit: dict, on: str) -> list[str]:
     fused-or-not (devices/simulated/profile.py reads them)."""
     how = (
         f"{on}: fitted over {fit['samples']} samples of {len(KERNEL_BLOCKS)} blocks x {len(KERNEL_TECHNIQUES)} "
-        f"techniques (tools/calibrate.py KERNEL_BLOCKS), in-sample median error {fit['median_abs_error']:.0%}"
+        f"techniques (tools/calibrate.py KERNEL_BLOCKS), each scaled to the reference block's fastest time (its "
+        f"slowest spell: {fit['slowdown']:.2f}x), in-sample median error {fit['median_abs_error']:.0%}"
     )
     lines = [
         "",
@@ -550,7 +576,8 @@ def main(argv: list[str] | None = None) -> int:
     fit = measured["kernel_fit"]
     print(
         f"kernel table: {len(fit['kernels'])} kernels over {len(fit['calls'])} runtimes, fitted on {fit['samples']} "
-        f"samples (in-sample median error {fit['median_abs_error']:.1%})"
+        f"samples (in-sample median error {fit['median_abs_error']:.1%}; the machine's slowest spell during the "
+        f"timing, by the reference block: {fit['slowdown']:.2f}x)"
     )
     text = profile_text(measured)
     with tempfile.TemporaryDirectory() as scratch:  # refuse to write a profile the loader would refuse

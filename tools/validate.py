@@ -21,7 +21,7 @@ from accelbench.results import ResultsFileError
 from devices.simulated.device import SCORES as DEVICE_SCORES
 from reports.load.run import OUT_ROOT, load_run, newest_results
 
-TARGETS = {"mape": 0.25, "spearman": 0.8, "gemm_error": 0.15}
+TARGETS = {"mape": 0.20, "spearman": 0.9, "gemm_error": 0.15}  # issue 17: sim-cpu within 20%, ranks >= 0.9
 REFERENCE = Path(__file__).resolve().parent.parent / "devices" / "reference"
 PUBLISHED = REFERENCE / "published-measurements.csv"
 SCORES = DEVICE_SCORES  # each simulated device's facts carry its row; the report's trust section shows them

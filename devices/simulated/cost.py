@@ -349,12 +349,15 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
         )
     if eager:
         call += graph.module_calls * profile.module_overhead
-    if runtime in profile.kernel_calls:
+    measured = runtime in profile.kernel_calls
+    if measured:
         costs, call = _measured_kernels(graph, profile, runtime, _groups(graph, fuse), costs)
     host = host_stage_s(graph, profile, runtime)
     latency = call + host + sum(c.time_s for c in costs)
     dynamic = dynamic_pj * 1e-12
-    power_limited = latency > 0 and dynamic / latency + profile.idle_power > profile.tdp
+    if measured:  # measured kernels already ran at whatever the power limit allowed: no stretch, power <= TDP
+        dynamic = min(dynamic, (profile.tdp - profile.idle_power) * latency)
+    power_limited = not measured and latency > 0 and dynamic / latency + profile.idle_power > profile.tdp
     by_bound = {b: sum(c.time_s for c in costs if c.bound == b) for b in BOUNDS}
     by_bound["overhead"] += call
     by_bound["host"] += host

@@ -129,6 +129,13 @@ FIELDS: list[Field] = [
     Field("paired_speedup_ci_low", "float", "x", "95% bootstrap interval, low end", INFERENCE),
     Field("paired_speedup_ci_high", "float", "x", "95% bootstrap interval, high end", INFERENCE),
     Field("paired_rounds", "int", "", "pairs of rounds", INFERENCE),
+    Field(
+        "paired_passes",
+        "int",
+        "",
+        "passes the rounds were taken in (after the timing, then at the run's end)",
+        INFERENCE,
+    ),
     Field("paired_verdict", "str", "", "faster, slower or no significant difference", INFERENCE),
     Field("paired_note", "str", "", "why the case was not paired (the baseline itself, too slow...)", INFERENCE),
     Field("paired_s", "float", "s", "what pairing cost this case", INFERENCE),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from accelbench.stats import MIN_PAIRS, PairedSpeedup, paired_speedup
@@ -29,9 +29,21 @@ class Pairing:
     max_time_s: float = 0.2  # per case: what pairing adds to a run is about this times the real non-baseline cases
     limit_s: float = 5.0  # a model of a second per call (minilm at batch 64) would take 40 s for 20 pairs
     round_s: float = 0.002
+    # the rounds are taken in this many passes spread over the run (the first after the case's timing, the others
+    # at the end of the session: LaterPass): the machine's speed moves in spells of seconds, and some speedups with
+    # it, so one short window speaks for one spell only (docs/measurement.md)
+    passes: int = 2
 
     def calls_per_round(self, per_call_s: float) -> int:
         return max(1, math.ceil(self.round_s / max(per_call_s, 1e-9)))
+
+    def one_pass(self) -> Pairing:
+        """One pass's share: the time and the maximum pairs divided between the passes; each pass still takes the
+        minimum pairs, so the first pass alone gives an interval (a killed run keeps it)."""
+        n = self.passes
+        return replace(
+            self, max_pairs=max(math.ceil(self.max_pairs / n), self.min_pairs), max_time_s=self.max_time_s / n, passes=1
+        )
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,15 @@ class PairedRounds:
 
     def speedup(self) -> PairedSpeedup:
         return paired_speedup(self.baseline_s, self.candidate_s)
+
+    def joined(self, later: PairedRounds) -> PairedRounds:
+        """These rounds and a later pass's, as one set of pairs (each round is seconds per call, whatever its count)."""
+        return PairedRounds(
+            self.baseline_s + later.baseline_s,
+            self.candidate_s + later.candidate_s,
+            self.baseline_calls,
+            self.candidate_calls,
+        )
 
 
 def _round(call: Callable[[], object], calls: int) -> float:
@@ -77,3 +98,29 @@ def paired_rounds(
         a.append(_round(baseline, calls_a))
         b.append(_round(candidate, calls_b))
     return PairedRounds(a, b, calls_a, calls_b)
+
+
+@dataclass
+class LaterPasses:
+    """A case's remaining passes of paired rounds, taken at the end of the session (the `later_passes` fixture):
+    they join the first pass's rounds, and the case's recorded speedup and interval are those of all of them."""
+
+    extra_info: dict
+    baseline: Callable[[], object]
+    candidate: Callable[[], object]
+    rounds: PairedRounds
+    pairing: Pairing  # one pass's share
+    remaining: int
+
+    def run(self) -> None:
+        start = time.perf_counter()
+        self.baseline()  # other cases ran since: one call each to bring their code and data back
+        self.candidate()
+        for _ in range(self.remaining):
+            later = paired_rounds(self.baseline, self.candidate, self.pairing)
+            if isinstance(later, str):
+                break
+            self.rounds = self.rounds.joined(later)
+            self.extra_info["paired_passes"] += 1
+        self.extra_info["paired_s"] += time.perf_counter() - start
+        self.extra_info.update(self.rounds.speedup().as_extra_info())

@@ -28,7 +28,7 @@ from accelbench.measure import (
     predict,
     weight_sparsity,
 )
-from accelbench.rounds import Pairing, paired_rounds
+from accelbench.rounds import LaterPasses, Pairing, paired_rounds
 from devices.simulated.device import captured, prediction_figures, roofline_points, runtime_of
 from techniques import facts_of
 
@@ -55,7 +55,7 @@ def host_measurements(case, batch_size: int, x: torch.Tensor) -> dict:
 
 
 @pytest.mark.parametrize("batch_size", BATCH_SIZES)
-def test_inference(benchmark, case, baseline_model, host_figures: dict, batch_size: int) -> None:
+def test_inference(benchmark, case, baseline_model, host_figures: dict, later_passes: list, batch_size: int) -> None:
     data = case.workload.data()
     x = data.test.x[:batch_size].to(case.where)
     call = case.device.synchronized(lambda: case.model(x))
@@ -88,13 +88,13 @@ def test_inference(benchmark, case, baseline_model, host_figures: dict, batch_si
             benchmark.extra_info["peak_memory_bytes"] = case.device.peak_memory_bytes(call)
             with watched() as seen:  # what other processes took from the machine while this case was timed
                 benchmark(call)
-                after_timing(benchmark, case, baseline_model, call, x)
+                after_timing(benchmark, case, baseline_model, call, x, later_passes)
             benchmark.extra_info.update(seen)
     # the technique's own record; a compiled technique learns some facts (fast path taken?) at its first call
     benchmark.extra_info.update(results.flat(facts_of(case.model)))
 
 
-def after_timing(benchmark, case, baseline_model, call, x: torch.Tensor) -> None:
+def after_timing(benchmark, case, baseline_model, call, x: torch.Tensor, later_passes: list) -> None:
     """Energy per inference over a window of calls, then the paired speedup against the baseline (if any).
     Untimed runs (`--benchmark-disable`, `make smoke`) do both at their minimum, to check that they work."""
     quick = benchmark.disabled
@@ -115,18 +115,23 @@ def after_timing(benchmark, case, baseline_model, call, x: torch.Tensor) -> None
         return
     baseline = case.device.synchronized(lambda: baseline_model(x))
     baseline()  # its first call at this batch size (set-up), outside the rounds
-    pairing = Pairing(max_time_s=0.0, round_s=0.0) if quick else Pairing()
+    pairing = Pairing(max_time_s=0.0, round_s=0.0, passes=1) if quick else Pairing()
     start = time.perf_counter()
-    rounds = paired_rounds(baseline, call, pairing)
+    rounds = paired_rounds(baseline, call, pairing.one_pass())
     benchmark.extra_info["paired_s"] = time.perf_counter() - start  # what pairing cost this case
     if isinstance(rounds, str):
         benchmark.extra_info["paired_note"] = rounds
         return
     benchmark.extra_info.update(
         rounds.speedup().as_extra_info(),
+        paired_passes=1,
         paired_calls_per_round=rounds.candidate_calls,
         paired_calls_per_baseline_round=rounds.baseline_calls,
     )
+    if pairing.passes > 1:  # the other passes at the end of the session, in another of the machine's spells
+        later_passes.append(
+            LaterPasses(benchmark.extra_info, baseline, call, rounds, pairing.one_pass(), pairing.passes - 1)
+        )
 
 
 def simulate(benchmark, case, host_figures: dict, key: tuple, x: torch.Tensor) -> None:

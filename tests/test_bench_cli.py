@@ -113,6 +113,8 @@ def test_simulated_devices_run_beside_the_cpu_and_are_labelled(run_python, tmp_p
             assert info["energy_method"] in ("measured", "estimated") and info["energy_per_inference_j"] > 0
             assert info["energy_source"] and info["energy_calls"] >= 1
             if technique != "fp32":
+                # two passes: one after the case's timing, one at the end of the session
+                assert info["paired_passes"] == 2
                 assert info["paired_rounds"] >= 20 and info["paired_verdict"] in (
                     "faster",
                     "slower",

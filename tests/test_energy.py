@@ -169,6 +169,40 @@ def test_pairing_that_would_take_too_long_is_refused_with_the_reason(monkeypatch
     assert isinstance(found, str) and "would take about 40 s" in found and len(clock.log) == 2 * rounds.ESTIMATE_CALLS
 
 
+def test_a_pass_gets_its_share_of_the_pairing() -> None:
+    share = rounds.Pairing(min_pairs=20, max_pairs=200, max_time_s=0.2, passes=2).one_pass()
+    assert (share.min_pairs, share.max_pairs, share.max_time_s, share.passes) == (20, 100, 0.1, 1)
+    assert rounds.Pairing(min_pairs=20, max_pairs=30, passes=2).one_pass().max_pairs == 20  # never below the minimum
+
+
+def test_later_passes_join_the_first_passs_rounds_and_restate_the_speedup(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)
+    share = rounds.Pairing(min_pairs=20, max_pairs=20, max_time_s=0.0, round_s=0.002, passes=2).one_pass()
+    first = rounds.paired_rounds(clock.call("A", 2e-3), clock.call("B", 2e-3), share)  # a spell: no speedup
+    info = {**first.speedup().as_extra_info(), "paired_passes": 1, "paired_s": 0.5}
+    # minutes later the candidate is 2x faster than the baseline (another spell of the machine)
+    later = rounds.LaterPasses(info, clock.call("A", 2e-3), clock.call("B", 1e-3), first, share, remaining=1)
+    later.run()
+    assert info["paired_passes"] == 2 and info["paired_rounds"] == 20 + 20 == len(later.rounds.baseline_s)
+    # twenty pairs at 1.0x and twenty at 2.0x: the speedup of the run is between the spells, not either one's
+    assert info["paired_speedup_median"] == pytest.approx(1.5) and info["paired_s"] > 0.5
+
+
+def test_a_later_pass_that_cannot_pair_keeps_the_first_passs_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)
+    share = rounds.Pairing(min_pairs=20, max_pairs=20, max_time_s=0.0, round_s=0.002)
+    first = rounds.paired_rounds(clock.call("A", 2e-3), clock.call("B", 1e-3), share)
+    info = {**first.speedup().as_extra_info(), "paired_passes": 1, "paired_s": 0.0}
+    before = dict(info)
+    slow = rounds.LaterPasses(info, clock.call("A", 9.0), clock.call("B", 9.0), first, share, remaining=1)
+    slow.run()  # 10 pairs of 9 s calls would take far past the limit: not paired
+    assert info["paired_passes"] == 1 and {k: v for k, v in info.items() if k != "paired_s"} == {
+        k: v for k, v in before.items() if k != "paired_s"
+    }
+
+
 def test_the_energy_window_is_filled_with_whole_calls() -> None:
     calls: list[int] = []
     reading, made = energy.metered(Unmetered("test", window_s=0.1), lambda: calls.append(1), per_call_s=0.003)

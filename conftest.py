@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,23 +84,6 @@ def host_figures() -> dict:
     """Figures measured on the host once per (host device, workload, technique, batch size) and shared by the
     simulated devices: quality, sizes, FLOPs and the captured operator graph."""
     return {}
-
-
-@pytest.fixture(scope="session")
-def later_passes() -> Iterator[list]:
-    """The paired rounds' later passes (accelbench.rounds.LaterPasses), taken at the end of the session, before the
-    results are written: each real case pairs once after its timing and again minutes later, so its speedup speaks
-    for more than one of the machine's spells. A killed run keeps the first pass's figures (the journal has them)."""
-    pending: list = []
-    yield pending
-    for later in pending:
-        try:
-            with torch.no_grad():
-                later.run()
-        except Exception as exc:  # noqa: BLE001 - the case keeps its first pass's figures; no other case is lost
-            warnings.warn(
-                f"a later pass of paired rounds failed, the first pass's figures stand: {exc!r}", stacklevel=1
-            )
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,9 @@ from accelbench.journal import VERSION, Journal
 OUTCOMES = pytest.StashKey[list]()
 JOURNAL = pytest.StashKey["Journal | None"]()
 CASE = pytest.StashKey[dict]()  # per item: its outcome so far and, once timed, its benchmark entry
+LATER = pytest.StashKey[
+    list
+]()  # accelbench.rounds.LaterPasses of the session's cases, run before the results are saved
 MESSAGE_LIMIT = 2000  # characters of an error kept in the results; the full traceback is in pytest's output
 
 
@@ -67,6 +70,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=0.95,
         help="test accuracy that benchmarks/test_time_to_accuracy.py trains to (default 0.95)",
     )
+
+
+@pytest.fixture(scope="session")
+def later_passes(pytestconfig: pytest.Config) -> list:
+    """Where a case leaves the later passes of its paired rounds (accelbench.rounds.LaterPasses). They run after the
+    last case, outside every case's timeout, before the results are written (pytest_sessionfinish): each real case
+    pairs once after its timing and again at the end of the session, so its speedup speaks for more than one of the
+    machine's spells. A resumed run (its results come from the journal, written case by case) and an interrupted one
+    skip them: their cases keep the first pass's figures."""
+    return pytestconfig.stash.setdefault(LATER, [])
+
+
+def run_later_passes(pending: list) -> None:
+    import torch  # here: the plugin loads before the cases, and only a run with paired cases needs torch
+
+    for later in pending:
+        try:
+            with torch.no_grad():
+                later.run()
+        except Exception as exc:  # noqa: BLE001 - the case keeps its first pass's figures; no other case is lost
+            warnings.warn(
+                f"a later pass of paired rounds failed, the first pass's figures stand: {exc!r}", stacklevel=1
+            )
 
 
 @pytest.fixture(scope="session")
@@ -208,6 +234,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
     """Writes --benchmark-json here, atomically, and also when no case was timed (errors and skips are results
     too); pytest-benchmark's own writer, which writes in place, is turned off for the duration."""
     config = session.config
+    journal = config.stash.get(JOURNAL, None)
+    if not (journal is not None and journal.resume) and exitstatus != pytest.ExitCode.INTERRUPTED:
+        run_later_passes(config.stash.get(LATER, []))
     bench = getattr(config, "_benchmarksession", None)
     path = getattr(bench, "json", None)
     if bench is not None:

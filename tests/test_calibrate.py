@@ -79,8 +79,8 @@ def test_the_fit_recovers_a_machine_that_follows_the_model_and_prices_a_held_out
 CALIBRATED_WITHOUT_TABLE = dataclasses.replace(CALIBRATED, kernels={}, kernel_calls={})
 
 
-def load_with(kernel_text: str, tmp: Path | None = None) -> object:
-    """The sim-cpu profile with its kernel table replaced by `kernel_text`."""
+def load_with(kernel_text: str, head_edit=lambda head: head) -> object:
+    """The sim-cpu profile with its kernel table replaced by `kernel_text` (and its head edited by `head_edit`)."""
     import tempfile
 
     base = (PROFILE_DIR / "sim-cpu.toml").read_text()
@@ -88,7 +88,7 @@ def load_with(kernel_text: str, tmp: Path | None = None) -> object:
     tail = rest[rest.index("\n[matrix]") :] if rest else ""
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "sim-cpu.toml"
-        path.write_text(head + "\n" + kernel_text + "\n" + tail)
+        path.write_text(head_edit(head) + "\n" + kernel_text + "\n" + tail)
         return load_profile(path)
 
 
@@ -106,6 +106,10 @@ def test_an_operator_the_table_lacks_keeps_its_roofline_cost() -> None:
             kernel = profile.kernels[("eager", op.name, op.dtype, False)]
             expected = kernel.fixed + kernel.per_flop * op.flops + kernel.per_byte * op.bytes
             assert table.time_s == pytest.approx(expected)
+    # the call's terms are the roofline's when the table does not price the whole graph
+    assert priced.latency_s == pytest.approx(
+        roofline.latency_s - sum(r.time_s for r in roofline.ops) + sum(t.time_s for t in priced.ops)
+    )
     # a runtime the table does not cover is the roofline's throughout
     assert (
         predict(graph, profile, "compiled").latency_s == predict(graph, CALIBRATED_WITHOUT_TABLE, "compiled").latency_s
@@ -129,8 +133,14 @@ def test_fused_operators_have_their_own_terms_under_a_compiling_runtime() -> Non
         (lambda t: t.replace("samples = ", "samples = -", 1), r"field 'kernel.0.samples': -\d+; expected a whole"),
         (lambda t: t.replace('unit = "s/FLOP"', 'unit = "s"', 1), r"'kernel.0.per_flop.unit': unit 's'"),
         (lambda t: t.replace("[[kernel_call]]", "[[unused]]"), r"field 'kernel.0.runtime': no \[\[kernel_call\]\]"),
+        (lambda t: t.replace("\n[[kernel]]", "\n[[unused]]"), r"field 'kernel_call': no \[\[kernel\]\] for runtime"),
+        (lambda t: t + "\n" + t[t.index("[[kernel_call]]") :], r"a second \[\[kernel_call\]\] for 'eager'"),
+        (
+            lambda t: t + "\n" + t[t.index("[[kernel]]") : t.index("\n[[kernel]]", t.index("[[kernel]]") + 1)],
+            r"a second \[\[kernel\]\]",
+        ),
     ],
-    ids=["runtime", "fused", "samples", "unit", "no-call"],
+    ids=["runtime", "fused", "samples", "unit", "no-call", "no-kernel", "second-call", "second-kernel"],
 )
 def test_a_malformed_kernel_table_is_refused_naming_the_field(edit, message: str) -> None:
     text = "\n".join(calibrate.kernel_lines(calibrate.fit_kernels(mlp_samples(TRAIN[:3])), "test"))
@@ -172,3 +182,9 @@ def test_a_slow_spell_during_calibration_is_scaled_away_by_the_reference_block(m
     (sample,) = calibrate.kernel_samples(blocks, ("fp32",), batches=(1,), passes=2)
     assert sample["seconds"] == pytest.approx(5e-5)  # unscaled, the median of the passes would be 7.5e-5
     assert sample["slowdown"] == pytest.approx(1.5)
+
+
+def test_a_kernel_table_on_a_graph_compiling_profile_is_refused() -> None:
+    text = "\n".join(calibrate.kernel_lines(calibrate.fit_kernels(mlp_samples(TRAIN[:3])), "test"))
+    with pytest.raises(ProfileError, match="a kernel table on a graph_compiler profile"):
+        load_with(text, lambda head: head.replace("graph_compiler = false", "graph_compiler = true"))

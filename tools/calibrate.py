@@ -228,6 +228,14 @@ def _head(channels: int, side: int, hidden: int) -> tuple:
     return build, (channels, side, side)
 
 
+def _vector(channels: int, side: int) -> tuple:
+    return (lambda: nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU())), (channels, side, side)
+
+
+def _fc_bn(inputs: int, outputs: int) -> tuple:
+    return (lambda: nn.Sequential(nn.Linear(inputs, outputs), nn.BatchNorm1d(outputs), nn.ReLU())), (inputs,)
+
+
 # name -> (build, input shape without the batch): one and three layers deep, so a call's fixed cost and an operator's
 # separate in the fit
 KERNEL_BLOCKS = {
@@ -251,6 +259,11 @@ KERNEL_BLOCKS = {
     "dw-16x3-s8": _depthwise(16, 8, 3),
     "head-32-s8": _head(32, 8, 64),
     "head-16-s16": _head(16, 16, 128),
+    # batch norm and ReLU alone, and after a Linear: without them every batch norm follows a convolution, and the fit
+    # cannot tell their costs apart (it may give either one all of it)
+    "bn-relu-16-s8": _vector(16, 8),
+    "bn-relu-32-s16": _vector(32, 16),
+    "fc-bn-64-128": _fc_bn(64, 128),
 }
 
 

@@ -21,8 +21,8 @@ Per operator: time = max(compute, memory) + overhead, and the model's time is th
   on profiles that support it, for GEMMs whose every dimension reaches the profile's minimum.
 - Measured kernels (a profile with a kernel table, written by `make calibrate` for this CPU): an operator whose
   runtime, name, dtype and place (fused into the group before it or not) the table has costs fixed + per FLOP x
-  FLOPs + per byte x bytes, fitted on measured blocks, and a call its fitted per-call and per-module terms; other
-  operators keep the roofline's cost.
+  FLOPs + per byte x bytes, fitted on measured blocks; a group (a fused chain) with an operator the table lacks
+  keeps the roofline's cost, and the call is the table's only where the table priced the whole graph.
 - Energy = idle power x time + energy per op x ops + energy per byte x bytes. If the average power would exceed
   the TDP, the time stretches until it does not, and the result is flagged power-limited.
 """
@@ -206,16 +206,20 @@ def does_not_fit(graph: Graph, profile: Profile, state_bytes: int = 0) -> str | 
 
 
 def _measured_kernels(
-    graph: Graph, profile: Profile, runtime: str, groups: list[list[Op]], roofline: list[OpCost]
+    graph: Graph, profile: Profile, runtime: str, groups: list[list[Op]], roofline: list[OpCost], roofline_call: float
 ) -> tuple[list[OpCost], float]:
-    """The groups' costs and the call's from the profile's kernel table: a group whose every operator the table has
-    is priced by it (its bound: the largest of the fixed, FLOP and byte terms), another keeps its roofline cost."""
+    """The groups' costs and the call's from the profile's kernel table: a group (an operator, or a fused chain)
+    whose every operator the table has is priced by it (its bound: the largest of the fixed, FLOP and byte terms),
+    another keeps its roofline cost. The call is the table's only where it priced every group (its fitted call terms
+    hold what the fit could not tell from the operators' fixed costs); otherwise the roofline's `call` stands."""
     call, per_module = profile.kernel_calls[runtime]
     costs = []
+    covered = True
     for group, cost in zip(groups, roofline):
         keys = [(runtime, op.name, op.dtype, position > 0) for position, op in enumerate(group)]
         if cost.where != "device" or any(key not in profile.kernels for key in keys):
             costs.append(cost)
+            covered = False
             continue
         fixed = compute = memory = 0.0
         for op, key in zip(group, keys):
@@ -229,7 +233,7 @@ def _measured_kernels(
                 cost, compute_s=compute, memory_s=memory, overhead_s=fixed, time_s=fixed + compute + memory, bound=bound
             )
         )
-    return costs, call + per_module * (graph.module_calls if runtime == "eager" else 0)
+    return costs, (call + per_module * (graph.module_calls if runtime == "eager" else 0) if covered else roofline_call)
 
 
 def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Prediction:
@@ -351,7 +355,7 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
         call += graph.module_calls * profile.module_overhead
     measured = runtime in profile.kernel_calls
     if measured:
-        costs, call = _measured_kernels(graph, profile, runtime, _groups(graph, fuse), costs)
+        costs, call = _measured_kernels(graph, profile, runtime, _groups(graph, fuse), costs, call)
     host = host_stage_s(graph, profile, runtime)
     latency = call + host + sum(c.time_s for c in costs)
     dynamic = dynamic_pj * 1e-12

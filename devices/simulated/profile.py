@@ -403,6 +403,8 @@ def _kernels(r: _Reader) -> tuple[dict[tuple[str, str, str, bool], Kernel], dict
     calls: dict[str, tuple[float, float]] = {}
     for index, entry in enumerate(_tables(r, "kernel_call")):
         runtime = r.text(f"kernel_call.{index}.runtime", KERNEL_RUNTIMES)
+        if runtime in calls:
+            raise r.fail(f"kernel_call.{index}.runtime", f"a second [[kernel_call]] for {runtime!r}", "one per runtime")
         calls[runtime] = (
             r.figure(f"kernel_call.{index}.call", "s", positive=False),
             r.figure(f"kernel_call.{index}.per_module", "s", positive=False),
@@ -420,11 +422,23 @@ def _kernels(r: _Reader) -> tuple[dict[tuple[str, str, str, bool], Kernel], dict
         samples = entry.get("samples")
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
             raise r.fail(f"{where}.samples", f"{samples!r}", "a whole number >= 1")
-        kernels[(runtime, r.text(f"{where}.op"), dtype, fused)] = Kernel(
+        key = (runtime, r.text(f"{where}.op"), dtype, fused)
+        if key in kernels:
+            raise r.fail(where, f"a second [[kernel]] for {key}", "one per runtime, op, dtype and fused")
+        kernels[key] = Kernel(
             r.figure(f"{where}.fixed", "s", positive=False),
             r.figure(f"{where}.per_flop", "s/FLOP", positive=False),
             r.figure(f"{where}.per_byte", "s/B", positive=False),
             samples,
+        )
+    bare = sorted(set(calls) - {key[0] for key in kernels})
+    if bare:
+        raise r.fail(
+            "kernel_call", f"no [[kernel]] for runtime {bare[0]!r}", "[[kernel]] rows for each runtime it lists"
+        )
+    if calls and r.flag("graph_compiler"):
+        raise r.fail(
+            "kernel_call", "a kernel table on a graph_compiler profile", "a table only where graph_compiler = false"
         )
     return kernels, calls
 

@@ -29,13 +29,12 @@ FREEZING = {"freezing": True}  # weights become constants folded into the graph 
 # silently runs the model eager: a "compiled" case would time eager code. Measured: int8-dynamic on Linear(w, w)+ReLU
 # for 8 widths (64-288) at batch 1 and 64 in one process, 35-97 us per call while compiled, 200-590 us once dynamo
 # said "hit config.recompile_limit (8)"; with this patch all 16 graphs compiled (42-105 us). A compilation here may
-# add to the cache past that limit, and if a limit is ever hit it fails instead of falling back. A later call recompiles
-# only if a guard fails (the thread count or grad mode changed since): the harness keeps both fixed while it times.
-COMPILE_LIMITS = {
-    "recompile_limit": 1 << 20,
-    "accumulated_recompile_limit": 1 << 20,
-    "fail_on_recompile_limit_hit": True,
-}
+# add to the cache past that limit, and if a limit is ever hit it fails instead of falling back. The limits are also
+# raised for the process once a CompiledPerShape exists (the one setting here not patched around a compilation): a
+# frame of a compiled module can recompile at a later call too (seen for CastInputs.forward under int4 weight-only,
+# when make calibrate compiles hundreds of blocks), and it must not fall back to eager there either.
+LIMIT = 1 << 20
+COMPILE_LIMITS = {"recompile_limit": LIMIT, "accumulated_recompile_limit": LIMIT, "fail_on_recompile_limit_hit": True}
 
 
 class CompiledPerShape(nn.Module):
@@ -59,6 +58,10 @@ class CompiledPerShape(nn.Module):
         self.inductor_config = dict(inductor_config or {})
         self.expect_int8 = expect_int8
         self.by_shape: dict[torch.Size, nn.Module] = {}
+        import torch._dynamo.config as dynamo  # here: torch._dynamo takes 1.7 s to import (see int8_kernels_made)
+
+        dynamo.recompile_limit = max(dynamo.recompile_limit, LIMIT)
+        dynamo.accumulated_recompile_limit = max(dynamo.accumulated_recompile_limit, LIMIT)
 
     @property
     def eager_module(self) -> nn.Module:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -118,3 +120,17 @@ def test_the_trust_section_shows_each_simulated_devices_published_error() -> Non
     assert table.iloc[0, 0].startswith("3 published row(s): median error 12%, worst +40% on P01")
     assert "scored on profile version 1; now 2: run make validate" in table.iloc[0, 0]
     assert table.iloc[1, 0] == "not checked against any published measurement"
+
+
+def test_the_cases_measured_under_contention_are_scored_apart_as_well(tmp_path: Path) -> None:
+    from tools.validate import markdown
+
+    rows = [
+        _row("cpu", "inference", t, m) | dict(contended=c) for t, m, c in (("fp32", 2e-3, False), ("bf16", 4e-3, True))
+    ]
+    rows += [_row("sim-cpu", "inference", "fp32", 2.2e-3), _row("sim-cpu", "inference", "bf16", 1e-3)]
+    table = compare(pd.DataFrame(rows))
+    assert dict(zip(table["technique"], table["contended"])) == {"fp32": False, "bf16": True}
+    text = markdown(summary(table), None, table, tmp_path / "run.json")
+    assert "- MAPE: 42.5%" in text  # both cases: (10% + 75%) / 2
+    assert "The 1 cases measured without contention (the other 1 are marked" in text and "- MAPE: 10.0%" in text

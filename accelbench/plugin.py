@@ -23,9 +23,8 @@ from accelbench.journal import VERSION, Journal
 OUTCOMES = pytest.StashKey[list]()
 JOURNAL = pytest.StashKey["Journal | None"]()
 CASE = pytest.StashKey[dict]()  # per item: its outcome so far and, once timed, its benchmark entry
-LATER = pytest.StashKey[
-    list
-]()  # accelbench.rounds.LaterPasses of the session's cases, run before the results are saved
+# accelbench.rounds.LaterPasses of the session's cases, run before the results are saved
+LATER = pytest.StashKey[list]()
 MESSAGE_LIMIT = 2000  # characters of an error kept in the results; the full traceback is in pytest's output
 
 

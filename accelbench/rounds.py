@@ -30,7 +30,7 @@ class Pairing:
     limit_s: float = 5.0  # a model of a second per call (minilm at batch 64) would take 40 s for 20 pairs
     round_s: float = 0.002
     # the rounds are taken in this many passes spread over the run (the first after the case's timing, the others
-    # at the end of the session: LaterPass): the machine's speed moves in spells of seconds, and some speedups with
+    # at the end of the session: LaterPasses): the machine's speed moves in spells of seconds, and some speedups with
     # it, so one short window speaks for one spell only (docs/measurement.md)
     passes: int = 2
 

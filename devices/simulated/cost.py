@@ -151,13 +151,19 @@ def fuses(profile_compiles: bool, runtime: str) -> bool:
     return runtime != "eager" or profile_compiles
 
 
-def kernel_terms(graph: Graph, runtime: str, graph_compiler: bool = False) -> tuple[dict[KernelKey, list[float]], int]:
+def kernel_key(runtime: str, op: Op, position: int) -> KernelKey:
+    """The kernel-table row of `op`, the `position`-th operator of its group (0: not fused into another)."""
+    return (runtime, op.name, op.dtype, position > 0)
+
+
+def kernel_terms(graph: Graph, runtime: str) -> tuple[dict[KernelKey, list[float]], int]:
     """Per kernel key, [operators, FLOPs, bytes] of `graph` under `runtime`; and the nn.Module calls an eager call
-    makes (0 for other runtimes). What `make calibrate` fits and a kernel table prices: one definition for both."""
+    makes (0 for other runtimes). What `make calibrate` fits and a kernel table prices (only on profiles that are not
+    graph compilers: the loader refuses a table elsewhere)."""
     terms: dict[KernelKey, list[float]] = {}
-    for group in _groups(graph, fuses(graph_compiler, runtime)):
+    for group in _groups(graph, fuses(False, runtime)):
         for position, op in enumerate(group):
-            row = terms.setdefault((runtime, op.name, op.dtype, position > 0), [0.0, 0.0, 0.0])
+            row = terms.setdefault(kernel_key(runtime, op, position), [0.0, 0.0, 0.0])
             row[0] += 1
             row[1] += op.flops
             row[2] += op.bytes
@@ -216,7 +222,7 @@ def _measured_kernels(
     costs = []
     covered = True
     for group, cost in zip(groups, roofline):
-        keys = [(runtime, op.name, op.dtype, position > 0) for position, op in enumerate(group)]
+        keys = [kernel_key(runtime, op, position) for position, op in enumerate(group)]
         if cost.where != "device" or any(key not in profile.kernels for key in keys):
             costs.append(cost)
             covered = False

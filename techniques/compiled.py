@@ -34,6 +34,7 @@ FREEZING = {"freezing": True}  # weights become constants folded into the graph 
 # frame of a compiled module can recompile at a later call too (seen for CastInputs.forward under int4 weight-only,
 # when make calibrate compiles hundreds of blocks), and it must not fall back to eager there either.
 LIMIT = 1 << 20
+_COUNTERS: dict = {}  # torch._dynamo.utils.counters, once a CompiledPerShape exists
 COMPILE_LIMITS = {"recompile_limit": LIMIT, "accumulated_recompile_limit": LIMIT, "fail_on_recompile_limit_hit": True}
 
 
@@ -58,7 +59,11 @@ class CompiledPerShape(nn.Module):
         self.inductor_config = dict(inductor_config or {})
         self.expect_int8 = expect_int8
         self.by_shape: dict[torch.Size, nn.Module] = {}
+        global _COUNTERS
         import torch._dynamo.config as dynamo  # here: torch._dynamo takes 1.7 s to import (see int8_kernels_made)
+        from torch._dynamo.utils import counters
+
+        _COUNTERS = counters
 
         dynamo.recompile_limit = max(dynamo.recompile_limit, LIMIT)
         dynamo.accumulated_recompile_limit = max(dynamo.accumulated_recompile_limit, LIMIT)
@@ -70,8 +75,21 @@ class CompiledPerShape(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         compiled = self.by_shape.get(x.shape)
-        if compiled is not None:
-            return compiled(x)
+        if compiled is None:
+            return self._compile(x)
+        frames = _COUNTERS["frames"]  # looked up per call: a reset may replace the entry
+        before = frames["total"]
+        out = compiled(x)
+        if frames["total"] == before or not self.inductor_config:
+            return out
+        # Dynamo compiled this shape again: something reset its caches since (a strict `torch.export` does, and
+        # torchao's PT2E passes export their patterns so). That compilation had the process's settings, not this
+        # model's (an int8-static graph without freezing, which runs slower than fp32), and dynamo keeps it for the
+        # next calls; it goes with a reset, and the model is compiled again with its settings.
+        torch._dynamo.reset()
+        return self._compile(x)
+
+    def _compile(self, x: torch.Tensor) -> torch.Tensor:
         before = int8_kernels_made()
         # a copy is a new graph class with its own code object, so dynamo's cache of earlier shapes (and the
         # automatic-dynamic step it takes on a second shape) does not reach it

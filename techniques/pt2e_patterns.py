@@ -6,7 +6,8 @@ and 96 such graphs per call, for every convolution kind (conv1d, conv2d, conv_tr
 the model holds, and make them again on the next call. `exported_once()` changes neither what is matched nor what
 replaces it; it skips the passes of convolution kinds the graph does not contain (they could not match) and exports
 each distinct pattern once per process (the graphs depend only on the pattern's code, its flags and the example
-shapes, not on the model). torchao 0.18.0's private names are checked: another version runs the passes unchanged.
+shapes, not on the model), without resetting dynamo (`non_strict_pattern`). torchao 0.18.0's private names are
+checked: another version runs the passes unchanged.
 """
 
 from __future__ import annotations
@@ -49,7 +50,26 @@ def pattern_key(pattern: Callable, example_inputs: tuple, is_cuda: bool, kwargs:
     return key
 
 
-def exported_pattern(original: Callable) -> Callable:
+def non_strict_pattern(pattern: Callable, example_inputs: tuple, is_cuda: bool = False, **kwargs) -> GraphModule:
+    """torchao 0.18.0's `_get_aten_graph_module_for_pattern` with a non-strict `torch.export`. A strict export
+    resets dynamo's caches, so every model compiled before it in the process compiled again at its next call (with
+    the process's inductor settings: techniques/compiled.py). A pattern is a plain function of tensors, and the two
+    exports give it the same graph (tests/test_techniques.py compares them for every pattern QAT makes)."""
+    if is_cuda:
+        example_inputs = tuple(x.cuda() if isinstance(x, torch.Tensor) else x for x in example_inputs)
+    # no guard-checking node: a strict export's module has none, and a pattern graph is matched node for node
+    graph_module = torch.export.export(pattern, example_inputs, kwargs, strict=False).module(check_guards=False)
+    graph_module.graph.eliminate_dead_code()
+    # the exported module copies mutated inputs back: for a pattern that does not matter (as torchao does)
+    for node in list(graph_module.graph.nodes):
+        if node.op == "call_function" and node.target == torch.ops.aten.copy_.default and not node.users:
+            graph_module.graph.erase_node(node)
+    graph_module.graph.eliminate_dead_code()
+    graph_module.recompile()
+    return graph_module
+
+
+def exported_pattern(original: Callable = non_strict_pattern) -> Callable:
     """`_get_aten_graph_module_for_pattern`, exporting each distinct pattern once; callers get their own copy."""
 
     def get(pattern: Callable, example_inputs: tuple, is_cuda: bool = False, **kwargs) -> GraphModule:
@@ -99,7 +119,7 @@ def exported_once() -> Iterator[None]:
         yield  # the private names this relies on may differ: run torchao's passes as they are
         return
     saved = {n: getattr(qat_utils, n) for n in names}
-    export = exported_pattern(saved[names[0]])
+    export = exported_pattern()
     # qat_utils imported the function; the train/eval switch of an exported model imports it from utils per call
     qat_utils._get_aten_graph_module_for_pattern = utils._get_aten_graph_module_for_pattern = export
     qat_utils._fuse_conv_bn_qat_helper = for_present_convolutions(saved[names[1]])

@@ -10,7 +10,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from techniques import pt2e_patterns
-from techniques.pt2e_patterns import exported_once, exported_pattern, for_present_convolutions, op_names, pattern_key
+from techniques.pt2e_patterns import (
+    exported_once,
+    exported_pattern,
+    for_present_convolutions,
+    non_strict_pattern,
+    op_names,
+    pattern_key,
+)
 
 
 def _factory(flag: bool, conv_fn=F.conv2d):
@@ -76,3 +83,57 @@ def test_torchaos_functions_are_restored_after_the_block() -> None:
     assert changed == list(names)  # torchao 0.18.0, pinned: the block did take effect
     assert {n: getattr(qat_utils, n) for n in names} == before
     assert utils._get_aten_graph_module_for_pattern is original
+
+
+def _qat_patterns(monkeypatch) -> list[tuple]:
+    """Every pattern PT2E's QAT flow (prepare, train/eval switches, convert) asks for, on a model with the layers
+    the digits models hold: convolution, depthwise convolution, batch norm, ReLU, dropout, linear."""
+    import torchao.quantization.pt2e as pt2e
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_qat_pt2e
+
+    from techniques.int8_static import _export, _quantizer
+
+    asked = []
+
+    def record(pattern, example_inputs, is_cuda=False, **kwargs):
+        asked.append((pattern, example_inputs, is_cuda, kwargs))
+        return non_strict_pattern(pattern, example_inputs, is_cuda, **kwargs)
+
+    monkeypatch.setattr(pt2e_patterns, "_PATTERNS", {})
+    monkeypatch.setattr(pt2e_patterns.exported_pattern, "__defaults__", (record,))
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, 4, 3, groups=4), nn.BatchNorm2d(4),
+        nn.Flatten(), nn.Dropout(0.2), nn.Linear(4 * 6 * 6, 3),
+    )  # fmt: skip
+    x = torch.randn(4, 1, 10, 10)
+    with exported_once():
+        graph = prepare_qat_pt2e(_export(model.train(), x[:2]), _quantizer(is_qat=True))
+        pt2e.allow_exported_model_train_eval(graph)
+        graph.train()
+        graph(x)
+        graph.eval()
+        convert_pt2e(graph)
+    return asked
+
+
+def test_qat_patterns_exported_non_strict_are_torchaos_strict_graphs(monkeypatch) -> None:
+    import torchao.quantization.pt2e.utils as utils
+
+    asked = _qat_patterns(monkeypatch)
+    assert len(asked) >= 10  # batch norm train/eval, dropout train/eval, conv-bn fuse and fold...
+    for pattern, example_inputs, is_cuda, kwargs in asked:
+        strict = utils._get_aten_graph_module_for_pattern(pattern, example_inputs, is_cuda, **kwargs)
+        assert non_strict_pattern(pattern, example_inputs, is_cuda, **kwargs).code == strict.code
+
+
+def test_qat_leaves_dynamos_compiled_models_compiled(monkeypatch) -> None:
+    """A strict export resets dynamo: a model compiled before QAT's patterns were made compiled again after."""
+    from torch._dynamo.utils import counters
+
+    compiled = torch.compile(nn.Sequential(nn.Linear(4, 4), nn.ReLU()), dynamic=False)
+    x = torch.randn(2, 4)
+    compiled(x)
+    _qat_patterns(monkeypatch)
+    before = counters["frames"]["total"]
+    compiled(x)
+    assert counters["frames"]["total"] == before

@@ -241,3 +241,32 @@ def test_a_process_compiles_more_graphs_than_dynamos_recompile_limit_without_fal
         for width in widths:
             CompiledPerShape(nn.Sequential(nn.Linear(width, width), nn.ReLU()).eval())(torch.randn(2, width))
     assert counters["stats"]["unique_graphs"] - before == len(widths)
+
+
+def test_a_compiled_model_compiles_again_with_its_own_settings_after_dynamo_is_reset(monkeypatch) -> None:
+    """A strict torch.export resets dynamo; the next call recompiled with the process's settings (an int8-static
+    graph without freezing, slower than fp32) and kept that graph for every later call."""
+    import torch._inductor.compile_fx as compile_fx
+
+    from techniques.compiled import FREEZING, CompiledPerShape
+
+    freezing = []
+    original = compile_fx.compile_fx
+
+    def spy(*args, **kwargs):
+        freezing.append(torch._inductor.config.freezing)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(compile_fx, "compile_fx", spy)
+    model = CompiledPerShape(nn.Sequential(nn.Linear(8, 8), nn.ReLU()).eval(), inductor_config=FREEZING)
+    x = torch.randn(2, 8)
+    with torch.no_grad():
+        expected = model.module(x)
+        model(x)
+        torch._dynamo.reset()
+        out = model(x)
+        compiles = len(freezing)
+        model(x)
+    assert freezing[0] is True and freezing[-1] is True  # the last compilation, after the reset, froze again
+    assert len(freezing) == compiles  # and it is the one dynamo keeps
+    torch.testing.assert_close(out, expected)

@@ -209,6 +209,11 @@ def recommend(results: pd.DataFrame, budgets: tuple[float, ...] = BUDGETS) -> pd
     `technique`, its `value` (seconds, joules per inference, USD per million inferences), `basis` (measured,
     estimated or simulated), `answer` (text) and `note` (ties, simulated only, best measured, closest case)."""
     ok = judged(results)
+    # only what an answer reads: a boolean selection of the whole frame copies every column (results has ~150),
+    # and the report asks 3 objectives x every budget of every workload and batch size
+    used = [col.WORKLOAD, col.BATCH_SIZE, col.DEVICE, col.TECHNIQUE, col.SIMULATED, col.ACCURACY, col.ACCURACY_RATIO]
+    used += [c for pair in OBJECTIVES.values() for c in pair if c is not None]
+    ok = ok[[c for c in dict.fromkeys(used) if c in ok]]
     rows = []
     order = {name: i for i, name in enumerate(dict.fromkeys(ok[col.WORKLOAD]))}  # workloads in run order
     groups = sorted(ok.groupby([col.WORKLOAD, col.BATCH_SIZE]), key=lambda item: (order[item[0][0]], item[0][1]))

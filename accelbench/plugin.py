@@ -84,14 +84,16 @@ def later_passes(pytestconfig: pytest.Config) -> list:
 def run_later_passes(pending: list) -> None:
     import torch  # here: the plugin loads before the cases, and only a run with paired cases needs torch
 
-    for later in pending:
-        try:
-            with torch.no_grad():
-                later.run()
-        except Exception as exc:  # noqa: BLE001 - the case keeps its first pass's figures; no other case is lost
-            warnings.warn(
-                f"a later pass of paired rounds failed, the first pass's figures stand: {exc!r}", stacklevel=1
-            )
+    while pending := [later for later in pending if later.remaining > 0]:  # pass by pass over every case
+        for later in pending:
+            try:
+                with torch.no_grad():
+                    later.run()
+            except Exception as exc:  # noqa: BLE001 - the case keeps the passes it has; no other case is lost
+                later.remaining = 0
+                warnings.warn(
+                    f"a later pass of paired rounds failed, the earlier passes' figures stand: {exc!r}", stacklevel=1
+                )
 
 
 @pytest.fixture(scope="session")

@@ -30,20 +30,27 @@ class Pairing:
     limit_s: float = 5.0  # a model of a second per call (minilm at batch 64) would take 40 s for 20 pairs
     round_s: float = 0.002
     # the rounds are taken in this many passes spread over the run (the first after the case's timing, the others
-    # at the end of the session: LaterPasses): the machine's speed moves in spells of seconds, and some speedups with
-    # it, so one short window speaks for one spell only (docs/measurement.md)
-    passes: int = 2
+    # at the end of the session, one pass of every case after another: LaterPasses): the machine's speed moves in
+    # spells of seconds, and some speedups with it, so one short window speaks for one spell only
+    # (docs/reports.md#repeatability-do-two-runs-agree)
+    passes: int = 4
 
     def calls_per_round(self, per_call_s: float) -> int:
         return max(1, math.ceil(self.round_s / max(per_call_s, 1e-9)))
 
     def one_pass(self) -> Pairing:
-        """One pass's share: the time and the maximum pairs divided between the passes; each pass still takes the
+        """The first pass's share: the time and the maximum pairs divided between the passes; it still takes the
         minimum pairs, so the first pass alone gives an interval (a killed run keeps it)."""
         n = self.passes
         return replace(
             self, max_pairs=max(math.ceil(self.max_pairs / n), self.min_pairs), max_time_s=self.max_time_s / n, passes=1
         )
+
+    def later_pass(self) -> Pairing:
+        """A later pass's share: as the first's, but the minimum pairs divided between the later passes (they join
+        the first pass's pairs, which already give an interval)."""
+        first = self.one_pass()
+        return replace(first, min_pairs=math.ceil(self.min_pairs / max(self.passes - 1, 1)))
 
 
 @dataclass(frozen=True)
@@ -102,25 +109,31 @@ def paired_rounds(
 
 @dataclass
 class LaterPasses:
-    """A case's remaining passes of paired rounds, taken at the end of the session (the `later_passes` fixture):
-    they join the first pass's rounds, and the case's recorded speedup and interval are those of all of them."""
+    """A case's remaining passes of paired rounds, taken at the end of the session (the `later_passes` fixture),
+    one per `run()`: the session runs every case's next pass before any case's one after it, so a case's passes are
+    seconds apart. They join the first pass's rounds, and the case's recorded speedup and interval are those of all
+    of them."""
 
     extra_info: dict
     baseline: Callable[[], object]
     candidate: Callable[[], object]
     rounds: PairedRounds
-    pairing: Pairing  # one pass's share
+    pairing: Pairing  # one later pass's share
     remaining: int
 
     def run(self) -> None:
+        """One more pass (none if none remain, or the last could not pair)."""
+        if self.remaining <= 0:
+            return
+        self.remaining -= 1
         start = time.perf_counter()
         self.baseline()  # other cases ran since: one call each to bring their code and data back
         self.candidate()
-        for _ in range(self.remaining):
-            later = paired_rounds(self.baseline, self.candidate, self.pairing)
-            if isinstance(later, str):
-                break
-            self.rounds = self.rounds.joined(later)
-            self.extra_info["paired_passes"] += 1
+        later = paired_rounds(self.baseline, self.candidate, self.pairing)
         self.extra_info["paired_s"] += time.perf_counter() - start
+        if isinstance(later, str):
+            self.remaining = 0
+            return
+        self.rounds = self.rounds.joined(later)
+        self.extra_info["paired_passes"] += 1
         self.extra_info.update(self.rounds.speedup().as_extra_info())

@@ -130,7 +130,7 @@ def after_timing(benchmark, case, baseline_model, call, x: torch.Tensor, later_p
     )
     if pairing.passes > 1:  # the other passes at the end of the session, in another of the machine's spells
         later_passes.append(
-            LaterPasses(benchmark.extra_info, baseline, call, rounds, pairing.one_pass(), pairing.passes - 1)
+            LaterPasses(benchmark.extra_info, baseline, call, rounds, pairing.later_pass(), pairing.passes - 1)
         )
 
 

@@ -173,6 +173,31 @@ def test_a_pass_gets_its_share_of_the_pairing() -> None:
     share = rounds.Pairing(min_pairs=20, max_pairs=200, max_time_s=0.2, passes=2).one_pass()
     assert (share.min_pairs, share.max_pairs, share.max_time_s, share.passes) == (20, 100, 0.1, 1)
     assert rounds.Pairing(min_pairs=20, max_pairs=30, passes=2).one_pass().max_pairs == 20  # never below the minimum
+    later = rounds.Pairing(min_pairs=20, max_pairs=200, max_time_s=0.2, passes=4).later_pass()
+    # a later pass joins the first's 20 pairs: the minimum is shared between the later passes
+    assert (later.min_pairs, later.max_pairs, later.max_time_s, later.passes) == (7, 50, 0.05, 1)
+
+
+def test_the_sessions_later_passes_go_pass_by_pass_over_the_cases(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A case's passes are spread over the end of the session (other cases' passes between them), not back to back;
+    a case whose pass fails keeps what it has and the others go on."""
+    from accelbench.plugin import run_later_passes
+
+    order: list[str] = []
+
+    class Later:
+        def __init__(self, name: str, remaining: int, fails: bool = False) -> None:
+            self.name, self.remaining, self.fails = name, remaining, fails
+
+        def run(self) -> None:
+            self.remaining -= 1
+            order.append(self.name)
+            if self.fails:
+                raise RuntimeError("no")
+
+    with pytest.warns(UserWarning, match="earlier passes' figures stand"):
+        run_later_passes([Later("a", 3), Later("b", 3, fails=True), Later("c", 2)])
+    assert order == ["a", "b", "c", "a", "c", "a"]
 
 
 def test_later_passes_join_the_first_passs_rounds_and_restate_the_speedup(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ time.perf_counter. The rounds are short (`Pairing.max_time_s` per case); energy 
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -18,8 +19,9 @@ ESTIMATE_CALLS = 3
 
 @dataclass(frozen=True)
 class Pairing:
-    """Alternating rounds of baseline (A) and candidate (B): ABAB..., each round back-to-back calls of one model
-    timed together, as many as make the round last at least `round_s` (timer resolution and call jitter stay small;
+    """Alternating rounds of baseline (A) and candidate (B): ABAB..., each round one untimed call of one model, then
+    back-to-back calls of it timed together, as many as make the round last at least `round_s` (timer resolution and
+    call jitter stay small;
     A and B each get their own count, so a model 100x slower than the other does not stretch every round). At least
     `min_pairs` pairs; more while the case has spent less than `max_time_s` on them, up to `max_pairs`. A case whose
     minimum pairs would take longer than `limit_s` is not paired (the reason is recorded)."""
@@ -90,7 +92,7 @@ def paired_rounds(
     estimate_a = min(_round(baseline, 1) for _ in range(ESTIMATE_CALLS))
     estimate_b = min(_round(candidate, 1) for _ in range(ESTIMATE_CALLS))
     calls_a, calls_b = pairing.calls_per_round(estimate_a), pairing.calls_per_round(estimate_b)
-    needed_s = pairing.min_pairs * (calls_a * estimate_a + calls_b * estimate_b)
+    needed_s = pairing.min_pairs * ((calls_a + 1) * estimate_a + (calls_b + 1) * estimate_b)
     if needed_s > pairing.limit_s:
         return (
             f"not paired: {pairing.min_pairs} pairs would take about {needed_s:.3g} s "
@@ -102,9 +104,17 @@ def paired_rounds(
     while len(a) < pairing.max_pairs and (
         len(a) < pairing.min_pairs or time.perf_counter() - start < pairing.max_time_s
     ):
-        a.append(_round(baseline, calls_a))
-        b.append(_round(candidate, calls_b))
+        a.append(_warm_round(baseline, calls_a))
+        b.append(_warm_round(candidate, calls_b))
     return PairedRounds(a, b, calls_a, calls_b)
+
+
+def _warm_round(call: Callable[[], object], calls: int) -> float:
+    """A round after one untimed call: the other model's round left its data and code in the caches, and the first
+    call after it pays to bring this model's back, which timing the model alone never does (a digits-cnn fp32 call
+    at batch 64 took 10% longer right after an fp16 one; after an untimed call, 4%)."""
+    call()
+    return _round(call, calls)
 
 
 @dataclass
@@ -137,3 +147,38 @@ class LaterPasses:
         self.rounds = self.rounds.joined(later)
         self.extra_info["paired_passes"] += 1
         self.extra_info.update(self.rounds.speedup().as_extra_info())
+
+
+@dataclass
+class LaterWindows:
+    """The baseline's own timing again in each later pass, alone (no alternation), one window per `run()`: every
+    unpaired speedup of its device, workload and batch size divides by the baseline's latency, so one slow spell in
+    its single pytest-benchmark window would move all of them at once. Each window's median seconds per call joins
+    `extra_info["latency_window_medians_s"]` (the first: pytest-benchmark's median), and their median is
+    `latency_windows_median_s`, what the report divides by (reports/analysis/speedups.py)."""
+
+    extra_info: dict
+    call: Callable[[], object]
+    pairing: Pairing  # one later pass's share: the window's time, and its minimum and maximum rounds
+    remaining: int
+
+    def run(self) -> None:
+        """One more window (none if none remain, or the call is too slow for one)."""
+        if self.remaining <= 0:
+            return
+        self.remaining -= 1
+        self.call()  # other cases ran since: one call to bring its code and data back
+        estimate = min(_round(self.call, 1) for _ in range(ESTIMATE_CALLS))
+        calls = self.pairing.calls_per_round(estimate)
+        if self.pairing.min_pairs * calls * estimate > self.pairing.limit_s:
+            self.remaining = 0
+            return
+        window: list[float] = []
+        start = time.perf_counter()
+        while len(window) < self.pairing.max_pairs and (
+            len(window) < self.pairing.min_pairs or time.perf_counter() - start < self.pairing.max_time_s
+        ):
+            window.append(_round(self.call, calls))
+        medians = self.extra_info.setdefault("latency_window_medians_s", [])
+        medians.append(statistics.median(window))
+        self.extra_info["latency_windows_median_s"] = statistics.median(medians)

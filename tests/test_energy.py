@@ -156,7 +156,8 @@ def test_paired_rounds_alternate_and_find_a_known_speedup(monkeypatch: pytest.Mo
     found = rounds.paired_rounds(baseline, candidate, rounds.Pairing(max_time_s=0.5, round_s=0.002, max_pairs=50))
     assert (found.baseline_calls, found.candidate_calls) == (1, 2)  # each model's round lasts 2 ms
     estimates = ["A"] * rounds.ESTIMATE_CALLS + ["B"] * rounds.ESTIMATE_CALLS
-    assert clock.log[:12] == estimates + ["A", "B", "B", "A", "B", "B"]  # then ABAB rounds
+    # then ABAB rounds, each after one untimed call of its model
+    assert clock.log[:16] == estimates + ["A", "A", "B", "B", "B", "A", "A", "B", "B", "B"]
     assert len(found.baseline_s) == 50 and found.baseline_s[0] == pytest.approx(2e-3)
     speedup = found.speedup()
     assert speedup.median == pytest.approx(2.0) and speedup.verdict == "faster" and speedup.pairs == 50
@@ -166,7 +167,7 @@ def test_pairing_that_would_take_too_long_is_refused_with_the_reason(monkeypatch
     clock = FakeClock()
     monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)
     found = rounds.paired_rounds(clock.call("A", 1.0), clock.call("B", 1.0), rounds.Pairing(limit_s=5.0))
-    assert isinstance(found, str) and "would take about 40 s" in found and len(clock.log) == 2 * rounds.ESTIMATE_CALLS
+    assert isinstance(found, str) and "would take about 80 s" in found and len(clock.log) == 2 * rounds.ESTIMATE_CALLS
 
 
 def test_a_pass_gets_its_share_of_the_pairing() -> None:
@@ -212,6 +213,31 @@ def test_later_passes_join_the_first_passs_rounds_and_restate_the_speedup(monkey
     assert info["paired_passes"] == 2 and info["paired_rounds"] == 20 + 20 == len(later.rounds.baseline_s)
     # twenty pairs at 1.0x and twenty at 2.0x: the speedup of the run is between the spells, not either one's
     assert info["paired_speedup_median"] == pytest.approx(1.5) and info["paired_s"] > 0.5
+
+
+def test_the_baseline_is_timed_again_alone_in_each_later_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)
+    info = {"latency_window_medians_s": [3e-3], "latency_windows_median_s": 3e-3}  # a slow first window
+    share = rounds.Pairing(min_pairs=20, max_pairs=200, max_time_s=0.2, round_s=0.002, passes=4).later_pass()
+    windows = rounds.LaterWindows(info, clock.call("A", 2e-3), share, remaining=2)
+    windows.run()
+    assert set(clock.log) == {"A"}  # alone: nothing alternates with it
+    assert info["latency_window_medians_s"] == [3e-3, pytest.approx(2e-3)]
+    assert len(clock.log) == 1 + rounds.ESTIMATE_CALLS + 25  # a call to warm up, the estimate, its 0.05 s of rounds
+    windows.run()
+    windows.run()  # none remain: nothing more
+    assert info["latency_window_medians_s"] == [3e-3, pytest.approx(2e-3), pytest.approx(2e-3)]
+    assert info["latency_windows_median_s"] == pytest.approx(2e-3) and windows.remaining == 0
+
+
+def test_a_baseline_too_slow_for_a_window_keeps_what_it_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)
+    info = {"latency_window_medians_s": [9.0], "latency_windows_median_s": 9.0}
+    windows = rounds.LaterWindows(info, clock.call("A", 9.0), rounds.Pairing().later_pass(), remaining=3)
+    windows.run()  # 7 rounds of 9 s would take far past the limit
+    assert info == {"latency_window_medians_s": [9.0], "latency_windows_median_s": 9.0} and windows.remaining == 0
 
 
 def test_a_later_pass_that_cannot_pair_keeps_the_first_passs_figures(monkeypatch: pytest.MonkeyPatch) -> None:

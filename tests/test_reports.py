@@ -64,6 +64,27 @@ def test_speedup_is_the_ratio_of_medians_on_the_same_device_and_batch(sample: pd
     assert out.loc[out["status"] != "ok", "speedup"].isna().all()
 
 
+def test_unpaired_speedups_divide_by_the_baselines_latency_over_its_windows(sample: pd.DataFrame) -> None:
+    """The baseline is timed in one window per pass (accelbench.rounds.LaterWindows): a slow first window (here
+    1.5x its later ones) must not move every speedup that divides by it."""
+    frame = sample[sample["status"] == "ok"].copy()
+    fp32 = frame[frame["technique"] == "fp32"].iloc[0]
+    candidate = fp32.copy()
+    candidate["case"], candidate["technique"] = "made-up-candidate", "faster"
+    candidate["latency_median_s"] = fp32["latency_median_s"] / 3
+    windowed = fp32["latency_median_s"] / 1.5  # the median over the windows: the first was a slow spell
+    frame.loc[frame["case"] == fp32["case"], "latency_windows_median_s"] = windowed
+    out = with_baseline_ratios(pd.concat([frame, candidate.to_frame().T], ignore_index=True)).set_index("case")
+    assert out.loc["made-up-candidate", "speedup"] == pytest.approx(2.0)
+    assert out.loc["made-up-candidate", "baseline_latency_s"] == pytest.approx(windowed)
+    assert out.loc[fp32["case"], "speedup"] == pytest.approx(
+        1.0
+    )  # the baseline's own row: its windows over its windows
+    # a baseline without windows (an older run's): its median, as before
+    plain = with_baseline_ratios(frame.drop(columns="latency_windows_median_s")).set_index("case")
+    assert plain.loc[fp32["case"], "baseline_latency_s"] == pytest.approx(fp32["latency_median_s"])
+
+
 @pytest.mark.parametrize(
     "content, problem",
     [

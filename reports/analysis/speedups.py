@@ -12,13 +12,14 @@ GROUP = [col.DEVICE, col.WORKLOAD, col.BATCH_SIZE]
 
 
 def with_baseline_ratios(results: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
-    """Adds `speedup` (baseline median latency / this median latency: above 1 is faster), `accuracy_delta`
-    (this accuracy minus the baseline's) and `flops_ratio` (this FLOP count / the baseline's). Each is NaN where
-    the baseline or the case has no measurement."""
+    """Adds `speedup` (the baseline's latency over its timing windows / this median latency: above 1 is faster),
+    `accuracy_delta` (this accuracy minus the baseline's) and `flops_ratio` (this FLOP count / the baseline's). Each
+    is NaN where the baseline or the case has no measurement."""
     ok = results[results[col.STATUS] == col.OK]
     if col.FLOPS_PER_BATCH not in ok:
         ok = ok.assign(flops_per_batch=float("nan"))
     base = ok[ok[col.TECHNIQUE] == baseline].drop_duplicates(GROUP)
+    base = base.assign(**{col.LATENCY_MEDIAN_S: _windowed(base)})
     if col.MACHINE_SLOWDOWN not in base:
         base = base.assign(**{col.MACHINE_SLOWDOWN: float("nan")})
     base = base[GROUP + [col.LATENCY_MEDIAN_S, col.ACCURACY, col.FLOPS_PER_BATCH, col.MACHINE_SLOWDOWN]].rename(
@@ -32,7 +33,7 @@ def with_baseline_ratios(results: pd.DataFrame, baseline: str = BASELINE) -> pd.
     derived = [col.SPEEDUP, col.ACCURACY_DELTA, col.FLOPS_RATIO, col.BASELINE_MACHINE_SLOWDOWN]
     out = results.drop(columns=derived, errors="ignore").merge(base, on=GROUP, how="left")
     measured = out[col.STATUS] == col.OK
-    out[col.SPEEDUP] = (out[col.BASELINE_LATENCY_S] / out[col.LATENCY_MEDIAN_S]).where(measured)
+    out[col.SPEEDUP] = (out[col.BASELINE_LATENCY_S] / _windowed(out)).where(measured)
     out[col.ACCURACY_DELTA] = (out[col.ACCURACY].astype(float) - out[col.BASELINE_ACCURACY].astype(float)).where(
         measured
     )
@@ -42,6 +43,16 @@ def with_baseline_ratios(results: pd.DataFrame, baseline: str = BASELINE) -> pd.
         measured
     )
     return out
+
+
+def _windowed(rows: pd.DataFrame) -> pd.Series:
+    """Each row's latency over its timing windows where it has several (the baseline is timed again in each pass of
+    the paired rounds, accelbench.rounds.LaterWindows, so one slow spell does not move every ratio that divides by
+    it), else its median."""
+    median = pd.to_numeric(rows[col.LATENCY_MEDIAN_S], errors="coerce")
+    if col.LATENCY_WINDOWS_MEDIAN_S not in rows:
+        return median
+    return pd.to_numeric(rows[col.LATENCY_WINDOWS_MEDIAN_S], errors="coerce").fillna(median)
 
 
 PAIRED_COLUMNS = [col.PAIRED_SPEEDUP_MEDIAN, col.PAIRED_SPEEDUP_CI_LOW, col.PAIRED_SPEEDUP_CI_HIGH, col.PAIRED_VERDICT]

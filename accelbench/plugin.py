@@ -23,7 +23,7 @@ from accelbench.journal import VERSION, Journal
 OUTCOMES = pytest.StashKey[list]()
 JOURNAL = pytest.StashKey["Journal | None"]()
 CASE = pytest.StashKey[dict]()  # per item: its outcome so far and, once timed, its benchmark entry
-# accelbench.rounds.LaterPasses of the session's cases, run before the results are saved
+# accelbench.rounds.LaterPasses (paired cases) and LaterWindows (their baselines), run before the results are saved
 LATER = pytest.StashKey[list]()
 MESSAGE_LIMIT = 2000  # characters of an error kept in the results; the full traceback is in pytest's output
 
@@ -73,10 +73,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(scope="session")
 def later_passes(pytestconfig: pytest.Config) -> list:
-    """Where a case leaves the later passes of its paired rounds (accelbench.rounds.LaterPasses). They run after the
-    last case, outside every case's timeout, before the results are written (pytest_sessionfinish): each real case
-    pairs once after its timing and again at the end of the session, so its speedup speaks for more than one of the
-    machine's spells. A resumed run (its results come from the journal, written case by case) and an interrupted one
+    """Where a case leaves the later passes of its paired rounds (accelbench.rounds.LaterPasses), and a baseline the
+    later windows of its own timing (LaterWindows). They run after the last case, outside every case's timeout, before
+    the results are written (pytest_sessionfinish): each real case pairs once after its timing and in each later pass
+    at the end of the session (Pairing.passes in all), so its speedup speaks for more than one of the machine's
+    spells. A resumed run (its results come from the journal, written case by case) and an interrupted one
     skip them: their cases keep the first pass's figures."""
     return pytestconfig.stash.setdefault(LATER, [])
 

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
+import accelbench.results as results
 from accelbench.stats import MIN_PAIRS, PairedSpeedup, paired_speedup
 
 ESTIMATE_CALLS = 3
@@ -29,13 +30,16 @@ class Pairing:
     min_pairs: int = MIN_PAIRS
     max_pairs: int = 200
     max_time_s: float = 0.2  # per case: what pairing adds to a run is about this times the real non-baseline cases
-    limit_s: float = 5.0  # a model of a second per call (minilm at batch 64) would take 40 s for 20 pairs
+    limit_s: float = 5.0  # a model of a second per call (minilm at batch 64) would take 80 s for 20 pairs
     round_s: float = 0.002
     # the rounds are taken in this many passes spread over the run (the first after the case's timing, the others
     # at the end of the session, one pass of every case after another: LaterPasses): the machine's speed moves in
     # spells of seconds, and some speedups with it, so one short window speaks for one spell only
     # (docs/reports.md#repeatability-do-two-runs-agree)
     passes: int = 4
+    # in each later pass, every timed model (the baseline, and each candidate before its rounds) is also timed alone
+    # for this long (LaterWindows): its unpaired latency is then the median over windows in several spells
+    window_s: float = 0.02
 
     def calls_per_round(self, per_call_s: float) -> int:
         return max(1, math.ceil(self.round_s / max(per_call_s, 1e-9)))
@@ -130,12 +134,15 @@ class LaterPasses:
     rounds: PairedRounds
     pairing: Pairing  # one later pass's share
     remaining: int
+    windows: LaterWindows | None = None  # the candidate timed alone, once per pass, before its rounds
 
     def run(self) -> None:
         """One more pass (none if none remain, or the last could not pair)."""
         if self.remaining <= 0:
             return
         self.remaining -= 1
+        if self.windows is not None:
+            self.windows.run()
         start = time.perf_counter()
         self.baseline()  # other cases ran since: one call each to bring their code and data back
         self.candidate()
@@ -151,15 +158,18 @@ class LaterPasses:
 
 @dataclass
 class LaterWindows:
-    """The baseline's own timing again in each later pass, alone (no alternation), one window per `run()`: every
-    unpaired speedup of its device, workload and batch size divides by the baseline's latency, so one slow spell in
-    its single pytest-benchmark window would move all of them at once. Each window's median seconds per call joins
-    `extra_info["latency_window_medians_s"]` (the first: pytest-benchmark's median), and their median is
-    `latency_windows_median_s`, what the report divides by (reports/analysis/speedups.py)."""
+    """A model's own timing again in each later pass, alone (no alternation), one window per `run()`: an unpaired
+    speedup is the ratio of two single pytest-benchmark windows, and one slow spell of the machine in either moves it
+    (the baseline's moves every speedup of its device, workload and batch size at once). A window's rounds are as
+    pytest-benchmark's (`calls` per round, its calibrated iterations), at least `pairing.min_pairs` of them and more
+    for up to `pairing.window_s`; its median seconds per call joins `LATENCY_WINDOW_MEDIANS_S` (the first:
+    pytest-benchmark's median), and their median is `LATENCY_WINDOWS_MEDIAN_S`, what the report's unpaired speedups
+    are computed from (reports/analysis/speedups.py)."""
 
     extra_info: dict
     call: Callable[[], object]
-    pairing: Pairing  # one later pass's share: the window's time, and its minimum and maximum rounds
+    calls: int
+    pairing: Pairing  # one later pass's share: its minimum rounds and window_s
     remaining: int
 
     def run(self) -> None:
@@ -167,18 +177,15 @@ class LaterWindows:
         if self.remaining <= 0:
             return
         self.remaining -= 1
+        start = time.perf_counter()
         self.call()  # other cases ran since: one call to bring its code and data back
-        estimate = min(_round(self.call, 1) for _ in range(ESTIMATE_CALLS))
-        calls = self.pairing.calls_per_round(estimate)
-        if self.pairing.min_pairs * calls * estimate > self.pairing.limit_s:
+        if self.pairing.min_pairs * self.calls * (time.perf_counter() - start) > self.pairing.limit_s:
             self.remaining = 0
             return
         window: list[float] = []
         start = time.perf_counter()
-        while len(window) < self.pairing.max_pairs and (
-            len(window) < self.pairing.min_pairs or time.perf_counter() - start < self.pairing.max_time_s
-        ):
-            window.append(_round(self.call, calls))
-        medians = self.extra_info.setdefault("latency_window_medians_s", [])
+        while len(window) < self.pairing.min_pairs or time.perf_counter() - start < self.pairing.window_s:
+            window.append(_round(self.call, self.calls))
+        medians = self.extra_info.setdefault(results.LATENCY_WINDOW_MEDIANS_S, [])
         medians.append(statistics.median(window))
-        self.extra_info["latency_windows_median_s"] = statistics.median(medians)
+        self.extra_info[results.LATENCY_WINDOWS_MEDIAN_S] = statistics.median(medians)

@@ -30,7 +30,7 @@ from accelbench.measure import (
 )
 from accelbench.rounds import LaterPasses, LaterWindows, Pairing, paired_rounds
 from devices.simulated.device import captured, prediction_figures, roofline_points, runtime_of
-from techniques import BASELINE, facts_of
+from techniques import facts_of
 
 BATCH_SIZES = (1, 64)
 
@@ -111,11 +111,17 @@ def after_timing(benchmark, case, baseline_model, call, x: torch.Tensor, later_p
         runtime=runtime_of(case.model),  # eager, compiled or onnxruntime: the report's "why" reads it
     )
     pairing = Pairing(max_time_s=0.0, round_s=0.0, passes=1) if quick else Pairing()
+    windows = None
+    if pairing.passes > 1 and per_call_s > 0:  # timed alone again in each later pass
+        benchmark.extra_info.update(
+            {results.LATENCY_WINDOW_MEDIANS_S: [per_call_s], results.LATENCY_WINDOWS_MEDIAN_S: per_call_s}
+        )
+        calls = benchmark.stats.iterations  # per round, as pytest-benchmark calibrated them
+        windows = LaterWindows(benchmark.extra_info, call, calls, pairing.later_pass(), pairing.passes - 1)
     if isinstance(baseline_model, str):  # the baseline itself, or why there is no baseline to pair with
         benchmark.extra_info["paired_note"] = baseline_model
-        if case.technique.name == BASELINE and pairing.passes > 1:  # timed again in each later pass
-            benchmark.extra_info.update(latency_window_medians_s=[per_call_s], latency_windows_median_s=per_call_s)
-            later_passes.append(LaterWindows(benchmark.extra_info, call, pairing.later_pass(), pairing.passes - 1))
+        if windows is not None:
+            later_passes.append(windows)
         return
     baseline = case.device.synchronized(lambda: baseline_model(x))
     baseline()  # its first call at this batch size (set-up), outside the rounds
@@ -124,6 +130,8 @@ def after_timing(benchmark, case, baseline_model, call, x: torch.Tensor, later_p
     benchmark.extra_info["paired_s"] = time.perf_counter() - start  # what pairing cost this case
     if isinstance(rounds, str):
         benchmark.extra_info["paired_note"] = rounds
+        if windows is not None:
+            later_passes.append(windows)
         return
     benchmark.extra_info.update(
         rounds.speedup().as_extra_info(),
@@ -133,7 +141,7 @@ def after_timing(benchmark, case, baseline_model, call, x: torch.Tensor, later_p
     )
     if pairing.passes > 1:  # the other passes at the end of the session, in another of the machine's spells
         later_passes.append(
-            LaterPasses(benchmark.extra_info, baseline, call, rounds, pairing.later_pass(), pairing.passes - 1)
+            LaterPasses(benchmark.extra_info, baseline, call, rounds, pairing.later_pass(), pairing.passes - 1, windows)
         )
 
 

@@ -54,7 +54,7 @@ def non_strict_pattern(pattern: Callable, example_inputs: tuple, is_cuda: bool =
     """torchao 0.18.0's `_get_aten_graph_module_for_pattern` with a non-strict `torch.export`. A strict export
     resets dynamo's caches, so every model compiled before it in the process compiled again at its next call (with
     the process's inductor settings: techniques/compiled.py). A pattern is a plain function of tensors, and the two
-    exports give it the same graph (tests/test_techniques.py compares them for every pattern QAT makes)."""
+    exports give it the same graph (tests/test_pt2e_patterns.py compares them for every pattern QAT makes)."""
     if is_cuda:
         example_inputs = tuple(x.cuda() if isinstance(x, torch.Tensor) else x for x in example_inputs)
     # no guard-checking node: a strict export's module has none, and a pattern graph is matched node for node

@@ -220,22 +220,39 @@ def test_the_baseline_is_timed_again_alone_in_each_later_pass(monkeypatch: pytes
     monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)
     info = {"latency_window_medians_s": [3e-3], "latency_windows_median_s": 3e-3}  # a slow first window
     share = rounds.Pairing(min_pairs=20, max_pairs=200, max_time_s=0.2, round_s=0.002, passes=4).later_pass()
-    windows = rounds.LaterWindows(info, clock.call("A", 2e-3), share, remaining=2)
+    windows = rounds.LaterWindows(info, clock.call("A", 2e-3), 1, share, remaining=2)
     windows.run()
     assert set(clock.log) == {"A"}  # alone: nothing alternates with it
     assert info["latency_window_medians_s"] == [3e-3, pytest.approx(2e-3)]
-    assert len(clock.log) == 1 + rounds.ESTIMATE_CALLS + 25  # a call to warm up, the estimate, its 0.05 s of rounds
+    assert len(clock.log) == 1 + 10  # a call to warm up, then its window_s (0.02 s) of single-call rounds
     windows.run()
     windows.run()  # none remain: nothing more
     assert info["latency_window_medians_s"] == [3e-3, pytest.approx(2e-3), pytest.approx(2e-3)]
     assert info["latency_windows_median_s"] == pytest.approx(2e-3) and windows.remaining == 0
 
 
+def test_a_later_pass_times_the_candidate_alone_before_its_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)
+    share = rounds.Pairing(min_pairs=20, max_pairs=20, max_time_s=0.0, round_s=0.002, passes=2).one_pass()
+    first = rounds.paired_rounds(clock.call("A", 2e-3), clock.call("B", 1e-3), share)
+    info = {**first.speedup().as_extra_info(), "paired_passes": 1, "paired_s": 0.0}
+    info.update(latency_window_medians_s=[1.5e-3], latency_windows_median_s=1.5e-3)  # its pytest window: a slow spell
+    candidate = clock.call("B", 1e-3)
+    windows = rounds.LaterWindows(info, candidate, 2, share, remaining=1)
+    later = rounds.LaterPasses(info, clock.call("A", 2e-3), candidate, first, share, 1, windows)
+    clock.log.clear()
+    later.run()
+    window = 1 + 10  # one call, then rounds of 2 calls for window_s
+    assert clock.log[: 1 + 2 * 10] == ["B"] * (1 + 2 * 10) and "A" in clock.log[window + 9 :]  # then the pairs
+    assert info["latency_window_medians_s"] == [1.5e-3, pytest.approx(1e-3)] and info["paired_passes"] == 2
+
+
 def test_a_baseline_too_slow_for_a_window_keeps_what_it_has(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
     monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)
     info = {"latency_window_medians_s": [9.0], "latency_windows_median_s": 9.0}
-    windows = rounds.LaterWindows(info, clock.call("A", 9.0), rounds.Pairing().later_pass(), remaining=3)
+    windows = rounds.LaterWindows(info, clock.call("A", 9.0), 1, rounds.Pairing().later_pass(), remaining=3)
     windows.run()  # 7 rounds of 9 s would take far past the limit
     assert info == {"latency_window_medians_s": [9.0], "latency_windows_median_s": 9.0} and windows.remaining == 0
 

@@ -80,6 +80,10 @@ def test_unpaired_speedups_divide_by_the_baselines_latency_over_its_windows(samp
     assert out.loc[fp32["case"], "speedup"] == pytest.approx(
         1.0
     )  # the baseline's own row: its windows over its windows
+    # the candidate's own windows: its pytest-benchmark window was slow too, the later ones tell its latency
+    candidate["latency_windows_median_s"] = candidate["latency_median_s"] / 1.2
+    both = with_baseline_ratios(pd.concat([frame, candidate.to_frame().T], ignore_index=True)).set_index("case")
+    assert both.loc["made-up-candidate", "speedup"] == pytest.approx(2.0 * 1.2)
     # a baseline without windows (an older run's): its median, as before
     plain = with_baseline_ratios(frame.drop(columns="latency_windows_median_s")).set_index("case")
     assert plain.loc[fp32["case"], "baseline_latency_s"] == pytest.approx(fp32["latency_median_s"])

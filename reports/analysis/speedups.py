@@ -12,7 +12,7 @@ GROUP = [col.DEVICE, col.WORKLOAD, col.BATCH_SIZE]
 
 
 def with_baseline_ratios(results: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
-    """Adds `speedup` (the baseline's latency over its timing windows / this median latency: above 1 is faster),
+    """Adds `speedup` (the baseline's latency / this case's, each over its timing windows: above 1 is faster),
     `accuracy_delta` (this accuracy minus the baseline's) and `flops_ratio` (this FLOP count / the baseline's). Each
     is NaN where the baseline or the case has no measurement."""
     ok = results[results[col.STATUS] == col.OK]
@@ -46,9 +46,9 @@ def with_baseline_ratios(results: pd.DataFrame, baseline: str = BASELINE) -> pd.
 
 
 def _windowed(rows: pd.DataFrame) -> pd.Series:
-    """Each row's latency over its timing windows where it has several (the baseline is timed again in each pass of
-    the paired rounds, accelbench.rounds.LaterWindows, so one slow spell does not move every ratio that divides by
-    it), else its median."""
+    """Each row's latency over its timing windows where it has several (a real case is timed alone again in each
+    later pass of the paired rounds, accelbench.rounds.LaterWindows, so one slow spell of the machine in its
+    pytest-benchmark window does not move its ratios), else its median."""
     median = pd.to_numeric(rows[col.LATENCY_MEDIAN_S], errors="coerce")
     if col.LATENCY_WINDOWS_MEDIAN_S not in rows:
         return median

@@ -163,7 +163,7 @@ class LaterWindows:
     (the baseline's moves every speedup of its device, workload and batch size at once). A window's rounds are as
     pytest-benchmark's (`calls` per round, its calibrated iterations), at least `pairing.min_pairs` of them and more
     for up to `pairing.window_s`; its median seconds per call joins `LATENCY_WINDOW_MEDIANS_S` (the first:
-    pytest-benchmark's median), and their median is `LATENCY_WINDOWS_MEDIAN_S`, what the report's unpaired speedups
+    pytest-benchmark's median), and the fastest of them is `LATENCY_BEST_WINDOW_S`, what the report's unpaired speedups
     are computed from (reports/analysis/speedups.py)."""
 
     extra_info: dict
@@ -188,4 +188,6 @@ class LaterWindows:
             window.append(_round(self.call, self.calls))
         medians = self.extra_info.setdefault(results.LATENCY_WINDOW_MEDIANS_S, [])
         medians.append(statistics.median(window))
-        self.extra_info[results.LATENCY_WINDOWS_MEDIAN_S] = statistics.median(medians)
+        # the fastest: the machine's slow spells only ever slow a window down, and two of four windows in spells
+        # would move a median of the four (seen on the project's VM)
+        self.extra_info[results.LATENCY_BEST_WINDOW_S] = min(medians)

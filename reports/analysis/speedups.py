@@ -12,7 +12,7 @@ GROUP = [col.DEVICE, col.WORKLOAD, col.BATCH_SIZE]
 
 
 def with_baseline_ratios(results: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
-    """Adds `speedup` (the baseline's latency / this case's, each over its timing windows: above 1 is faster),
+    """Adds `speedup` (the baseline's latency / this case's, each its fastest timing window: above 1 is faster),
     `accuracy_delta` (this accuracy minus the baseline's) and `flops_ratio` (this FLOP count / the baseline's). Each
     is NaN where the baseline or the case has no measurement."""
     ok = results[results[col.STATUS] == col.OK]
@@ -46,13 +46,13 @@ def with_baseline_ratios(results: pd.DataFrame, baseline: str = BASELINE) -> pd.
 
 
 def _windowed(rows: pd.DataFrame) -> pd.Series:
-    """Each row's latency over its timing windows where it has several (a real case is timed alone again in each
-    later pass of the paired rounds, accelbench.rounds.LaterWindows, so one slow spell of the machine in its
-    pytest-benchmark window does not move its ratios), else its median."""
+    """Each row's fastest timing window where it has several (a real case is timed alone again in each later pass of
+    the paired rounds, accelbench.rounds.LaterWindows, so a slow spell of the machine in its pytest-benchmark window
+    does not move its ratios), else its median."""
     median = pd.to_numeric(rows[col.LATENCY_MEDIAN_S], errors="coerce")
-    if col.LATENCY_WINDOWS_MEDIAN_S not in rows:
+    if col.LATENCY_BEST_WINDOW_S not in rows:
         return median
-    return pd.to_numeric(rows[col.LATENCY_WINDOWS_MEDIAN_S], errors="coerce").fillna(median)
+    return pd.to_numeric(rows[col.LATENCY_BEST_WINDOW_S], errors="coerce").fillna(median)
 
 
 PAIRED_COLUMNS = [col.PAIRED_SPEEDUP_MEDIAN, col.PAIRED_SPEEDUP_CI_LOW, col.PAIRED_SPEEDUP_CI_HIGH, col.PAIRED_VERDICT]

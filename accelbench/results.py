@@ -204,6 +204,13 @@ FIELDS: list[Field] = [
     Field("convs_separated", "int", "", "convolutions made depthwise-separable", TECHNIQUES),
     Field("int8_kernels", "int", "", "int8 kernels the compiler made (0: ran as float)", TECHNIQUES),
     Field("fast_path", "bool", "", "the compiled int8 fast path was taken", TECHNIQUES),
+    Field(
+        "compile_settings_lost",
+        "bool",
+        "",
+        "dynamo compiled the model again without its inductor settings (techniques/compiled.py RECOVERIES)",
+        TECHNIQUES,
+    ),
     Field("quantized_layers", "int", "", "layers quantized (weight-only)", TECHNIQUES),
     Field("activation_dtype", "str", "", "dtype of activations (weight-only int4: bfloat16)", TECHNIQUES),
     Field("onnxruntime_version", "str", "", "ONNX Runtime's version", TECHNIQUES),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+import warnings
 
 import torch
 from torch import nn
 
-from techniques.base import annotate
+from techniques.base import annotate, facts_of
 
 
 def int8_kernels_made() -> int:
@@ -36,6 +37,12 @@ FREEZING = {"freezing": True}  # weights become constants folded into the graph 
 LIMIT = 1 << 20
 _COUNTERS: dict = {}  # torch._dynamo.utils.counters, once a CompiledPerShape exists
 COMPILE_LIMITS = {"recompile_limit": LIMIT, "accumulated_recompile_limit": LIMIT, "fail_on_recompile_limit_hit": True}
+# Recompiles a process recovers from with a reset (CompiledPerShape.forward). A reset empties every model's caches,
+# so each other model then compiles again at its next call and would reset in turn: after one ordinary recompile
+# (a call with grad enabled), two models alternating reset at every call (8 resets in 4 rounds, 0.8 s a round,
+# measured). Past this many, a model keeps what dynamo compiled and its record says its settings were lost.
+RECOVERIES = 4
+_recovered = [0]  # resets made so far in this process
 
 
 class CompiledPerShape(nn.Module):
@@ -85,7 +92,19 @@ class CompiledPerShape(nn.Module):
         # Dynamo compiled this shape again: something reset its caches since (a strict `torch.export` does, and
         # torchao's PT2E passes export their patterns so). That compilation had the process's settings, not this
         # model's (an int8-static graph without freezing, which runs slower than fp32), and dynamo keeps it for the
-        # next calls; it goes with a reset, and the model is compiled again with its settings.
+        # next calls; it goes with a reset, and the model is compiled again with its settings (at most RECOVERIES
+        # times a process: a reset makes every other model compile again too).
+        if _recovered[0] >= RECOVERIES:
+            if not facts_of(self).get("compile_settings_lost"):
+                warnings.warn(
+                    f"a compiled model was compiled again by dynamo without its inductor settings "
+                    f"({self.inductor_config}) after {RECOVERIES} recoveries in this process; it keeps that graph "
+                    "(recorded as compile_settings_lost)",
+                    stacklevel=2,
+                )
+                annotate(self, compile_settings_lost=True)
+            return out
+        _recovered[0] += 1
         torch._dynamo.reset()
         return self._compile(x)
 

@@ -248,6 +248,7 @@ def test_a_compiled_model_compiles_again_with_its_own_settings_after_dynamo_is_r
     graph without freezing, slower than fp32) and kept that graph for every later call."""
     import torch._inductor.compile_fx as compile_fx
 
+    import techniques.compiled as compiled
     from techniques.compiled import FREEZING, CompiledPerShape
 
     freezing = []
@@ -258,6 +259,7 @@ def test_a_compiled_model_compiles_again_with_its_own_settings_after_dynamo_is_r
         return original(*args, **kwargs)
 
     monkeypatch.setattr(compile_fx, "compile_fx", spy)
+    monkeypatch.setattr(compiled, "_recovered", [0])  # other tests' recoveries in this process do not count
     model = CompiledPerShape(nn.Sequential(nn.Linear(8, 8), nn.ReLU()).eval(), inductor_config=FREEZING)
     x = torch.randn(2, 8)
     with torch.no_grad():
@@ -270,3 +272,31 @@ def test_a_compiled_model_compiles_again_with_its_own_settings_after_dynamo_is_r
     assert freezing[0] is True and freezing[-1] is True  # the last compilation, after the reset, froze again
     assert len(freezing) == compiles  # and it is the one dynamo keeps
     torch.testing.assert_close(out, expected)
+
+
+def test_recoveries_from_recompiles_are_bounded(monkeypatch) -> None:
+    """A reset empties every model's caches: after one ordinary recompile (a call with grad enabled), two compiled
+    models alternating would each compile again and reset the other at every call. At most RECOVERIES resets, then
+    a model keeps dynamo's graph and says so."""
+    import techniques.compiled as compiled
+    from techniques.base import facts_of
+    from techniques.compiled import FREEZING, CompiledPerShape
+
+    resets = []
+    original = torch._dynamo.reset
+    monkeypatch.setattr(torch._dynamo, "reset", lambda: (resets.append(1), original())[1])
+    monkeypatch.setattr(compiled, "_recovered", [0])
+    a = CompiledPerShape(nn.Sequential(nn.Linear(8, 8), nn.ReLU()).eval(), inductor_config=FREEZING)
+    b = CompiledPerShape(nn.Sequential(nn.Linear(8, 4), nn.ReLU()).eval(), inductor_config=FREEZING)
+    x = torch.randn(2, 8)
+    with torch.no_grad():
+        a(x), b(x)
+    a(x)  # grad enabled: a guard fails and dynamo compiles the shape again
+    with torch.no_grad(), pytest.warns(UserWarning, match="without its inductor settings"):
+        for _ in range(6):
+            out_a, out_b = a(x), b(x)
+    assert len(resets) == compiled.RECOVERIES
+    assert facts_of(a).get("compile_settings_lost") or facts_of(b).get("compile_settings_lost")
+    with torch.no_grad():
+        torch.testing.assert_close(out_a, a.module(x))
+        torch.testing.assert_close(out_b, b.module(x))

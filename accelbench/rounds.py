@@ -22,10 +22,9 @@ ESTIMATE_CALLS = 3
 class Pairing:
     """Alternating rounds of baseline (A) and candidate (B): ABAB..., each round one untimed call of one model, then
     back-to-back calls of it timed together, as many as make the round last at least `round_s` (timer resolution and
-    call jitter stay small;
-    A and B each get their own count, so a model 100x slower than the other does not stretch every round). At least
-    `min_pairs` pairs; more while the case has spent less than `max_time_s` on them, up to `max_pairs`. A case whose
-    minimum pairs would take longer than `limit_s` is not paired (the reason is recorded)."""
+    call jitter stay small; A and B each get their own count, so a model 100x slower than the other does not stretch
+    every round). At least `min_pairs` pairs; more while the case has spent less than `max_time_s` on them, up to
+    `max_pairs`. A case whose minimum pairs would take longer than `limit_s` is not paired (the reason is recorded)."""
 
     min_pairs: int = MIN_PAIRS
     max_pairs: int = 200
@@ -38,7 +37,7 @@ class Pairing:
     # (docs/reports.md#repeatability-do-two-runs-agree)
     passes: int = 4
     # in each later pass, every timed model (the baseline, and each candidate before its rounds) is also timed alone
-    # for this long (LaterWindows): its unpaired latency is then the median over windows in several spells
+    # for this long (LaterWindows): its unpaired latency is then its fastest window, of several spells
     window_s: float = 0.02
 
     def calls_per_round(self, per_call_s: float) -> int:

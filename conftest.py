@@ -160,7 +160,7 @@ def applied_once(applied: dict, technique: Technique, workload: Workload, where:
 def _apply(technique: Technique, workload: Workload, where: torch.device, cache_dir: Path):
     """(model, model set-up seconds, apply seconds); raises NotImplementedError where the technique cannot run."""
     data = workload.data()
-    context = Context(device=where, calibration=data.val, train=data.train, loss=workload.loss)
+    context = Context(device=where, calibration=data.val, train=data.train, loss=workload.loss, cache_dir=cache_dir)
     start = time.perf_counter()
     base = workload.model(cache_dir).to(where)
     model_setup_s = time.perf_counter() - start

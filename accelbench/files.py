@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 
 def atomic_write(path: str | Path, data: bytes | str) -> Path:
@@ -26,6 +28,27 @@ def atomic_write(path: str | Path, data: bytes | str) -> Path:
         Path(partial).unlink(missing_ok=True)
         raise
     return path
+
+
+@contextlib.contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Holds an exclusive lock beside `path` (POSIX) while the caller makes it: of processes that need the same file
+    at once (the test workers, a `make bench` beside a `make test`), one makes it and the others wait, then read what
+    it wrote. Where no lock can be taken (no fcntl, a read-only directory), each process goes on alone."""
+    try:
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path.with_name(path.name + ".lock"), "a")
+    except (ImportError, OSError):
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _mode_for(path: Path) -> int:

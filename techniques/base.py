@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Protocol, runtime_checkable
 
 import torch
@@ -16,13 +17,15 @@ class Context:
     """What a technique may use besides the model: where it will run and data it may learn from.
 
     `calibration` is held out from the test split (the validation split); `train` is for fine-tuning, with
-    `loss(outputs, targets)` the workload's objective (None: cross-entropy on class labels).
+    `loss(outputs, targets)` the workload's objective (None: cross-entropy on class labels). `cache_dir`: where
+    fine-tuned weights are kept between runs (techniques/finetune.py; None: nothing is kept).
     """
 
     device: torch.device
     calibration: Split
     train: Split
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    cache_dir: Path | None = None
 
 
 @runtime_checkable

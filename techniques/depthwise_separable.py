@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from accelbench.train import TrainingRecipe
@@ -60,7 +61,9 @@ class DepthwiseSeparable(Technique):
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         model = copy.deepcopy(model).to(context.device)
-        replaced = _replace(model)
+        with torch.random.fork_rng(devices=[]):  # the new layers' weights seeded: the same model every run
+            torch.manual_seed(self.recipe.seed)
+            replaced = _replace(model)
         if replaced == 0:
             raise NotImplementedError(
                 f"no ordinary k x k convolution with {MIN_IN_CHANNELS}+ input channels to separate"

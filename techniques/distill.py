@@ -14,7 +14,7 @@ from torch.nn import functional as F
 from accelbench.data import top1_accuracy
 from accelbench.train import TrainingRecipe
 from techniques.base import Context, Technique, annotate
-from techniques.finetune import fine_tune
+from techniques.finetune import fine_tune, state_digest
 from techniques.prune_channels import shrink_channels
 
 
@@ -56,7 +56,8 @@ class Distillation(Technique):
                 student = student_of(teacher, example, self.width)
             recipe = dataclasses.replace(self.recipe, seed=seed)
             fresh = copy.deepcopy(student)
-            students.append(fine_tune(student, context, recipe, loss_fn=self._loss(teacher))[0])
+            kd_loss = self._loss(teacher)
+            students.append(fine_tune(student, context, recipe, loss_fn=kd_loss, loss_key=self._loss_key(teacher))[0])
             kd.append(self._accuracy(students[-1], context))
             scratch.append(self._accuracy(fine_tune(fresh, context, recipe)[0], context))
         return annotate(
@@ -68,6 +69,10 @@ class Distillation(Technique):
             student_param_fraction=sum(p.numel() for p in students[0].parameters())
             / sum(p.numel() for p in teacher.parameters()),
         )
+
+    def _loss_key(self, teacher: nn.Module) -> tuple:
+        """What the distillation loss reads besides its code: the temperature, alpha and the teacher's weights."""
+        return (self.temperature, self.alpha, state_digest(teacher))
 
     def _loss(self, teacher: nn.Module):
         t, alpha = self.temperature, self.alpha

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import io
+import sys
 import time
+import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, ClassVar
 
 import torch
 from torch import nn
 
+import accelbench.train
+from accelbench.files import atomic_write, exclusive
 from accelbench.train import TrainingRecipe, fit, on_outputs
 from techniques.base import Context, Technique
 
 # A few epochs at a tenth of the training rate: enough to recover on digits, seconds on 2 cores.
 DEFAULT_FINETUNE = TrainingRecipe(epochs=8, lr=3e-4, weight_decay=0.0, seed=0)
+
+
+class FineTuneCacheWarning(UserWarning):
+    """A kept fine-tuned model could not be read or written: it was trained again (or not kept)."""
 
 
 def fine_tune(
@@ -22,21 +34,131 @@ def fine_tune(
     recipe: TrainingRecipe = DEFAULT_FINETUNE,
     loss_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     after_step: Callable[[nn.Module], None] | None = None,
+    loss_key: tuple = (),
 ) -> tuple[nn.Module, float]:
     """Trains `model` in place (callers pass their own copy) on `context.train` and returns it in eval mode with
-    the seconds spent. The loss is `loss_fn(outputs, targets, inputs)`, else the workload's `context.loss`, else
-    cross-entropy. An `epochs=0` recipe is a no-op, so fine-tuning can be switched off per technique."""
+    the seconds the training took. The loss is `loss_fn(outputs, targets, inputs)`, else the workload's
+    `context.loss`, else cross-entropy. An `epochs=0` recipe is a no-op, so fine-tuning can be switched off per
+    technique. The caller's random state is left as it was.
+
+    With `context.cache_dir`, the trained weights are kept in its `finetuned/` folder, named by everything the
+    training depends on (`finetune_key`): a later run loads them, and the seconds returned are those the training
+    took when it ran. A `loss_fn` is named by its code and `loss_key` (what else it reads: a teacher's weights);
+    an `after_step` hook is never kept (its effect is not named)."""
     if recipe.epochs > 0 and len(context.train) == 0:
         raise NotImplementedError(
             "fine-tunes, and this workload has no training data (its quality is fidelity to fp32)"
         )
+    if recipe.epochs == 0:
+        model.eval()
+        return model, 0.0
+    loss = loss_fn if loss_fn is not None else context.loss
+    key = None
+    if context.cache_dir is not None and after_step is None:
+        key = finetune_key(model, context, recipe, loss, loss_key)
+    if key is None:
+        return _train(model, context, recipe, loss_fn, after_step)
+    path = Path(context.cache_dir) / "finetuned" / f"{key}.pt"
+    with exclusive(path):  # of processes fine-tuning the same model at once, one trains
+        if path.exists():
+            try:
+                kept = torch.load(path, map_location="cpu", weights_only=True)
+                model.load_state_dict(kept["state"])
+                model.eval()
+                return model, float(kept["seconds"])
+            except Exception as exc:  # truncated, corrupt, another torch: train again rather than fail
+                warnings.warn(
+                    f"kept fine-tuned weights {path} could not be loaded ({type(exc).__name__}: {exc}); training again",
+                    FineTuneCacheWarning,
+                    stacklevel=2,
+                )
+        model, seconds = _train(model, context, recipe, loss_fn, after_step)
+        buffer = io.BytesIO()
+        torch.save({"state": model.state_dict(), "seconds": seconds}, buffer)
+        try:
+            atomic_write(path, buffer.getvalue())
+        except OSError as exc:  # the model is good; only the cache is lost
+            warnings.warn(f"fine-tuned weights could not be kept at {path} ({exc})", FineTuneCacheWarning, stacklevel=2)
+        return model, seconds
+
+
+def _train(
+    model: nn.Module,
+    context: Context,
+    recipe: TrainingRecipe,
+    loss_fn: Callable | None,
+    after_step: Callable[[nn.Module], None] | None,
+) -> tuple[nn.Module, float]:
     start = time.perf_counter()
     if loss_fn is None and context.loss is not None:
         loss_fn = on_outputs(context.loss)
-    if recipe.epochs > 0:
+    with torch.random.fork_rng(devices=[]):  # fit seeds the generator: the caller's state is left as it was
         fit(model, context.train, recipe, loss_fn=loss_fn, after_step=after_step)
     model.eval()  # not `return model.eval()`: an exported graph's eval() returns None
     return model, time.perf_counter() - start
+
+
+def _digest(hasher, tensor: torch.Tensor) -> None:
+    # a copy: numpy() would make the tensor's own storage unresizable (an observer's min_val grows on first use)
+    value = tensor.detach().to("cpu", copy=True).contiguous()
+    hasher.update(f"{value.dtype}{tuple(value.shape)}".encode())
+    hasher.update(value.reshape(-1).view(torch.uint8).numpy().tobytes())
+
+
+def structure(model: nn.Module) -> str:
+    """Each submodule's name and type, and for torch.nn's layers their settings (a convolution's stride and padding).
+    Not `repr(model)`: the repr of a torchao observer that has not seen data crashes the process."""
+    lines = []
+    for name, module in model.named_modules():
+        kind = type(module)
+        settings = module.extra_repr() if kind.__module__.startswith("torch.nn.modules") else ""
+        lines.append(f"{name}: {kind.__module__}.{kind.__qualname__}({settings})")
+    return "\n".join(lines)
+
+
+def state_digest(model: nn.Module) -> str:
+    """A hash of the model's weights and buffers, by name (raises where a tensor cannot be read as bytes)."""
+    hasher = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        hasher.update(name.encode())
+        _digest(hasher, tensor)
+    return hasher.hexdigest()
+
+
+def finetune_key(
+    model: nn.Module, context: Context, recipe: TrainingRecipe, loss: Callable | None, loss_key: tuple = ()
+) -> str | None:
+    """The name of a fine-tuning's result: a hash of the model's weights, buffers and structure (its code, for an
+    exported graph), the recipe, the loss (its code and `loss_key`), the training split, the device's kind, this
+    module's and the training loop's source and torch's version. None where a tensor cannot be read as bytes (a
+    tensor subclass): then nothing is kept."""
+    hasher = hashlib.sha256()
+    try:
+        hasher.update(state_digest(model).encode())
+        _digest(hasher, context.train.x)
+        _digest(hasher, context.train.y)
+        loss_source = "" if loss is None else _source(loss)
+    except (RuntimeError, TypeError, ValueError, OSError):
+        return None
+    parts = [
+        structure(model),
+        str(getattr(model, "code", "")),
+        repr(recipe),
+        loss_source,
+        repr(loss_key),
+        context.device.type,
+        inspect.getsource(sys.modules[__name__]),
+        inspect.getsource(accelbench.train),
+        torch.__version__,
+    ]
+    hasher.update("\n".join(parts).encode())
+    return hasher.hexdigest()[:16]
+
+
+def _source(fn: Callable) -> str:
+    """What names a loss: its qualified name and its module's source (a closure's captured values go in loss_key)."""
+    module = inspect.getmodule(fn)
+    return f"{getattr(fn, '__qualname__', type(fn).__qualname__)}\n{inspect.getsource(module) if module else ''}"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ for _name in [n for n in os.environ if n.startswith("PYTEST_XDIST_")]:
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Overrides the user cache: tests train their own models once per session. Under pytest-xdist (`make test`
     runs two workers) the workers share one: the first to need a model trains it, the other waits and loads it
-    (workloads/cache.py `one_trainer`)."""
+    (accelbench/files.py `exclusive`)."""
     if XDIST_WORKER:
         shared = tmp_path_factory.getbasetemp().parent / "weights"  # the session's directory, above each worker's
         shared.mkdir(exist_ok=True)

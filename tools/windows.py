@@ -89,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         where = device.open()
         data = workload.data()
-        context = Context(device=where, calibration=data.val, train=data.train, loss=workload.loss)
-        base = workload.model(default_cache_dir()).to(where)
+        cache = default_cache_dir()
+        context = Context(device=where, calibration=data.val, train=data.train, loss=workload.loss, cache_dir=cache)
+        base = workload.model(cache).to(where)
         model = technique.apply(base, context)
         x = data.test.x[: args.batch].to(where)
         baseline = device.synchronized(lambda: base(x))

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import inspect
 import io
 import sys
 import warnings
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import torch
 from torch import nn
 
 import accelbench.train
-from accelbench.files import atomic_write
+from accelbench.files import atomic_write, exclusive
 
 
 class CacheRebuiltWarning(UserWarning):
@@ -41,34 +40,13 @@ def weights_key(workload: object, *extra: object) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-@contextlib.contextmanager
-def one_trainer(path: Path) -> Iterator[None]:
-    """Holds an exclusive lock beside `path` (POSIX): of processes that need the same weights at once (the test
-    workers, a `make bench` beside a `make test`), one trains and the others wait, then load what it saved. Where
-    no lock can be taken (no fcntl, a read-only cache), each process goes on alone, as before."""
-    try:
-        import fcntl
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path.with_name(path.name + ".lock"), "a")
-    except (ImportError, OSError):
-        yield
-        return
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def load_or_train(
     build: Callable[[], nn.Module], train: Callable[[nn.Module], nn.Module], path: Path, seed: int
 ) -> nn.Module:
     """Loads weights from `path` into `build()`; if they are missing or unreadable, trains a model initialised
     from `seed` (the caller's random state is left as it was) and saves its weights atomically. Processes that
-    need the same file at once train it once (`one_trainer`)."""
-    with one_trainer(path):
+    need the same file at once train it once (`accelbench.files.exclusive`)."""
+    with exclusive(path):
         return _load_or_train(build, train, path, seed)
 
 

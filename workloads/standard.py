@@ -198,7 +198,7 @@ class StandardModel:
         layer of batch x kv heads x context x head dim, in `dtype`); 0 otherwise."""
         if self.family != "decoder" or phase != "decode":
             return 0
-        config = _transformers().LlamaConfig(**{k: v for k, v in self.config.items() if k != "kind"})
+        config = _llama_config(tuple(sorted((k, v) for k, v in self.config.items() if k != "kind")))
         per_layer = 2 * batch * config.num_key_value_heads * (seq or self.seq) * head_dim(config)
         return per_layer * config.num_hidden_layers * torch.finfo(dtype).bits // 8
 
@@ -221,6 +221,12 @@ class StandardModel:
             return net, x.to(dtype) if x.is_floating_point() else x
 
         return build
+
+
+@lru_cache(maxsize=8)
+def _llama_config(items: tuple):
+    """transformers' LlamaConfig of these settings, made once (a config takes milliseconds; the matrix asks 500 times)."""
+    return _transformers().LlamaConfig(**dict(items))
 
 
 _BERT_LARGE = dict(kind="bert", hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,8 @@ def context_for(workload) -> Context:
 
 
 def split_accuracy(workload, model: nn.Module) -> float:
-    data = workload.data()
-    return workload.score(predict(model, data.test.x, 64), data.test.y)
+    data = workload.data()  # the split as one batch: a compiled model compiles one shape, not 64 and the remainder
+    return workload.score(predict(model, data.test.x, len(data.test.x)), data.test.y)
 
 
 @pytest.mark.slow
@@ -92,7 +93,9 @@ def test_binary_weights_take_two_values_per_output_channel_and_spare_the_ends(ca
 def test_distillation_records_the_scratch_baseline_beside_the_student(cache_dir: Path) -> None:
     workload = DigitsCNN()
     base = workload.model(cache_dir)
-    student = techniques.resolve("distill").apply(base, context_for(workload))
+    distill = techniques.resolve("distill")  # 8 of its 25 epochs: the students reach 0.97-0.98 and it takes a third
+    distill = dataclasses.replace(distill, recipe=dataclasses.replace(distill.recipe, epochs=8))
+    student = distill.apply(base, context_for(workload))
     facts = facts_of(student)
     assert 0.15 < facts["student_param_fraction"] < 0.4
     assert param_count(student) == pytest.approx(facts["student_param_fraction"] * param_count(base))

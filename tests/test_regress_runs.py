@@ -18,7 +18,8 @@ def test_an_unchanged_simulated_run_passes_and_a_cost_model_change_is_caught(run
     profiles.mkdir()
     profile = (PROFILE_DIR / "sim-tpu-v4.toml").read_text().replace('"sim-tpu-v4"', '"sim-gate"')
     (profiles / "gate.toml").write_text(profile)
-    selection = "sim-gate and (digits-mlp or digits-cnn) and (fp32 or int8-dynamic) and not eager and not legacy"
+    # techniques that compile nothing: a run takes 12 s rather than 25 (fp32 and int8-dynamic)
+    selection = "sim-gate and (digits-mlp or digits-cnn) and (fp32 or bf16) and not amp"
 
     def run(name: str) -> Path:
         results = tmp_path / name

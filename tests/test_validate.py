@@ -57,35 +57,30 @@ def test_the_published_summary_counts_errors_and_ranks_devices_per_model() -> No
     assert stats["within_25"] == 0.75 and stats["spearman"] == {"m": pytest.approx(1.0)}  # n: one device only
 
 
-@pytest.fixture(scope="module")
-def published_scores() -> pd.DataFrame:
-    """Every published row priced now (about 20 s: shared by the tests that need it)."""
-    from tools.validate import score_published
-
-    return score_published()
-
-
 @pytest.mark.slow
-def test_the_committed_published_scores_are_what_the_profiles_predict_now(published_scores: pd.DataFrame) -> None:
-    """devices/reference/published-scores.csv (the report's trust section) is recomputed here: a profile changed
-    without `python -m tools.validate --published-only` fails this test."""
+def test_the_committed_scores_and_validation_page_are_what_the_command_writes_now() -> None:
+    """devices/reference/published-scores.csv (the report's trust section) and docs/validation.md are generated from
+    every published row priced now (20-30 s, once for both checks: two tests in two xdist workers priced it twice): a
+    profile, cost-model or row change without `python -m tools.validate --published-only` fails this test."""
     from devices.simulated.device import SCORES
-    from tools.validate import trust_by_device
+    from tools.validate import (
+        PAGE,
+        PAGE_COMMAND,
+        published_markdown,
+        published_summary,
+        score_published,
+        trust_by_device,
+        validation_page,
+    )
 
+    published_scores = score_published()
     fresh = trust_by_device(published_scores)
     committed = pd.read_csv(SCORES, dtype={"profile_version": str})
     pd.testing.assert_frame_equal(committed, fresh.astype(committed.dtypes.to_dict()), check_exact=False, rtol=1e-6)
 
-
-@pytest.mark.slow
-def test_the_validation_page_is_what_the_command_writes_now(published_scores: pd.DataFrame) -> None:
-    """docs/validation.md is generated: a profile, cost-model or row change without rerunning
-    `python -m tools.validate --published-only` fails this test."""
-    from tools.validate import PAGE, PAGE_COMMAND, published_markdown, published_summary, validation_page
-
-    fresh = validation_page(published_markdown(published_scores, published_summary(published_scores)))
-    assert PAGE.read_text(encoding="utf-8") == fresh, f"docs/validation.md is stale: run `{PAGE_COMMAND}`"
-    assert PAGE_COMMAND in fresh and all(f"| {row} " in fresh for row in published_scores["id"])
+    page = validation_page(published_markdown(published_scores, published_summary(published_scores)))
+    assert PAGE.read_text(encoding="utf-8") == page, f"docs/validation.md is stale: run `{PAGE_COMMAND}`"
+    assert PAGE_COMMAND in page and all(f"| {row} " in page for row in published_scores["id"])
 
 
 def test_the_validation_page_leads_with_its_command_and_lists_the_worst_row_first() -> None:

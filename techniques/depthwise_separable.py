@@ -10,7 +10,7 @@ from torch import nn
 
 from accelbench.train import TrainingRecipe
 from techniques.base import Context, Technique, annotate
-from techniques.finetune import fine_tune
+from techniques.finetune import fine_tune, seeded_here
 
 # A stem conv on a 1- or 3-channel image stays ordinary, as in MobileNet: separated, its outputs would all be
 # multiples of one or three filtered images (a rank-1 bottleneck that cost digits-dscnn 35 accuracy points).
@@ -61,7 +61,7 @@ class DepthwiseSeparable(Technique):
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         model = copy.deepcopy(model).to(context.device)
-        with torch.random.fork_rng(devices=[]):  # the new layers' weights seeded: the same model every run
+        with seeded_here(context.device):  # the new layers' weights seeded: the same model every run
             torch.manual_seed(self.recipe.seed)
             replaced = _replace(model)
         if replaced == 0:

@@ -57,7 +57,8 @@ class Distillation(Technique):
             recipe = dataclasses.replace(self.recipe, seed=seed)
             fresh = copy.deepcopy(student)
             kd_loss = self._loss(teacher)
-            students.append(fine_tune(student, context, recipe, loss_fn=kd_loss, loss_key=self._loss_key(teacher))[0])
+            key = self._loss_key(teacher) if context.cache_dir is not None else ()
+            students.append(fine_tune(student, context, recipe, loss_fn=kd_loss, loss_key=key)[0])
             kd.append(self._accuracy(students[-1], context))
             scratch.append(self._accuracy(fine_tune(fresh, context, recipe)[0], context))
         return annotate(

@@ -4,6 +4,7 @@ everything the training depends on, and a bad file is trained again."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,35 @@ def test_the_name_changes_with_everything_the_training_depends_on() -> None:
     with torch.no_grad():
         next(iter(zeroed.parameters()))[0].zero_()
     assert key != _key(zeroed, context)
+
+
+def test_the_name_changes_with_settings_outside_the_state_dict() -> None:
+    """A layer's plain settings (a fake-quantizer's range, a convolution's stride), a parametrization's code and a
+    loss's settings change the training without changing a weight."""
+    context = context_with(None)
+    model = untrained_model(DigitsCNN(), 0)
+    key = _key(model, context)
+    strided = untrained_model(DigitsCNN(), 0)
+    conv = next(m for m in strided.modules() if isinstance(m, torch.nn.Conv2d))
+    conv.stride = (2, 2)
+    assert key != _key(strided, context)
+    reduced = untrained_model(DigitsCNN(), 0)
+    reduced.quant_max = 127  # as a fake-quantizer's attribute: not a tensor, not in the state dict
+    assert key != _key(reduced, context)
+    smooth = [functools.partial(torch.nn.functional.cross_entropy, label_smoothing=v) for v in (0.0, 0.1)]
+    assert _key(model, context, loss=smooth[0]) != _key(model, context, loss=smooth[1])
+    assert _key(model, context, loss=torch.nn.CrossEntropyLoss()) != _key(
+        model, context, loss=torch.nn.CrossEntropyLoss(label_smoothing=0.1)
+    )
+
+
+def test_something_that_cannot_be_named_keeps_nothing(tmp_path: Path) -> None:
+    fine_tune(untrained_model(DigitsCNN(), 0), context_with(tmp_path), SHORT, loss_key=(None,))
+    assert not list(tmp_path.rglob("*.pt"))
+    packed = torch.nn.Module()
+    packed.register_buffer("ok", torch.zeros(2))
+    packed.state_dict = lambda: {"ok": torch.zeros(2), "packed": (torch.zeros(1), torch.qint8)}  # a packed param
+    assert finetune_key(packed, context_with(None), SHORT, None) is None
 
 
 def test_a_corrupt_kept_file_is_trained_again_with_a_warning(tmp_path: Path) -> None:

@@ -7,10 +7,8 @@ import functools
 import hashlib
 import importlib.metadata
 import inspect
-import io
 import sys
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, ClassVar
@@ -19,7 +17,7 @@ import torch
 from torch import nn
 
 import accelbench.train
-from accelbench.files import atomic_write, exclusive
+from accelbench.kept import load_or_make
 from accelbench.train import TrainingRecipe, fit, on_outputs
 from techniques.base import Context, Technique
 
@@ -62,28 +60,18 @@ def fine_tune(
         key = finetune_key(model, context, recipe, loss, loss_key)
     if key is None:
         return _train(model, context, recipe, loss_fn, after_step)
+
+    def load(kept: object) -> tuple[nn.Module, float]:
+        model.load_state_dict(kept["state"])
+        model.eval()
+        return model, float(kept["seconds"])
+
+    def make() -> tuple[tuple[nn.Module, float], object]:
+        trained, seconds = _train(model, context, recipe, loss_fn, after_step)
+        return (trained, seconds), {"state": trained.state_dict(), "seconds": seconds}
+
     path = Path(context.cache_dir) / "finetuned" / f"{key}.pt"
-    with exclusive(path):  # of processes fine-tuning the same model at once, one trains
-        if path.exists():
-            try:
-                kept = torch.load(path, map_location="cpu", weights_only=True)
-                model.load_state_dict(kept["state"])
-                model.eval()
-                return model, float(kept["seconds"])
-            except Exception as exc:  # truncated, corrupt, another torch: train again rather than fail
-                warnings.warn(
-                    f"kept fine-tuned weights {path} could not be loaded ({type(exc).__name__}: {exc}); training again",
-                    FineTuneCacheWarning,
-                    stacklevel=2,
-                )
-        model, seconds = _train(model, context, recipe, loss_fn, after_step)
-        buffer = io.BytesIO()
-        torch.save({"state": model.state_dict(), "seconds": seconds}, buffer)
-        try:
-            atomic_write(path, buffer.getvalue())
-        except OSError as exc:  # the model is good; only the cache is lost
-            warnings.warn(f"fine-tuned weights could not be kept at {path} ({exc})", FineTuneCacheWarning, stacklevel=2)
-        return model, seconds
+    return load_or_make(path, load, make, FineTuneCacheWarning, "fine-tuned weights")
 
 
 def _train(

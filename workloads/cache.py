@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import io
 import sys
-import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -14,7 +12,7 @@ import torch
 from torch import nn
 
 import accelbench.train
-from accelbench.files import atomic_write, exclusive
+from accelbench.kept import load_or_make
 
 
 class CacheRebuiltWarning(UserWarning):
@@ -45,36 +43,17 @@ def load_or_train(
 ) -> nn.Module:
     """Loads weights from `path` into `build()`; if they are missing or unreadable, trains a model initialised
     from `seed` (the caller's random state is left as it was) and saves its weights atomically. Processes that
-    need the same file at once train it once (`accelbench.files.exclusive`)."""
-    with exclusive(path):
-        return _load_or_train(build, train, path, seed)
+    need the same file at once train it once (`accelbench.kept.load_or_make`)."""
 
-
-def _load_or_train(
-    build: Callable[[], nn.Module], train: Callable[[nn.Module], nn.Module], path: Path, seed: int
-) -> nn.Module:
-    if path.exists():
+    def load(state: object) -> nn.Module:
         model = build()
-        try:
-            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-            return model.eval()
-        except Exception as exc:  # truncated, corrupt or from another architecture: retrain rather than crash
-            warnings.warn(
-                f"cached weights {path} could not be loaded ({type(exc).__name__}: {exc}); retraining",
-                CacheRebuiltWarning,
-                stacklevel=2,
-            )
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)  # initial weights too, not only the training order
-        model = train(build())
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    try:
-        atomic_write(path, buffer.getvalue())
-    except OSError as exc:  # the model is good; only the cache is lost (the next run trains again)
-        warnings.warn(
-            f"trained weights could not be cached at {path} ({exc}); the model is used uncached",
-            CacheRebuiltWarning,
-            stacklevel=2,
-        )
-    return model.eval()
+        model.load_state_dict(state)
+        return model.eval()
+
+    def make() -> tuple[nn.Module, object]:
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)  # initial weights too, not only the training order
+            model = train(build()).eval()
+        return model, model.state_dict()
+
+    return load_or_make(path, load, make, CacheRebuiltWarning, "trained weights")

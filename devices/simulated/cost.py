@@ -300,6 +300,7 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
             if folded(op, head, runtime):
                 flops -= op.flops
                 continue
+            executed = 1.0  # the share of the op's arithmetic the hardware performs (sparsity skips the rest)
             if op.kind == "matrix" and op.gemms:
                 per_flop = op.flops / max(sum(2 * g.batch * g.m * g.n * g.k for g in op.gemms), 1)
                 seconds = sum(
@@ -310,15 +311,15 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
                     and profile.sparsity == "2:4"
                     and all(min(g.m, g.n, g.k) >= profile.sparse_min_dim for g in op.gemms)
                 ):
-                    seconds /= 2  # at most 2x, and only on hardware with 2:4 units
+                    executed = 0.5  # at most 2x, and only on hardware with 2:4 units
                 elif profile.unstructured_sparsity and op.weight_sparsity > 0:
-                    seconds *= 1 - op.weight_sparsity
-                compute += seconds
+                    executed = 1 - op.weight_sparsity
+                compute += seconds * executed
             elif op.kind == "matrix":  # a matrix op whose GEMM shape is unknown: peak rate
                 compute += op.flops / profile.peak[dtype]
             else:
                 compute += op.flops / profile.vector_rate
-            dynamic_pj += op.flops * _energy_pj(profile, dtype)
+            dynamic_pj += op.flops * executed * _energy_pj(profile, dtype)  # the skipped products cost no energy
         if costs and costs[-1].where == "host":  # back from the host to the device
             memory_s_link = head.bytes_read / profile.link_bandwidth + profile.link_latency
         else:

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 import devices
-from devices.simulated.cost import matrix_time, predict
+from devices.simulated.cost import matrix_time, merge_siblings, predict
 from devices.simulated.graph import Gemm, Graph, Op, capture
 from devices.simulated.profile import PROFILE_DIR, ProfileError, load_profile, load_profiles
 from devices.simulated.systolic import depthwise_cycles, dpu_efficiency, gemm_cycles
@@ -538,3 +538,61 @@ def test_a_technique_whose_runtime_the_toolchain_lacks_is_a_skip_with_the_reason
     assert result.returncode == 0, result.stdout[-3000:]
     assert "2 passed, 2 skipped" in result.stdout  # sim-a100 prices both; a TPU has no ONNX Runtime: not 1.00x cells
     assert "onnxruntime needs the onnxruntime runtime, which sim-tpu-v4's toolchain cannot run" in result.stdout
+
+
+def _projections(n_heads: int = 3, k: int = 1024, m: int = 128, same_input: bool = True) -> Graph:
+    """Three linear layers reading one tensor (BERT's query, key and value), then an op reading all three."""
+    ops = [
+        Op(
+            index=i,
+            name="aten.addmm.default",
+            kind="matrix",
+            dtype="fp16",
+            flops=2 * m * k * k,
+            bytes_read=m * k * 2,
+            weight_bytes=k * k * 2,
+            bytes_written=m * k * 2,
+            gemms=(Gemm(1, m, k, k),),
+            inputs=(-1,) if same_input or i == 0 else (i - 1,),
+        )
+        for i in range(n_heads)
+    ]
+    ops.append(
+        Op(
+            index=n_heads,
+            name="aten.add.Tensor",
+            kind="vector",
+            dtype="fp16",
+            flops=m * k,
+            bytes_read=m * k * 2 * n_heads,
+            weight_bytes=0,
+            bytes_written=m * k * 2,
+            inputs=tuple(range(n_heads)),
+        )
+    )
+    return Graph(ops=tuple(ops), weight_bytes=n_heads * k * k * 2, input_bytes=m * k * 2, output_bytes=m * k * 2)
+
+
+def test_the_deployed_gpu_runtime_merges_gemms_that_read_one_tensor_into_one() -> None:
+    graph = _projections()
+    merged = merge_siblings(graph)
+    gemm = merged.ops[0]
+    assert len(merged.ops) == 2 and gemm.gemms == (Gemm(1, 128, 3 * 1024, 1024),)
+    assert gemm.flops == sum(op.flops for op in graph.ops[:3])
+    assert gemm.weight_bytes == sum(op.weight_bytes for op in graph.ops[:3])
+    assert gemm.bytes_read == graph.ops[0].bytes_read  # the input is read once
+    assert gemm.bytes_written == sum(op.bytes_written for op in graph.ops[:3])
+    assert merged.ops[1].inputs == (0,)  # the reader of the merged GEMMs reads the one left
+    a100 = profiles()["sim-a100"]
+    # 8 output tiles each on 108 SMs: three in one wave instead of three waves
+    one, three = predict(graph, a100, "deployed"), predict(graph, a100, "compiled")
+    assert one.flops == three.flops
+    assert sum(c.compute_s for c in one.ops) < sum(c.compute_s for c in three.ops) / 2
+
+
+def test_gemms_in_a_chain_or_on_a_systolic_array_are_not_merged() -> None:
+    chain = _projections(same_input=False)
+    assert merge_siblings(chain).ops == chain.ops
+    tpu = profiles()["sim-tpu-v4"]
+    graph = _projections()
+    assert len(predict(graph, tpu, "deployed").ops) == len(predict(graph, tpu, "compiled").ops)

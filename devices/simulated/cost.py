@@ -129,6 +129,46 @@ def _energy_pj(profile: Profile, dtype: str) -> float:
     return max(profile.op_energy_pj.values())
 
 
+def _sibling_key(op: Op) -> tuple | None:
+    """What a GEMM shares with the siblings a deployed GPU runtime merges with it: one GEMM, not depthwise, reading the
+    same input with the same rows and reduction (None: not mergeable)."""
+    if op.kind != "matrix" or len(op.gemms) != 1 or op.gemms[0].depthwise or not op.inputs:
+        return None
+    g = op.gemms[0]
+    return (op.name, op.dtype, op.inputs, g.batch, g.m, g.k, g.width, g.channels, op.weight_2of4)
+
+
+def merge_siblings(graph: Graph) -> Graph:
+    """TensorRT's horizontal layer fusion: consecutive GEMMs (linear layers, convolutions) that read the same tensor
+    with the same rows and reduction become one GEMM whose columns are theirs side by side (BERT's query, key and
+    value projections; a ResNet block's first 1x1 convolution and its projection shortcut). NVIDIA Developer Blog,
+    "Deploying Deep Neural Networks with NVIDIA TensorRT" (2017): horizontal fusion combines "layers that take the
+    same source tensor and apply the same operations with similar parameters" into "a single larger layer"."""
+    merged: list[Op] = []
+    renamed: dict[int, int] = {}
+    for op in graph.ops:
+        op = replace(op, inputs=tuple(dict.fromkeys(renamed.get(i, i) for i in op.inputs)))
+        key = _sibling_key(op)
+        last = merged[-1] if merged else None
+        if key is not None and last is not None and _sibling_key(last) == key:
+            g, h = last.gemms[0], op.gemms[0]
+            n = g.n + h.n
+            total = last.weight_bytes + op.weight_bytes
+            merged[-1] = replace(
+                last,
+                flops=last.flops + op.flops,
+                weight_bytes=total,
+                bytes_written=last.bytes_written + op.bytes_written,
+                gemms=(replace(g, n=n),),
+                weight_sparsity=(last.weight_sparsity * last.weight_bytes + op.weight_sparsity * op.weight_bytes)
+                / max(total, 1),
+            )  # the input is read once
+            renamed[op.index] = last.index
+            continue
+        merged.append(op)
+    return replace(graph, ops=tuple(merged))
+
+
 def _groups(graph: Graph, fuse: bool) -> list[list[Op]]:
     """Each op alone, or (fused) each vector op joined to the group that produced one of its inputs, as long as
     that group is the one just before it (a chain, as inductor and XLA fuse them)."""
@@ -250,6 +290,8 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
         raise ValueError(f"unknown runtime {runtime!r}: expected one of {', '.join(RUNTIMES)}")
     fuse = fuses(profile.graph_compiler, runtime)
     eager = not fuse
+    if runtime == "deployed" and profile.matrix["kind"] == "throughput":
+        graph = merge_siblings(graph)
     op_overhead, call = _overheads(profile, runtime)
     memory = profile.memory
     resident = profile.weights_resident and graph.weight_bytes <= memory[0].capacity

@@ -90,7 +90,7 @@ def test_the_whole_tables_page_is_what_the_cost_model_prices_now(tmp_path: Path)
 
     table = pd.read_csv(TABLES, dtype=str, keep_default_na=False)
     assert table["id"].is_unique and (table["source"] != "").all() and len(table) == 160
-    corners = table[table["batch"].isin(["1", "128"]) & (table["model"] == "bert-large") & (table["dtype"] == "fp16")]
+    corners = table[table["batch"].isin(["1", "128"]) & (table["model"] == "bert-base") & (table["dtype"] == "fp16")]
     sample = tmp_path / "sample.csv"
     corners[corners["seq"] == "128"].to_csv(sample, index=False)
     page = TABLES_PAGE.read_text(encoding="utf-8")

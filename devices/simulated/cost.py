@@ -141,7 +141,7 @@ def _sibling_key(op: Op) -> tuple | None:
 def merge_siblings(graph: Graph) -> Graph:
     """TensorRT's horizontal layer fusion: consecutive GEMMs (linear layers, convolutions) that read the same tensor
     with the same rows and reduction become one GEMM whose columns are theirs side by side (BERT's query, key and
-    value projections; a ResNet block's first 1x1 convolution and its projection shortcut). NVIDIA Developer Blog,
+    value projections; siblings are merged where they follow one another in the graph). NVIDIA Developer Blog,
     "Deploying Deep Neural Networks with NVIDIA TensorRT" (2017): horizontal fusion combines "layers that take the
     same source tensor and apply the same operations with similar parameters" into "a single larger layer"."""
     merged: list[Op] = []
@@ -151,15 +151,13 @@ def merge_siblings(graph: Graph) -> Graph:
         key = _sibling_key(op)
         last = merged[-1] if merged else None
         if key is not None and last is not None and _sibling_key(last) == key:
-            g, h = last.gemms[0], op.gemms[0]
-            n = g.n + h.n
             total = last.weight_bytes + op.weight_bytes
             merged[-1] = replace(
                 last,
                 flops=last.flops + op.flops,
                 weight_bytes=total,
                 bytes_written=last.bytes_written + op.bytes_written,
-                gemms=(replace(g, n=n),),
+                gemms=(replace(last.gemms[0], n=last.gemms[0].n + op.gemms[0].n),),
                 weight_sparsity=(last.weight_sparsity * last.weight_bytes + op.weight_sparsity * op.weight_bytes)
                 / max(total, 1),
             )  # the input is read once

@@ -104,6 +104,7 @@ def test_distillation_records_the_scratch_baseline_beside_the_student(cache_dir:
     assert facts["kd_val_accuracy_std"] < 0.1 and facts["scratch_val_accuracy_std"] < 0.1  # seeds, not chaos
 
 
+@pytest.mark.slow
 def test_static_int8_takes_the_int8_kernel_path(cache_dir: Path) -> None:
     workload = DigitsCNN()
     model = techniques.resolve("int8-static").apply(workload.model(cache_dir), context_for(workload))

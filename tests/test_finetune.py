@@ -56,7 +56,9 @@ def test_the_list_names_every_technique_that_fine_tunes() -> None:
         assert isinstance(getattr(techniques.REGISTRY.get(name), FINE_TUNING[name]), TrainingRecipe), name
 
 
-@pytest.mark.parametrize("name", list(FINE_TUNING))
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n == "int8-qat" else n for n in FINE_TUNING]
+)  # QAT: 12-18 s
 def test_a_kept_fine_tune_is_the_model_the_training_gives(name: str, tmp_path: Path, monkeypatch) -> None:
     technique = short(name)
     context = context_with(tmp_path)

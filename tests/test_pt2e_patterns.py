@@ -5,6 +5,7 @@ torchao's own passes; those take about 30 s per model, so the check is not repea
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -116,6 +117,7 @@ def _qat_patterns(monkeypatch) -> list[tuple]:
     return asked
 
 
+@pytest.mark.slow
 def test_qat_patterns_exported_non_strict_are_torchaos_strict_graphs(monkeypatch) -> None:
     import torchao.quantization.pt2e.utils as utils
 

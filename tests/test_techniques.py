@@ -111,6 +111,7 @@ def test_int8_dynamic_quantizes_the_linear_weights(context: Context, cache_dir: 
     assert all("Int8" in type(w).__name__ for w in weights), [type(w).__name__ for w in weights]
 
 
+@pytest.mark.slow
 def test_techniques_leave_global_compiler_settings_alone(context: Context, cache_dir: Path) -> None:
     import torch._inductor.config as inductor
 

@@ -61,7 +61,8 @@ SMOKE_WORKERS ?= 2
 # make test: pytest-xdist workers (the tests time nothing; 0 runs them in one process)
 TEST_WORKERS ?= 2
 # make test: which tests. quick: all but those marked `slow` (pytest subprocess runs, model training; 1.4 minutes
-# on a fresh clone on the project's VM with an AVX-512 host, 2.8-3.3 on an AVX2-only one); slow: only those; all:
+# on a fresh clone on the project's VM with an AVX-512 host; on an AVX2-only one 2.5 with the disk's files in the page
+# cache, 3.1 on a fresh clone, 3.6 after dropping the page cache); slow: only those; all:
 # every test. CI runs quick, then slow. An -m in ARGS replaces the tier's (pytest keeps the last -m):
 # make test TEST_TIER=all ARGS='-m "not cuda"'.
 TEST_TIER  ?= quick

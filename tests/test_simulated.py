@@ -540,49 +540,45 @@ def test_a_technique_whose_runtime_the_toolchain_lacks_is_a_skip_with_the_reason
     assert "onnxruntime needs the onnxruntime runtime, which sim-tpu-v4's toolchain cannot run" in result.stdout
 
 
-def _projections(n_heads: int = 3, k: int = 1024, m: int = 128, same_input: bool = True) -> Graph:
-    """Three linear layers reading one tensor (BERT's query, key and value), then an op reading all three."""
-    ops = [
-        Op(
-            index=i,
-            name="aten.addmm.default",
-            kind="matrix",
-            dtype="fp16",
-            flops=2 * m * k * k,
-            bytes_read=m * k * 2,
-            weight_bytes=k * k * 2,
-            bytes_written=m * k * 2,
-            gemms=(Gemm(1, m, k, k),),
-            inputs=(-1,) if same_input or i == 0 else (i - 1,),
+def _projections(same_input: bool = True, then: str = "all", k: int = 1024, m: int = 128) -> Graph:
+    """A layer norm, three linear layers reading its output (BERT's query, key and value; with `same_input` False
+    each reads the one before), then an add reading all three (`then="all"`) or only the second (`then="one"`)."""
+
+    def vector(index: int, inputs: tuple[int, ...], name: str = "aten.add.Tensor") -> Op:
+        size = m * k * 2
+        return Op(index, name, "vector", "fp16", m * k, size * len(inputs), 0, size, inputs=inputs)
+
+    ops = [vector(0, (-1,), "aten.native_layer_norm.default")]
+    for i in (1, 2, 3):
+        ops.append(
+            Op(
+                index=i,
+                name="aten.addmm.default",
+                kind="matrix",
+                dtype="fp16",
+                flops=2 * m * k * k,
+                bytes_read=m * k * 2,
+                weight_bytes=k * k * 2,
+                bytes_written=m * k * 2,
+                gemms=(Gemm(1, m, k, k),),
+                inputs=(0,) if same_input else (i - 1,),
+            )
         )
-        for i in range(n_heads)
-    ]
-    ops.append(
-        Op(
-            index=n_heads,
-            name="aten.add.Tensor",
-            kind="vector",
-            dtype="fp16",
-            flops=m * k,
-            bytes_read=m * k * 2 * n_heads,
-            weight_bytes=0,
-            bytes_written=m * k * 2,
-            inputs=tuple(range(n_heads)),
-        )
-    )
-    return Graph(ops=tuple(ops), weight_bytes=n_heads * k * k * 2, input_bytes=m * k * 2, output_bytes=m * k * 2)
+    ops.append(vector(4, (1, 2, 3) if then == "all" else (2,)))
+    return Graph(ops=tuple(ops), weight_bytes=3 * k * k * 2, input_bytes=m * k * 2, output_bytes=m * k * 2)
 
 
 def test_the_deployed_gpu_runtime_merges_gemms_that_read_one_tensor_into_one() -> None:
     graph = _projections()
-    merged = merge_siblings(graph)
-    gemm = merged.ops[0]
-    assert len(merged.ops) == 2 and gemm.gemms == (Gemm(1, 128, 3 * 1024, 1024),)
-    assert gemm.flops == sum(op.flops for op in graph.ops[:3])
-    assert gemm.weight_bytes == sum(op.weight_bytes for op in graph.ops[:3])
-    assert gemm.bytes_read == graph.ops[0].bytes_read  # the input is read once
-    assert gemm.bytes_written == sum(op.bytes_written for op in graph.ops[:3])
-    assert merged.ops[1].inputs == (0,)  # the reader of the merged GEMMs reads the one left
+    merged, unfused = merge_siblings(graph)
+    gemm = merged.ops[1]
+    assert len(merged.ops) == 3 and gemm.gemms == (Gemm(1, 128, 3 * 1024, 1024),) and unfused == {1}
+    siblings = graph.ops[1:4]
+    assert gemm.flops == sum(op.flops for op in siblings)
+    assert gemm.weight_bytes == sum(op.weight_bytes for op in siblings)
+    assert gemm.bytes_read == siblings[0].bytes_read  # the input is read once
+    assert gemm.bytes_written == sum(op.bytes_written for op in siblings)
+    assert merged.ops[2].inputs == (1,)  # the reader of the merged GEMMs reads the one left
     a100 = profiles()["sim-a100"]
     # 8 output tiles each on 108 SMs: three in one wave instead of three waves
     one, three = predict(graph, a100, "deployed"), predict(graph, a100, "compiled")
@@ -590,9 +586,27 @@ def test_the_deployed_gpu_runtime_merges_gemms_that_read_one_tensor_into_one() -
     assert sum(c.compute_s for c in one.ops) < sum(c.compute_s for c in three.ops) / 2
 
 
-def test_gemms_in_a_chain_or_on_a_systolic_array_are_not_merged() -> None:
+def test_nothing_fuses_into_merged_gemms_so_every_siblings_output_is_written() -> None:
+    a100 = profiles()["sim-a100"]
+    graph = _projections(then="one")  # an add reading the key projection only (as RoPE reads q and k)
+    ops = predict(graph, a100, "deployed").ops
+    gemm = next(c for c in ops if "addmm" in c.name)
+    assert gemm.fused == 0 and gemm.bytes >= sum(op.bytes_written for op in graph.ops[1:4])
+    assert any(c.name == "aten.add.Tensor" for c in ops)  # its own kernel
+
+
+def test_gemms_in_a_chain_on_the_graph_input_or_off_tensorrt_are_not_merged() -> None:
     chain = _projections(same_input=False)
-    assert merge_siblings(chain).ops == chain.ops
-    tpu = profiles()["sim-tpu-v4"]
+    assert merge_siblings(chain)[0].ops == chain.ops
+    on_input = Graph(
+        ops=tuple(dataclasses.replace(op, inputs=(-1,)) for op in _projections().ops[1:4]),
+        weight_bytes=0,
+        input_bytes=0,
+        output_bytes=0,
+    )
+    assert len(merge_siblings(on_input)[0].ops) == 3  # the graph's inputs may be several tensors
     graph = _projections()
-    assert len(predict(graph, tpu, "deployed").ops) == len(predict(graph, tpu, "compiled").ops)
+    for name in ("sim-tpu-v4", "sim-npu", "sim-cpu"):  # runtimes that are not TensorRT
+        profile = profiles()[name]
+        assert not profile.deployed_merges_siblings
+        assert len(predict(graph, profile, "deployed").ops) == len(predict(graph, profile, "compiled").ops), name

@@ -85,20 +85,38 @@ def test_the_committed_scores_and_validation_page_are_what_the_command_writes_no
 
 def test_the_whole_tables_page_is_what_the_cost_model_prices_now(tmp_path: Path) -> None:
     """docs/validation-tables.md (every cell of demoBERT's A100 and L4 tables, `--tables`: 100 s for all 160) is
-    checked on four cells, the corners of the tables: each is listed with the seconds the model predicts now."""
+    checked on four cells, BERT-base FP16's corners: each is listed with the seconds the model predicts now."""
     from tools.validate import TABLES, TABLES_COMMAND, TABLES_PAGE, score_published
 
     table = pd.read_csv(TABLES, dtype=str, keep_default_na=False)
     assert table["id"].is_unique and (table["source"] != "").all() and len(table) == 160
-    corners = table[table["batch"].isin(["1", "128"]) & (table["model"] == "bert-base") & (table["dtype"] == "fp16")]
+    corners = table[
+        table["batch"].isin(["1", "128"]) & (table["model"] == "bert-base") & (table["dtype"] == "fp16")
+        & (table["profile"] == "sim-a100")
+    ]  # fmt: skip
+    assert len(corners) == 4
     sample = tmp_path / "sample.csv"
-    corners[corners["seq"] == "128"].to_csv(sample, index=False)
+    corners.to_csv(sample, index=False)
     page = TABLES_PAGE.read_text(encoding="utf-8")
     assert TABLES_COMMAND in page
     for row in score_published(sample).itertuples():
         line = next(line for line in page.splitlines() if line.startswith(f"| {row.id} "))
         cells = [c.strip() for c in line.split("|")]
         assert float(cells[8]) == pytest.approx(row.predicted_s, rel=6e-3), f"{row.id} stale: run `{TABLES_COMMAND}`"
+
+
+def test_the_tables_command_writes_its_page_with_the_summary_and_every_cell(tmp_path: Path, monkeypatch) -> None:
+    import tools.validate as validate
+
+    table = pd.read_csv(validate.TABLES, dtype=str, keep_default_na=False)
+    sample = tmp_path / "demobert-tables.csv"
+    table[table["id"].isin(["T001", "T002"])].to_csv(sample, index=False)
+    monkeypatch.setattr(validate, "TABLES", sample)
+    monkeypatch.setattr(validate, "TABLES_PAGE", tmp_path / "validation-tables.md")
+    assert validate.main(["--tables"]) == 0
+    page = (tmp_path / "validation-tables.md").read_text(encoding="utf-8")
+    assert validate.TABLES_COMMAND in page and "| T001 " in page and "| T002 " in page
+    assert "2 published rows" in page and "median absolute percentage error" in page
 
 
 def test_the_validation_page_leads_with_its_command_and_lists_the_worst_row_first() -> None:

@@ -22,11 +22,12 @@ from devices.simulated.device import SCORES as DEVICE_SCORES
 from reports.load.run import OUT_ROOT, load_run, newest_results
 
 TARGETS = {"mape": 0.20, "spearman": 0.9, "gemm_error": 0.15}  # issue 17: sim-cpu within 20%, ranks >= 0.9
-REFERENCE = Path(__file__).resolve().parent.parent / "devices" / "reference"
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "devices" / "reference"
 PUBLISHED = REFERENCE / "published-measurements.csv"
 SCORES = DEVICE_SCORES  # each simulated device's facts carry its row; the report's trust section shows them
 PUBLISHED_TARGETS = {"median_ape": 0.25, "within_2x": 1.0, "spearman": 0.9}
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "validation.md"  # the published scoring, generated
+PAGE = ROOT / "docs" / "validation.md"  # the published scoring, generated
 PAGE_COMMAND = "python -m tools.validate --published-only"
 TABLES = REFERENCE / "demobert-tables.csv"  # every cell of two published latency tables: a check beyond the rows
 TABLES_PAGE = PAGE.with_name("validation-tables.md")
@@ -104,7 +105,7 @@ def published_markdown(
     lines = [
         f"# {title}",
         "",
-        f"{stats['rows']} published rows ({table.relative_to(REFERENCE.parent.parent)}, each with its source), every one "
+        f"{stats['rows']} published rows ({table.relative_to(ROOT) if table.is_relative_to(ROOT) else table}, each with its source), every one "
         "priced by `python -m devices.simulated predict` with runtime `deployed`.",
         "",
         f"- median absolute percentage error: {stats['median_ape']:.1%} "

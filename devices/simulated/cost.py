@@ -12,8 +12,10 @@ Per operator: time = max(compute, memory) + overhead, and the model's time is th
 - Deployed (the vendor's graph compiler and runtime, as published measurements run: TensorRT engines and CUDA
   graphs, the Edge TPU compiler, Vitis AI, Ascend ATC): fused as compiled, with the profile's own per-kernel and
   per-call overheads (`deployed_op_overhead`, `deployed_call_overhead`), a batch norm after a convolution folded
-  into its weights at build time (no work left), and, where the profile says its deployment includes it, the host's
-  pre- and post-processing of the input and output (`deployed_host_rate`).
+  into its weights at build time (no work left), on profiles whose runtime does it (`deployed_merges_siblings`,
+  TensorRT) consecutive linear layers reading one tensor merged into one GEMM (`merge_siblings`), and, where the
+  profile says its deployment includes it, the host's pre- and post-processing of the input and output
+  (`deployed_host_rate`).
 - A dtype the device lacks is up-cast to the next wider supported one (fallback "upcast"), or runs on the host
   with its activations sent over the host link: that operator alone ("host", as Vitis AI partitions a graph into
   DPU and CPU subgraphs) or it and everything after it ("host-tail", as the Edge TPU compiler does).
@@ -23,7 +25,8 @@ Per operator: time = max(compute, memory) + overhead, and the model's time is th
   runtime, name, dtype and place (fused into the group before it or not) the table has costs fixed + per FLOP x
   FLOPs + per byte x bytes, fitted on measured blocks; a group (a fused chain) with an operator the table lacks
   keeps the roofline's cost, and the call is the table's only where the table priced the whole graph.
-- Energy = idle power x time + energy per op x ops + energy per byte x bytes. If the average power would exceed
+- Energy = idle power x time + energy per op x ops performed (sparsity's skipped products cost none) + energy per
+  byte x bytes. If the average power would exceed
   the TDP, the time stretches until it does not, and the result is flagged power-limited.
 """
 
@@ -130,24 +133,27 @@ def _energy_pj(profile: Profile, dtype: str) -> float:
 
 
 def _sibling_key(op: Op) -> tuple | None:
-    """What a GEMM shares with the siblings a deployed GPU runtime merges with it: one GEMM, not depthwise, reading the
-    same input with the same rows and reduction (None: not mergeable)."""
-    if op.kind != "matrix" or len(op.gemms) != 1 or op.gemms[0].depthwise or not op.inputs:
+    """What a linear layer shares with the siblings a deployed GPU runtime merges with it: one GEMM reading the output
+    of the same operator (not the graph's inputs, which may be several tensors) with the same rows and reduction;
+    None: not mergeable (convolutions among them: their kernel shapes are not in the graph)."""
+    if op.kind != "matrix" or len(op.gemms) != 1 or "convolution" in op.name or not op.inputs or min(op.inputs) < 0:
         return None
     g = op.gemms[0]
-    return (op.name, op.dtype, op.inputs, g.batch, g.m, g.k, g.width, g.channels, op.weight_2of4)
+    return (op.name, op.dtype, op.inputs, g.batch, g.m, g.k, op.weight_2of4)
 
 
-def merge_siblings(graph: Graph) -> Graph:
-    """TensorRT's horizontal layer fusion: consecutive GEMMs (linear layers, convolutions) that read the same tensor
-    with the same rows and reduction become one GEMM whose columns are theirs side by side (BERT's query, key and
-    value projections; siblings are merged where they follow one another in the graph). NVIDIA Developer Blog,
-    "Deploying Deep Neural Networks with NVIDIA TensorRT" (2017): horizontal fusion combines "layers that take the
-    same source tensor and apply the same operations with similar parameters" into "a single larger layer"."""
+def merge_siblings(graph: Graph) -> tuple[Graph, frozenset[int]]:
+    """TensorRT's horizontal layer fusion: consecutive linear layers that read the same tensor with the same rows and
+    reduction become one GEMM whose columns are theirs side by side (BERT's query, key and value projections). NVIDIA
+    Developer Blog, "Deploying Deep Neural Networks with NVIDIA TensorRT" (2017): horizontal fusion combines "layers
+    that take the same source tensor and apply the same operations with similar parameters" into "a single larger
+    layer". Returns the graph and the indices of the merged GEMMs (nothing fuses into them: their consumers read
+    parts of their output, and every part is written). The graph knows producers, not tensors: two slices of one
+    output read by two GEMMs would merge as if they were one tensor."""
     merged: list[Op] = []
     renamed: dict[int, int] = {}
     for op in graph.ops:
-        op = replace(op, inputs=tuple(dict.fromkeys(renamed.get(i, i) for i in op.inputs)))
+        op = replace(op, inputs=tuple(sorted({renamed.get(i, i) for i in op.inputs})))
         key = _sibling_key(op)
         last = merged[-1] if merged else None
         if key is not None and last is not None and _sibling_key(last) == key:
@@ -164,15 +170,21 @@ def merge_siblings(graph: Graph) -> Graph:
             renamed[op.index] = last.index
             continue
         merged.append(op)
-    return replace(graph, ops=tuple(merged))
+    return replace(graph, ops=tuple(merged)), frozenset(renamed.values())
 
 
-def _groups(graph: Graph, fuse: bool) -> list[list[Op]]:
+def _groups(graph: Graph, fuse: bool, unfused: frozenset[int] = frozenset()) -> list[list[Op]]:
     """Each op alone, or (fused) each vector op joined to the group that produced one of its inputs, as long as
-    that group is the one just before it (a chain, as inductor and XLA fuse them)."""
+    that group is the one just before it (a chain, as inductor and XLA fuse them) and its head is not in `unfused`."""
     groups: list[list[Op]] = []
     for op in graph.ops:
-        if fuse and groups and op.kind == "vector" and any(i in {g.index for g in groups[-1]} for i in op.inputs):
+        if (
+            fuse
+            and groups
+            and op.kind == "vector"
+            and groups[-1][0].index not in unfused
+            and any(i in {g.index for g in groups[-1]} for i in op.inputs)
+        ):
             groups[-1].append(op)
         else:
             groups.append([op])
@@ -288,8 +300,9 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
         raise ValueError(f"unknown runtime {runtime!r}: expected one of {', '.join(RUNTIMES)}")
     fuse = fuses(profile.graph_compiler, runtime)
     eager = not fuse
-    if runtime == "deployed" and profile.matrix["kind"] == "throughput":
-        graph = merge_siblings(graph)
+    unfused: frozenset[int] = frozenset()
+    if runtime == "deployed" and profile.deployed_merges_siblings:
+        graph, unfused = merge_siblings(graph)
     op_overhead, call = _overheads(profile, runtime)
     memory = profile.memory
     resident = profile.weights_resident and graph.weight_bytes <= memory[0].capacity
@@ -298,7 +311,7 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
     on_host = False
     dynamic_pj = 0.0
     upcast = 0
-    for group in _groups(graph, fuse):
+    for group in _groups(graph, fuse, unfused):
         head = group[0]
         run_as = [run_dtype(profile, op.dtype, op.kind) for op in group]
         if profile.fallback == "host-tail" and (on_host or any(d is None for d in run_as)):
@@ -402,7 +415,7 @@ def predict(graph: Graph, profile: Profile, runtime: str = "eager") -> Predictio
         call += graph.module_calls * profile.module_overhead
     measured = runtime in profile.kernel_calls
     if measured:
-        costs, call = _measured_kernels(graph, profile, runtime, _groups(graph, fuse), costs, call)
+        costs, call = _measured_kernels(graph, profile, runtime, _groups(graph, fuse, unfused), costs, call)
     host = host_stage_s(graph, profile, runtime)
     latency = call + host + sum(c.time_s for c in costs)
     dynamic = dynamic_pj * 1e-12

@@ -100,6 +100,7 @@ class Profile:
     host_rate: float  # FLOP/s of the host CPU when operators fall back to it
     memory: tuple[MemoryLevel, ...]  # fastest first; the last one holds everything
     weights_resident: bool  # weights stay on chip between calls when they all fit in the first level
+    deployed_merges_siblings: bool  # the vendor's runtime merges GEMMs that read one tensor (TensorRT)
     link_bandwidth: float  # bytes/s between host and device
     link_latency: float  # s per transfer
     sparsity: str
@@ -348,6 +349,7 @@ def load_profile(path: Path) -> Profile:
         host_rate=r.figure("fallback.host_rate", "FLOP/s"),
         memory=tuple(memory),
         weights_resident=r.flag("weights_resident"),
+        deployed_merges_siblings=r.flag("deployed_merges_siblings"),
         link_bandwidth=r.figure("host_link.bandwidth", "B/s"),
         link_latency=r.figure("host_link.latency", "s", positive=False),
         sparsity=r.text("sparsity.kind", SPARSITY),

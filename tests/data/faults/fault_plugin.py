@@ -1,5 +1,6 @@
 """Test-only techniques that misbehave on purpose, installed through entry points (the .dist-info beside this file)
-only when a test puts this directory on PYTHONPATH: a crash, a hang, a hard crash of the process, and a slowdown."""
+only when a test puts this directory on PYTHONPATH: a crash, a hang, a hard crash of the process, and a slowdown.
+fault_timeouts.py beside it gives the hanging cases a timeout of their own."""
 
 import ctypes
 import os

@@ -26,6 +26,7 @@ from devices.simulated.device import runtime_of
 from techniques import Context, Technique
 from training import TrainContext, TrainingTechnique
 from workloads import Split, Workload, WorkloadUnavailable
+from workloads.standard import MATRIX as standard_matrix
 from workloads.standard import StandardWorkload
 from workloads.user import UserModel, UserModelError, load
 
@@ -255,6 +256,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.stash[PRICED_ELSEWHERE] = {item.nodeid for item in priced_elsewhere}
         config.hook.pytest_deselected(items=priced_elsewhere)
         items[:] = [item for item in items if item not in set(priced_elsewhere)]
+
+
+def workload_of(nodeid: str) -> str | None:
+    """The workload a benchmark case's id names (`...::test_inference[cpu-digits-mlp-fp32-1]` -> digits-mlp), the
+    longest registered name that the id holds between dashes; None for an id that names none."""
+    names = [w.name for w in workloads.REGISTRY] + list(standard_matrix)  # test_standard.py's models too
+    names += [UserModel(USER_MODEL).name] if USER_MODEL is not None else []
+    params = "-" + nodeid.partition("[")[2].rstrip("]") + "-"
+    found = [name for name in names if f"-{name}-" in params]
+    return max(found, key=len) if found else None
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which the `dev` extra installs
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`make smoke` (-n 2 --dist loadscope): a worker takes whole workloads, the largest first. The cases of a workload
+    share its trained weights, applied techniques and captures in one process, whichever benchmark file they are in;
+    whole files (loadfile) had left one worker with all of test_inference.py while the other idled. (pytest-xdist's
+    own loadgroup cannot do it under pytest 9: it renames items through a node attribute pytest 9 no longer reads.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByWorkload(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return workload_of(nodeid) or super()._split_scope(nodeid)
+
+    return ByWorkload(config, log)
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:

@@ -1,9 +1,14 @@
-"""The Makefile's set-up stamp: a different TORCH_SPEC or EXTRAS installs again (a GPU user's first command)."""
+"""The Makefile's set-up stamp: a different TORCH_SPEC or EXTRAS installs again (a GPU user's first command); the
+test tiers CI runs; `make smoke`'s workers, which take whole workloads."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import shutil
 import subprocess
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -78,3 +83,39 @@ def test_make_test_leaves_the_slow_tier_out_and_ci_runs_both_tiers() -> None:
     assert wrong.returncode != 0 and "TEST_TIER is quick, slow or all" in wrong.stderr
     ci = (ROOT / ".ci" / "run").read_text()
     assert "for tier in quick slow" in ci and "make test TEST_TIER=$tier" in ci
+
+
+@functools.cache
+def _root_conftest() -> types.ModuleType:
+    """The project's conftest.py as a module of its own (pytest has it loaded under a name of its choosing)."""
+    spec = importlib.util.spec_from_file_location("accelbench_root_conftest", ROOT / "conftest.py")
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # its dataclasses look themselves up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_benchmark_case_id_names_its_workload_the_longest_name_winning() -> None:
+    workload_of = _root_conftest().workload_of
+    assert workload_of("benchmarks/test_inference.py::test_inference[cpu-digits-mlp-fp32-1]") == "digits-mlp"
+    assert workload_of("benchmarks/test_training.py::test_training[sim-a100-digits-cnn-train-compile-64]") == (
+        "digits-cnn"
+    )
+    standard = "benchmarks/test_standard.py::test_inference[sim-t4-llama-7b-decode-int8-weight-only-1]"
+    assert workload_of(standard) == "llama-7b-decode"
+    assert workload_of("tests/test_registry.py::test_bad_names_are_refused[Bad]") is None
+
+
+def test_make_smoke_workers_take_whole_workloads() -> None:
+    pytest.importorskip("xdist")
+    make_scheduler = _root_conftest().pytest_xdist_make_scheduler
+    options = {"dist": "loadscope", "tx": ["2*popen"]}
+    config = types.SimpleNamespace(getvalue=options.get, option=types.SimpleNamespace(loadscopereorder=True))
+    scheduler = make_scheduler(config, None)
+    ids = [
+        "benchmarks/test_inference.py::test_inference[cpu-digits-mlp-fp32-1]",
+        "benchmarks/test_training.py::test_training[cpu-digits-mlp-train-compile-64]",
+        "benchmarks/test_inference.py::test_inference[sim-a100-digits-cnn-fp32-64]",
+    ]
+    assert [scheduler._split_scope(i) for i in ids] == ["digits-mlp", "digits-mlp", "digits-cnn"]
+    assert make_scheduler(types.SimpleNamespace(getvalue={"dist": "load"}.get), None) is None  # xdist's own
+    assert "--dist loadscope" in (ROOT / "Makefile").read_text()

@@ -17,6 +17,15 @@ PLUGIN_DIR = Path(__file__).resolve().parent / "data" / "plugin"
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 for _name in [n for n in os.environ if n.startswith("PYTEST_XDIST_")]:
     del os.environ[_name]
+if XDIST_WORKER:
+    # One thread per worker, and inductor compiling in the worker's own process: the tests time nothing, and two
+    # workers of two OpenMP threads each (plus inductor's pool of compile processes) on two cores spin against each
+    # other. The subprocesses the tests start inherit the same (a `make bench` run's cpu device sets its own).
+    import torch._inductor.config
+
+    torch.set_num_threads(1)
+    torch._inductor.config.compile_threads = 1
+    os.environ.update(OMP_NUM_THREADS="1", TORCHINDUCTOR_COMPILE_THREADS="1")
 
 
 @pytest.fixture(scope="session")

@@ -56,7 +56,8 @@ BENCH_OPTS := --benchmark-warmup=on --benchmark-warmup-iterations=50 --benchmark
               --timeout=$(CASE_TIMEOUT)
 
 # make smoke: pytest-xdist workers, each running whole workloads (a workload's cases share trained weights, applied
-# models and captures: conftest.py's scheduler); smoke times nothing, so they run side by side (0: one process).
+# models and captures: conftest.py's scheduler); smoke times nothing, so they run side by side (0: one process), on
+# one torch thread each, inductor compiling in-process (threads of two workers on two cores spin against each other).
 SMOKE_WORKERS ?= 2
 # make test: pytest-xdist workers (the tests time nothing; 0 runs them in one process)
 TEST_WORKERS ?= 2
@@ -131,7 +132,7 @@ bench-report: $(STAMP)
 
 # Every case once, untimed: a quick check that the whole matrix runs.
 smoke: $(STAMP)
-	@$(PY) -m pytest $(BENCH_PATHS) -p no:cacheprovider $(TIER_ARGS) --benchmark-disable --timeout=$(CASE_TIMEOUT) \
+	@$(if $(filter-out 0,$(SMOKE_WORKERS)),OMP_NUM_THREADS=1 TORCHINDUCTOR_COMPILE_THREADS=1) $(PY) -m pytest $(BENCH_PATHS) -p no:cacheprovider $(TIER_ARGS) --benchmark-disable --timeout=$(CASE_TIMEOUT) \
 	  $(if $(filter-out 0,$(SMOKE_WORKERS)),-n $(SMOKE_WORKERS) --dist loadscope) $(ARGS)
 
 # Measures this machine (GEMM rates, cache bandwidths, overheads) into devices/profiles/sim-cpu.toml.

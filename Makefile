@@ -48,6 +48,14 @@ comma := ,
 # EXTRAS=dev,gpu: ONNX Runtime's CUDA build. It installs into the same `onnxruntime` package as the CPU build (a
 # dependency), so the CPU build is removed and the GPU build's files written again over what that removal took.
 ORT_GPU := $(PY) -m pip uninstall --quiet -y onnxruntime && $(PY) -m pip install --quiet --force-reinstall --no-deps onnxruntime-gpu
+# pip compiles the installed packages' bytecode one file at a time; this does it on every core once they are in
+# (a fresh set-up, 2-core VM: torch alone 38 s -> 24 s). Bytecode matters where PYTHONDONTWRITEBYTECODE is set.
+define COMPILE_ALL
+import compileall, sysconfig
+for d in sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")}):
+    compileall.compile_dir(d, quiet=2, workers=0)
+endef
+export COMPILE_ALL
 # the set-up stamp names what was installed: a new TORCH_SPEC or EXTRAS installs again
 STAMP := $(VENV)/.accelbench-installed-$(shell printf '%s|%s' '$(subst ','"'"',$(TORCH_SPEC))' '$(EXTRAS)' | sha1sum | cut -c1-12)
 # warm-up before timing (up to 50 calls or max-time: the case's first call has already run), rounds capped
@@ -82,9 +90,10 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet $(TORCH_SPEC)
-	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
+	$(PY) -m pip install --quiet --no-compile $(TORCH_SPEC)
+	$(PY) -m pip install --quiet --no-compile -e '.[$(EXTRAS)]'
 	$(if $(filter gpu,$(subst $(comma), ,$(EXTRAS))),$(ORT_GPU))
+	@$(PY) -c "$$COMPILE_ALL"
 	@touch $@
 
 # Runs the matrix, then the report even when some case failed; exits with pytest's status. accelbench.supervise

@@ -255,7 +255,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if priced_elsewhere:
         config.stash[PRICED_ELSEWHERE] = {item.nodeid for item in priced_elsewhere}
         config.hook.pytest_deselected(items=priced_elsewhere)
-        items[:] = [item for item in items if item not in set(priced_elsewhere)]
+        left_out = set(priced_elsewhere)
+        items[:] = [item for item in items if item not in left_out]
 
 
 def workload_of(nodeid: str) -> str | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import reports.render.report as report_module
 from accelbench.results import ResultsFileError
 from reports.__main__ import main as report_main
 from reports.analysis.speedups import with_baseline_ratios
@@ -124,6 +125,36 @@ def test_report_writes_every_output_and_explains_what_did_not_run(sample: pd.Dat
     html = paths["html"].read_text()
     assert "data:image/png;base64," in html and "boom" in html
     assert len(pd.read_csv(paths["csv"])) == len(sample) == len(pd.read_parquet(paths["parquet"]))
+
+
+def test_figures_drawn_in_two_processes_are_the_figures_drawn_in_one(
+    sample: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = {}
+    for workers in (1, 2):
+        monkeypatch.setattr(report_module, "figure_workers", lambda workers=workers: workers)
+        paths = write_report(sample, tmp_path / str(workers))
+        written[workers] = {path.name: path.read_bytes() for path in paths.values()}
+    assert any(name.endswith(".png") for name in written[2])
+    assert written[2] == written[1]  # every file, figures included, byte for byte, in the same order of sections
+
+
+def _no_figure() -> list:
+    raise ValueError("this figure cannot be drawn")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_figure_that_fails_in_a_worker_fails_the_report_as_it_would_here(workers: int) -> None:
+    with report_module._drawn({"broken": (_no_figure, ())}, workers) as drawn:
+        with pytest.raises(ValueError, match="this figure cannot be drawn"):
+            drawn.sections()
+
+
+def test_figures_are_drawn_here_where_torch_is_loaded() -> None:
+    code = "import torch; from reports.render.report import figure_workers; print(figure_workers())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1"
 
 
 def test_simulated_devices_are_marked(sample: pd.DataFrame) -> None:

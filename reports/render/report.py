@@ -4,7 +4,12 @@ recommendations.csv and, with a history, history.csv. Every file is written atom
 from __future__ import annotations
 
 import io
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -79,6 +84,41 @@ def _parquet(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def figure_workers() -> int:
+    """Processes that draw the report's figures (matplotlib draws on one core): one per available core, up to two.
+    One, this process, off Linux (macOS's system libraries are not safe to use after `fork`, and a spawned process
+    would import everything again), or where torch is loaded (a forked copy of a process whose OpenMP threads have
+    run can hang; `python -m reports` never loads torch, tests/test_house.py)."""
+    if not sys.platform.startswith("linux") or "torch" in sys.modules:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(2, cores)
+
+
+class _drawn:
+    """The figure sections, each job `name: (function, args)` run in a pool of `workers` forked processes (drawn
+    while the caller builds the other sections), or here, one after another, with one worker. A job's error is
+    raised by `sections()`, as it would be here."""
+
+    def __init__(self, jobs: dict[str, tuple[Callable[..., list[Section]], tuple]], workers: int) -> None:
+        self.jobs, self.pool, self.futures = jobs, None, {}
+        if workers > 1:
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            self.futures = {name: self.pool.submit(fn, *args) for name, (fn, args) in jobs.items()}
+
+    def sections(self) -> dict[str, list[Section]]:
+        if self.pool is None:
+            return {name: fn(*args) for name, (fn, args) in self.jobs.items()}
+        return {name: future.result() for name, future in self.futures.items()}
+
+    def __enter__(self) -> _drawn:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
 def write_report(
     results: pd.DataFrame,
     out_dir: Path,
@@ -92,23 +132,39 @@ def write_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     everything, price_notes = prepare(results, prices)
     results = inference_rows(everything)  # the training benchmarks have sections of their own
-    recs = recommend(results)
     machine = results[col.MACHINE_ID].iloc[0] if col.MACHINE_ID in results and len(results) else None
-    parts = with_anchors(
-        [
-            header(everything),
-            *glance_sections(results),
+    figures = _drawn(  # the largest first: the pool hands them out in this order
+        {
+            "glance": (glance_sections, (results,)),
+            "pareto": (pareto_sections, (results,)),
+            "history": (history_sections, (history, history_notes or [], machine)),
+            "training": (_training_parts, (everything,)),
+            "roofline": (roofline_sections, (results,)),
+            "heatmaps": (heatmap_sections, (results,)),
+        },
+        figure_workers(),
+    )
+    with figures:  # the sections without figures are built here meanwhile
+        recs = recommend(results)
+        first = [header(everything)]
+        middle = [
             runs_section(everything),
             recommendations_section(recs),
             *[section for section in (trust_section(everything),) if section is not None],
-            *heatmap_sections(results),
-            *pareto_sections(results),
-            *summary_sections(results),
-            *money_sections(results, price_notes),
-            *one_time_sections(results),
-            *roofline_sections(results),
-            *_training_parts(everything),
-            *history_sections(history, history_notes or [], machine),
+        ]
+        tables = [*summary_sections(results), *money_sections(results, price_notes), *one_time_sections(results)]
+        drawn = figures.sections()
+    parts = with_anchors(
+        [
+            *first,
+            *drawn["glance"],
+            *middle,
+            *drawn["heatmaps"],
+            *drawn["pareto"],
+            *tables,
+            *drawn["roofline"],
+            *drawn["training"],
+            *drawn["history"],
         ]
     )
     extra = notes(everything)

@@ -12,19 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from reports.load.synthetic import synthetic_results
-from reports.render.report import write_report
-
 pytestmark = pytest.mark.harness
 ROWS = 10_000
 
 
 @pytest.fixture(scope="module")
 def results():
+    from reports.load.synthetic import synthetic_results  # here: every `make bench` collects this module, unused
+
     return synthetic_results(ROWS)
 
 
 def test_report_build_10000_rows(benchmark, results, tmp_path: Path) -> None:
+    from reports.render.report import write_report
+
     cpu_start = time.process_time()
     paths = benchmark.pedantic(write_report, args=(results, tmp_path), rounds=1, iterations=1)
     benchmark.extra_info.update(

@@ -113,6 +113,7 @@ def test_static_int8_takes_the_int8_kernel_path(cache_dir: Path) -> None:
     assert facts_of(model)["fast_path"] is True and facts_of(model)["int8_kernels"] > 0
 
 
+@pytest.mark.slow
 def test_a_composition_merges_what_its_parts_record(cache_dir: Path) -> None:
     workload = DigitsCNN()
     model = techniques.resolve("prune-channels-50+int8-static").apply(workload.model(cache_dir), context_for(workload))

@@ -140,6 +140,7 @@ def test_a_rank_that_dies_ends_the_run_with_an_error_naming_it_and_earlier_rows_
     assert any("rank 1 (local rank 1) died with signal SIGKILL" in m for m in errors)
 
 
+@pytest.mark.slow
 def test_a_port_in_use_is_reported_with_what_to_do(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

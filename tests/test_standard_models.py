@@ -230,6 +230,7 @@ def _collected() -> tuple[str, ...]:
     return tuple(line for line in out.stdout.splitlines() if "::test_inference[" in line)
 
 
+@pytest.mark.slow
 def test_the_default_matrix_has_every_standard_model_on_every_simulated_device() -> None:
     lines = [line for line in _collected() if line.startswith("benchmarks/test_standard.py::")]
     ids = {line.split("[", 1)[1].rstrip("]") for line in lines}
@@ -263,6 +264,7 @@ def test_a_real_standard_workload_is_scored_by_centred_fidelity_and_refuses_fine
     assert 0 < fidelity < 1
 
 
+@pytest.mark.slow
 def test_simulated_devices_price_the_standard_workloads_only_from_fake_captures() -> None:
     ids = [line for line in _collected() if "bert-base" in line.split("::", 1)[1]]  # as -k bert-base selects
     real = [i for i in ids if i.startswith("benchmarks/test_inference.py")]

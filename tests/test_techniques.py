@@ -244,6 +244,7 @@ def test_a_process_compiles_more_graphs_than_dynamos_recompile_limit_without_fal
     assert counters["stats"]["unique_graphs"] - before == len(widths)
 
 
+@pytest.mark.slow
 def test_a_compiled_model_compiles_again_with_its_own_settings_after_dynamo_is_reset(monkeypatch) -> None:
     """A strict torch.export resets dynamo; the next call recompiled with the process's settings (an int8-static
     graph without freezing, slower than fp32) and kept that graph for every later call."""
@@ -275,6 +276,7 @@ def test_a_compiled_model_compiles_again_with_its_own_settings_after_dynamo_is_r
     torch.testing.assert_close(out, expected)
 
 
+@pytest.mark.slow
 def test_recoveries_from_recompiles_are_bounded(monkeypatch) -> None:
     """A reset empties every model's caches: after one ordinary recompile (a call with grad enabled), two compiled
     models alternating would each compile again and reset the other at every call. At most RECOVERIES resets, then

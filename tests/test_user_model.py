@@ -88,6 +88,7 @@ def _collect(target: str) -> subprocess.CompletedProcess:
     return subprocess.run([*command, "-p", "no:cacheprovider"], cwd=ROOT, env=env, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_model_makes_the_users_model_the_matrix_only_workload() -> None:
     out = _collect("my_model:factory")
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
@@ -96,6 +97,7 @@ def test_model_makes_the_users_model_the_matrix_only_workload() -> None:
     assert any("[cpu-factory-fp32-1]" in line for line in cases)
 
 
+@pytest.mark.slow
 def test_a_bad_model_stops_the_run_before_any_case_with_what_is_expected() -> None:
     out = _collect("my_model:raises")
     assert out.returncode == 4  # pytest's usage error: no case ran, no result to lose

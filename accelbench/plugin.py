@@ -82,19 +82,26 @@ def later_passes(pytestconfig: pytest.Config) -> list:
     return pytestconfig.stash.setdefault(LATER, [])
 
 
-def run_later_passes(pending: list) -> None:
+def run_later_passes(pending: list, windows_per_pass: int | None = None) -> None:
+    """Pass by pass over every case: each case's pass (LaterPasses: a window of the candidate, then its rounds;
+    LaterWindows: a window of a baseline), then `windows_per_pass - 1` more sweeps of one window of each."""
     import torch  # here: the plugin loads before the cases, and only a run with paired cases needs torch
 
-    while pending := [later for later in pending if later.remaining > 0]:  # pass by pass over every case
-        for later in pending:
-            try:
-                with torch.no_grad():
-                    later.run()
-            except Exception as exc:  # noqa: BLE001 - the case keeps the passes it has; no other case is lost
-                later.remaining = 0
-                warnings.warn(
-                    f"a later pass of paired rounds failed, the earlier passes' figures stand: {exc!r}", stacklevel=1
-                )
+    from accelbench.rounds import Pairing
+
+    sweeps = Pairing().windows_per_pass if windows_per_pass is None else windows_per_pass
+    while pending := [later for later in pending if later.remaining > 0]:
+        for step in ["run"] + ["window"] * (sweeps - 1):
+            for later in pending:
+                try:
+                    with torch.no_grad():
+                        getattr(later, step)()
+                except Exception as exc:  # noqa: BLE001 - the case keeps the passes it has; no other case is lost
+                    later.remaining = 0
+                    warnings.warn(
+                        f"a later pass of paired rounds failed, the earlier passes' figures stand: {exc!r}",
+                        stacklevel=1,
+                    )
 
 
 @pytest.fixture(scope="session")

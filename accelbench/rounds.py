@@ -39,6 +39,10 @@ class Pairing:
     # in each later pass, every timed model (the baseline, and each candidate before its rounds) is also timed alone
     # for this long (LaterWindows): its unpaired latency is then its fastest window, of several spells
     window_s: float = 0.02
+    # windows per later pass, each in its own sweep over every case (seconds apart): the machine's speed has modes
+    # held for seconds (digits-mlp fp32 at batch 1: 50 or 100-130 µs a call), and a baseline whose four windows all
+    # fell in the slow one put every unpaired speedup of its group 1.7x too high (2026-12-03, AVX2 host)
+    windows_per_pass: int = 2
 
     def calls_per_round(self, per_call_s: float) -> int:
         return max(1, math.ceil(self.round_s / max(per_call_s, 1e-9)))
@@ -154,6 +158,11 @@ class LaterPasses:
         self.extra_info["paired_passes"] += 1
         self.extra_info.update(self.rounds.speedup().as_extra_info())
 
+    def window(self) -> None:
+        """The candidate timed alone once more in this pass (a later sweep: LaterWindows.window)."""
+        if self.windows is not None:
+            self.windows.window()
+
 
 @dataclass
 class LaterWindows:
@@ -170,16 +179,23 @@ class LaterWindows:
     calls: int
     pairing: Pairing  # one later pass's share: its minimum rounds and window_s
     remaining: int
+    too_slow: bool = False  # one call would make a window last past pairing.limit_s: no more windows
 
     def run(self) -> None:
-        """One more window (none if none remain, or the call is too slow for one)."""
+        """One more pass's window (none if none remain, or the call is too slow for one)."""
         if self.remaining <= 0:
             return
         self.remaining -= 1
+        self.window()
+
+    def window(self) -> None:
+        """A window now: a pass's first (`run`), or a further one in a later sweep of the same pass."""
+        if self.too_slow:
+            return
         start = time.perf_counter()
         self.call()  # other cases ran since: one call to bring its code and data back
         if self.pairing.min_pairs * self.calls * (time.perf_counter() - start) > self.pairing.limit_s:
-            self.remaining = 0
+            self.remaining, self.too_slow = 0, True
             return
         window: list[float] = []
         start = time.perf_counter()

@@ -196,9 +196,16 @@ def test_the_sessions_later_passes_go_pass_by_pass_over_the_cases(monkeypatch: p
             if self.fails:
                 raise RuntimeError("no")
 
+        def window(self) -> None:
+            order.append(self.name.upper())
+
     with pytest.warns(UserWarning, match="earlier passes' figures stand"):
-        run_later_passes([Later("a", 3), Later("b", 3, fails=True), Later("c", 2)])
+        run_later_passes([Later("a", 3), Later("b", 3, fails=True), Later("c", 2)], windows_per_pass=1)
     assert order == ["a", "b", "c", "a", "c", "a"]
+    # a second window of every case per pass, in a sweep of its own after the pass (seconds apart from the first)
+    order.clear()
+    run_later_passes([Later("a", 2), Later("c", 1)], windows_per_pass=2)
+    assert order == ["a", "c", "A", "C", "a", "A"]
 
 
 def test_later_passes_join_the_first_passs_rounds_and_restate_the_speedup(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -260,12 +267,34 @@ def test_a_later_pass_times_the_candidate_alone_before_its_rounds(monkeypatch: p
     assert info["latency_window_medians_s"] == [1.5e-3, pytest.approx(1e-3)] and info["paired_passes"] == 2
 
 
+def test_a_further_window_in_the_same_pass_joins_the_windows_and_the_fastest_stands(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)
+    info = {"latency_window_medians_s": [2e-3], "latency_best_window_s": 2e-3}
+    share = rounds.Pairing(min_pairs=20, max_pairs=200, max_time_s=0.2, round_s=0.002, passes=2).later_pass()
+    speed = {"s": 2e-3}
+
+    def call() -> None:
+        clock.now += speed["s"]
+
+    windows = rounds.LaterWindows(info, call, 1, share, remaining=1)
+    windows.run()  # the pass's window: still the slow mode
+    speed["s"] = 1e-3  # seconds later the machine is in its fast mode
+    windows.window()
+    assert windows.remaining == 0  # a further window is not a pass
+    assert info["latency_window_medians_s"] == pytest.approx([2e-3, 2e-3, 1e-3])
+    assert info["latency_best_window_s"] == pytest.approx(1e-3)
+
+
 def test_a_baseline_too_slow_for_a_window_keeps_what_it_has(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
     monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)
     info = {"latency_window_medians_s": [9.0], "latency_best_window_s": 9.0}
     windows = rounds.LaterWindows(info, clock.call("A", 9.0), 1, rounds.Pairing().later_pass(), remaining=3)
     windows.run()  # 7 rounds of 9 s would take far past the limit
+    windows.window()  # nor in a later sweep
     assert info == {"latency_window_medians_s": [9.0], "latency_best_window_s": 9.0} and windows.remaining == 0
 
 

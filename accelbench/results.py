@@ -151,7 +151,7 @@ FIELDS: list[Field] = [
         "latency_window_medians_s",
         "json",
         "s",
-        "median seconds per call of each timing window alone (pytest-benchmark's, then one per later pass)",
+        "median seconds per call of each timing window alone (pytest-benchmark's, then `windows_per_pass` per later pass)",
         INFERENCE,
     ),
     Field(

@@ -18,7 +18,7 @@ from reports.analysis.prices import PriceFileError, load_prices
 from reports.load.history import history_files, load_history
 from reports.load.run import OUT_ROOT, RESULTS_DIR, load_run, newest_results
 from reports.load.runs import combine
-from reports.render.report import write_report
+from reports.render.report import figure_workers, write_report
 
 PRICES_ENV = "ACCELBENCH_PRICES"
 
@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         if len(files) > 1:
             history, more = load_history(files)
             notes += more
-    written = write_report(results, args.out or OUT_ROOT / paths[0].stem, prices, history, notes)
+    out = args.out or OUT_ROOT / paths[0].stem
+    written = write_report(results, out, prices, history, notes, workers=figure_workers())
     counts = results[col.STATUS].value_counts()
     partial = "; ".join(reason for reason in results[col.RUN_PARTIAL].dropna().unique() if reason)
     print(

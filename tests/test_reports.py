@@ -127,13 +127,10 @@ def test_report_writes_every_output_and_explains_what_did_not_run(sample: pd.Dat
     assert len(pd.read_csv(paths["csv"])) == len(sample) == len(pd.read_parquet(paths["parquet"]))
 
 
-def test_figures_drawn_in_two_processes_are_the_figures_drawn_in_one(
-    sample: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_figures_drawn_in_two_processes_are_the_figures_drawn_in_one(sample: pd.DataFrame, tmp_path: Path) -> None:
     written = {}
     for workers in (1, 2):
-        monkeypatch.setattr(report_module, "figure_workers", lambda workers=workers: workers)
-        paths = write_report(sample, tmp_path / str(workers))
+        paths = write_report(sample, tmp_path / str(workers), workers=workers)
         written[workers] = {path.name: path.read_bytes() for path in paths.values()}
     assert any(name.endswith(".png") for name in written[2])
     assert written[2] == written[1]  # every file, figures included, byte for byte, in the same order of sections
@@ -145,18 +142,28 @@ def _no_figure() -> list:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_figure_that_fails_in_a_worker_fails_the_report_as_it_would_here(workers: int) -> None:
-    with report_module._drawn({"broken": (_no_figure, ())}, workers) as drawn:
+    with report_module._FigureJobs({"broken": (_no_figure, ())}, workers) as jobs:
         with pytest.raises(ValueError, match="this figure cannot be drawn"):
-            drawn.sections()
+            jobs.sections()
 
 
-def test_figures_are_drawn_here_where_torch_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
-    import torch  # noqa: F401  (loaded, as in every test process here)
+def test_where_no_process_can_start_the_figures_are_drawn_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_pool(*args, **kwargs):
+        raise PermissionError("no semaphores here")
 
-    monkeypatch.setattr(report_module.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
-    assert report_module.figure_workers() == 1
-    monkeypatch.delitem(sys.modules, "torch")  # as in `python -m reports`
-    assert report_module.figure_workers() == (2 if sys.platform.startswith("linux") else 1)
+    monkeypatch.setattr(report_module, "ProcessPoolExecutor", no_pool)
+    with report_module._FigureJobs({"sum": (sum, ([1, 2],))}, 2) as jobs:
+        assert jobs.pool is None and jobs.sections() == {"sum": 3}
+
+
+def test_the_command_draws_on_up_to_two_cores_and_the_function_on_one(
+    sample: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for cores, workers in (({0}, 1), ({0, 1}, 2), (set(range(8)), 2)):
+        monkeypatch.setattr(report_module.os, "sched_getaffinity", lambda pid, c=cores: c, raising=False)
+        assert report_module.figure_workers() == workers
+    monkeypatch.setattr(report_module, "ProcessPoolExecutor", None)  # a pool would fail: write_report uses none
+    assert write_report(sample, tmp_path)["html"].exists()
 
 
 def test_simulated_devices_are_marked(sample: pd.DataFrame) -> None:

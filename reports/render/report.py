@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
-import sys
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable
 
@@ -85,33 +85,38 @@ def _parquet(frame: pd.DataFrame) -> bytes:
 
 
 def figure_workers() -> int:
-    """Processes that draw the report's figures (matplotlib draws on one core): one per available core, up to two.
-    One, this process, off Linux (macOS's system libraries are not safe to use after `fork`, and a spawned process
-    would import everything again), or where torch is loaded (a forked copy of a process whose OpenMP threads have
-    run can hang; `python -m reports` never loads torch, tests/test_house.py)."""
-    if not sys.platform.startswith("linux") or "torch" in sys.modules:
-        return 1
+    """Processes for `python -m reports` to draw the figures in (matplotlib draws on one core): one per available
+    core, up to two."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return min(2, cores)
+    return max(1, min(2, cores))
 
 
-class _drawn:
-    """The figure sections, each job `name: (function, args)` run in a pool of `workers` forked processes (drawn
-    while the caller builds the other sections), or here, one after another, with one worker. A job's error is
-    raised by `sections()`, as it would be here."""
+class _FigureJobs:
+    """The figure sections, each job `name: (function, args)` drawn in a pool of `workers` fresh processes (spawned:
+    a forked copy of a process with threads, torch's or pyarrow's, can hang) while the caller builds the other
+    sections; with one worker, or where no process can be started, here, one after another. A job's error is raised
+    by `sections()`, as it would be here."""
 
     def __init__(self, jobs: dict[str, tuple[Callable[..., list[Section]], tuple]], workers: int) -> None:
         self.jobs, self.pool, self.futures = jobs, None, {}
         if workers > 1:
-            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-            self.futures = {name: self.pool.submit(fn, *args) for name, (fn, args) in jobs.items()}
+            try:
+                self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+                self.futures = {name: self.pool.submit(fn, *args) for name, (fn, args) in jobs.items()}
+            except OSError:  # no processes here (a sandbox, no semaphores): draw them in this one
+                self.pool, self.futures = None, {}
 
     def sections(self) -> dict[str, list[Section]]:
-        if self.pool is None:
-            return {name: fn(*args) for name, (fn, args) in self.jobs.items()}
-        return {name: future.result() for name, future in self.futures.items()}
+        drawn = {}
+        for name, (fn, args) in self.jobs.items():
+            try:
+                drawn[name] = self.futures[name].result() if name in self.futures else fn(*args)
+            except BrokenProcessPool:  # a worker was killed (out of memory): this one draws what is left
+                self.futures = {}
+                drawn[name] = fn(*args)
+        return drawn
 
-    def __enter__(self) -> _drawn:
+    def __enter__(self) -> _FigureJobs:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -125,15 +130,17 @@ def write_report(
     prices: dict[str, Price] | None = None,
     history: pd.DataFrame | None = None,
     history_notes: list[str] | None = None,
+    workers: int = 1,
 ) -> dict[str, Path]:
     """Writes every output of `results` (one run, or several combined by reports.load.runs.combine) into `out_dir` and
-    returns their paths by kind. `history`: the latency of each case in earlier runs (reports.load.history)."""
+    returns their paths by kind. `history`: the latency of each case in earlier runs (reports.load.history).
+    `workers`: processes to draw the figures in (1: this one; `python -m reports` gives figure_workers())."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     everything, price_notes = prepare(results, prices)
     results = inference_rows(everything)  # the training benchmarks have sections of their own
     machine = results[col.MACHINE_ID].iloc[0] if col.MACHINE_ID in results and len(results) else None
-    figures = _drawn(  # the largest first: the pool hands them out in this order
+    figures = _FigureJobs(  # the largest first: a pool hands them out in this order
         {
             "glance": (glance_sections, (results,)),
             "pareto": (pareto_sections, (results,)),
@@ -142,7 +149,7 @@ def write_report(
             "roofline": (roofline_sections, (results,)),
             "heatmaps": (heatmap_sections, (results,)),
         },
-        figure_workers(),
+        workers,
     )
     with figures:  # the sections without figures are built here meanwhile
         recs = recommend(results)

@@ -112,7 +112,15 @@ class CompiledPerShape(nn.Module):
         before = int8_kernels_made()
         # a copy is a new graph class with its own code object, so dynamo's cache of earlier shapes (and the
         # automatic-dynamic step it takes on a second shape) does not reach it
-        compiled = torch.compile(copy.deepcopy(self.module), mode=self.mode, dynamic=False)
+        # the settings go into the backend as well as around the call: dynamo keeps graphs per code object and
+        # shares one among modules of the same structure (nn.Sequential.forward, a model class's forward), so a
+        # `compile-freezing` model compiled after a `compile` one ran the unfrozen graph (first call 2 ms: no
+        # compilation); a backend with other options is a cache miss (dynamo's backend guard)
+        mode, options = self.mode, None
+        if self.inductor_config:
+            options = {**(torch._inductor.list_mode_options(mode) if mode else {}), **self.inductor_config}
+            mode = None  # torch.compile takes a mode or options, not both
+        compiled = torch.compile(copy.deepcopy(self.module), mode=mode, options=options, dynamic=False)
         with torch._inductor.config.patch(self.inductor_config), torch._dynamo.config.patch(COMPILE_LIMITS):
             out = compiled(x)
         self.by_shape[x.shape] = compiled

@@ -277,6 +277,55 @@ def test_a_compiled_model_compiles_again_with_its_own_settings_after_dynamo_is_r
 
 
 @pytest.mark.slow
+def test_a_model_compiled_with_settings_after_one_of_the_same_structure_without_them_gets_its_own_graph(
+    monkeypatch,
+) -> None:
+    """Dynamo shares a graph among modules of the same structure: a `compile-freezing` model compiled after a
+    `compile` one of the same workload ran the unfrozen graph, with no compilation of its own (first call 2 ms)."""
+    import torch._inductor.compile_fx as compile_fx
+    from torch._dynamo.utils import counters
+
+    from techniques.compiled import FREEZING, CompiledPerShape
+
+    freezing = []
+    original = compile_fx.compile_fx
+
+    def spy(*args, **kwargs):
+        freezing.append(torch._inductor.config.freezing)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(compile_fx, "compile_fx", spy)
+    x = torch.randn(2, 8)
+    with torch.no_grad():
+        CompiledPerShape(nn.Sequential(nn.Linear(8, 8), nn.ReLU()).eval())(x)
+        before, freezing[:] = counters["frames"]["total"], []
+        frozen = nn.Sequential(nn.Linear(8, 8), nn.ReLU()).eval()
+        out = CompiledPerShape(frozen, inductor_config=FREEZING)(x)
+    assert counters["frames"]["total"] > before and freezing and all(freezing)  # its own graph, frozen
+    torch.testing.assert_close(out, frozen(x))
+
+
+def test_a_mode_and_settings_together_go_to_the_backend_as_options(monkeypatch) -> None:
+    from techniques.compiled import FREEZING, CompiledPerShape
+
+    seen = {}
+
+    def fake_compile(module, **kwargs):
+        seen.update(kwargs)
+        return module
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    CompiledPerShape(nn.Linear(4, 4).eval(), mode="max-autotune-no-cudagraphs", inductor_config=FREEZING)(
+        torch.randn(1, 4)
+    )
+    assert seen["mode"] is None and seen["options"]["freezing"] is True
+    assert seen["options"].items() >= torch._inductor.list_mode_options("max-autotune-no-cudagraphs").items()
+    seen.clear()
+    CompiledPerShape(nn.Linear(4, 4).eval(), mode="max-autotune")(torch.randn(1, 4))  # no settings: the mode alone
+    assert seen["mode"] == "max-autotune" and seen["options"] is None
+
+
+@pytest.mark.slow
 def test_recoveries_from_recompiles_are_bounded(monkeypatch) -> None:
     """A reset empties every model's caches: after one ordinary recompile (a call with grad enabled), two compiled
     models alternating would each compile again and reset the other at every call. At most RECOVERIES resets, then

@@ -110,12 +110,12 @@ class CompiledPerShape(nn.Module):
 
     def _compile(self, x: torch.Tensor) -> torch.Tensor:
         before = int8_kernels_made()
-        # a copy is a new graph class with its own code object, so dynamo's cache of earlier shapes (and the
-        # automatic-dynamic step it takes on a second shape) does not reach it
-        # the settings go into the backend as well as around the call: dynamo keeps graphs per code object and
-        # shares one among modules of the same structure (nn.Sequential.forward, a model class's forward), so a
-        # `compile-freezing` model compiled after a `compile` one ran the unfrozen graph (first call 2 ms: no
-        # compilation); a backend with other options is a cache miss (dynamo's backend guard)
+        # a copy of an FX graph is a new graph class with its own code object, so dynamo's cache of earlier shapes
+        # (and the automatic-dynamic step it takes on a second shape) does not reach it. Any other module keeps its
+        # class's code object, whose graphs dynamo shares among modules of the same structure (nn.Sequential's, a
+        # model class's forward): a `compile-freezing` model compiled after a `compile` one ran the unfrozen graph
+        # (first call 2 ms: no compilation). So the settings also go into the backend, whose options dynamo's
+        # backend guard compares: other settings, a cache miss; and a recompilation after a reset keeps them.
         mode, options = self.mode, None
         if self.inductor_config:
             options = {**(torch._inductor.list_mode_options(mode) if mode else {}), **self.inductor_config}

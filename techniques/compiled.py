@@ -110,17 +110,9 @@ class CompiledPerShape(nn.Module):
 
     def _compile(self, x: torch.Tensor) -> torch.Tensor:
         before = int8_kernels_made()
-        # a copy of an FX graph is a new graph class with its own code object, so dynamo's cache of earlier shapes
-        # (and the automatic-dynamic step it takes on a second shape) does not reach it. Any other module keeps its
-        # class's code object, whose graphs dynamo shares among modules of the same structure (nn.Sequential's, a
-        # model class's forward): a `compile-freezing` model compiled after a `compile` one ran the unfrozen graph
-        # (first call 2 ms: no compilation). So the settings also go into the backend, whose options dynamo's
-        # backend guard compares: other settings, a cache miss; and a recompilation after a reset keeps them.
-        mode, options = self.mode, None
-        if self.inductor_config:
-            options = {**(torch._inductor.list_mode_options(mode) if mode else {}), **self.inductor_config}
-            mode = None  # torch.compile takes a mode or options, not both
-        compiled = torch.compile(copy.deepcopy(self.module), mode=mode, options=options, dynamic=False)
+        # a copy is a new graph class with its own code object, so dynamo's cache of earlier shapes (and the
+        # automatic-dynamic step it takes on a second shape) does not reach it
+        compiled = torch.compile(copy.deepcopy(self.module), mode=self.mode, dynamic=False)
         with torch._inductor.config.patch(self.inductor_config), torch._dynamo.config.patch(COMPILE_LIMITS):
             out = compiled(x)
         self.by_shape[x.shape] = compiled

@@ -147,6 +147,20 @@ def test_a_figure_that_fails_in_a_worker_fails_the_report_as_it_would_here(worke
             jobs.sections()
 
 
+def _dies_in_a_worker() -> list:
+    import multiprocessing
+    import os
+
+    if multiprocessing.parent_process() is not None:  # a pool's worker, killed as the out-of-memory killer would
+        os._exit(1)
+    return ["drawn here"]
+
+
+def test_a_killed_worker_leaves_its_figures_to_this_process() -> None:
+    with report_module._FigureJobs({"killed": (_dies_in_a_worker, ()), "sum": (sum, ([1, 2],))}, 2) as jobs:
+        assert jobs.sections() == {"killed": ["drawn here"], "sum": 3}
+
+
 def test_where_no_process_can_start_the_figures_are_drawn_here(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_pool(*args, **kwargs):
         raise PermissionError("no semaphores here")

@@ -268,7 +268,6 @@ def test_a_compiled_model_compiles_again_with_its_own_settings_after_dynamo_is_r
 
     freezing = freezing_at_each_compilation(monkeypatch)
     monkeypatch.setattr(compiled, "_recovered", [0])  # other tests' recoveries in this process do not count
-    # a structure no other test compiles: dynamo would give this model the graph of an earlier one (the bug below)
     model = CompiledPerShape(nn.Sequential(nn.Linear(6, 6), nn.ReLU()).eval(), inductor_config=FREEZING)
     x = torch.randn(2, 6)
     with torch.no_grad():
@@ -284,12 +283,6 @@ def test_a_compiled_model_compiles_again_with_its_own_settings_after_dynamo_is_r
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: dynamo shares a graph among modules of the same structure, and CompiledPerShape's settings "
-    "are only patched around its call; passing them to torch.compile(options=...) fixed this but broke make "
-    "calibrate (an int8 PT2E graph recompiled outside the patch failed: onednn.qlinear_prepack unsupported)",
-)
 def test_a_model_compiled_with_settings_after_one_of_the_same_structure_without_them_gets_its_own_graph(
     monkeypatch,
 ) -> None:

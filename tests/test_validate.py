@@ -40,6 +40,21 @@ def test_training_rows_with_the_same_keys_do_not_break_the_join() -> None:
     assert summary(table)["median_ape"] == pytest.approx(0.5)
 
 
+def test_a_measured_case_is_scored_at_its_fastest_timing_window() -> None:
+    """The calibration prices the machine at its usual speed (kernels scaled to the reference block's fastest time):
+    a case is compared at its fastest window, not at the median of a pytest-benchmark window a slow spell fell in;
+    a row without windows keeps its median."""
+    rows = [
+        _row("cpu", "inference", "fp32", 2e-3) | dict(latency_best_window_s=1e-3),  # its first window in a 2x spell
+        _row("sim-cpu", "inference", "fp32", 1.1e-3),
+        _row("cpu", "inference", "bf16", 4e-3),  # no later windows (a killed run keeps the first pass only)
+        _row("sim-cpu", "inference", "bf16", 5e-3),
+    ]
+    table = compare(pd.DataFrame(rows)).set_index("technique")
+    assert table.loc["fp32", "measured_s"] == pytest.approx(1e-3) and table.loc["fp32", "error"] == pytest.approx(0.1)
+    assert table.loc["bf16", "measured_s"] == pytest.approx(4e-3) and table.loc["bf16", "error"] == pytest.approx(0.25)
+
+
 def test_the_published_summary_counts_errors_and_ranks_devices_per_model() -> None:
     from tools.validate import published_summary
 

@@ -19,7 +19,7 @@ def with_baseline_ratios(results: pd.DataFrame, baseline: str = BASELINE) -> pd.
     if col.FLOPS_PER_BATCH not in ok:
         ok = ok.assign(flops_per_batch=float("nan"))
     base = ok[ok[col.TECHNIQUE] == baseline].drop_duplicates(GROUP)
-    base = base.assign(**{col.LATENCY_MEDIAN_S: _windowed(base)})
+    base = base.assign(**{col.LATENCY_MEDIAN_S: fastest_window_latency(base)})
     if col.MACHINE_SLOWDOWN not in base:
         base = base.assign(**{col.MACHINE_SLOWDOWN: float("nan")})
     base = base[GROUP + [col.LATENCY_MEDIAN_S, col.ACCURACY, col.FLOPS_PER_BATCH, col.MACHINE_SLOWDOWN]].rename(
@@ -33,7 +33,7 @@ def with_baseline_ratios(results: pd.DataFrame, baseline: str = BASELINE) -> pd.
     derived = [col.SPEEDUP, col.ACCURACY_DELTA, col.FLOPS_RATIO, col.BASELINE_MACHINE_SLOWDOWN]
     out = results.drop(columns=derived, errors="ignore").merge(base, on=GROUP, how="left")
     measured = out[col.STATUS] == col.OK
-    out[col.SPEEDUP] = (out[col.BASELINE_LATENCY_S] / _windowed(out)).where(measured)
+    out[col.SPEEDUP] = (out[col.BASELINE_LATENCY_S] / fastest_window_latency(out)).where(measured)
     out[col.ACCURACY_DELTA] = (out[col.ACCURACY].astype(float) - out[col.BASELINE_ACCURACY].astype(float)).where(
         measured
     )
@@ -45,7 +45,7 @@ def with_baseline_ratios(results: pd.DataFrame, baseline: str = BASELINE) -> pd.
     return out
 
 
-def _windowed(rows: pd.DataFrame) -> pd.Series:
+def fastest_window_latency(rows: pd.DataFrame) -> pd.Series:
     """Each row's fastest timing window where it has several (a real case is timed alone again in each later pass of
     the paired rounds, accelbench.rounds.LaterWindows, so a slow spell of the machine in its pytest-benchmark window
     does not move its ratios), else its median."""

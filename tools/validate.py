@@ -267,7 +267,8 @@ def markdown(stats: dict, gemms: pd.DataFrame | None, table: pd.DataFrame, sourc
     lines = [
         "# Cost model validation: sim-cpu against the measured cpu device",
         "",
-        f"Results: `{source}`; {stats['cases']} cases (workload x technique x batch size).",
+        f"Results: `{source}`; {stats['cases']} cases (workload x technique x batch size), each measured case at its "
+        "fastest timing window (`latency_best_window_s`; its median where it has none).",
         "",
         *stats_lines(stats),
     ]

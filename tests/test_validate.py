@@ -81,6 +81,7 @@ def test_the_committed_scores_and_validation_page_are_what_the_command_writes_no
     from tools.validate import (
         PAGE,
         PAGE_COMMAND,
+        PUBLISHED_TARGETS,
         published_markdown,
         published_summary,
         score_published,
@@ -93,9 +94,14 @@ def test_the_committed_scores_and_validation_page_are_what_the_command_writes_no
     committed = pd.read_csv(SCORES, dtype={"profile_version": str})
     pd.testing.assert_frame_equal(committed, fresh.astype(committed.dtypes.to_dict()), check_exact=False, rtol=1e-6)
 
-    page = validation_page(published_markdown(published_scores, published_summary(published_scores)))
+    stats = published_summary(published_scores)
+    page = validation_page(published_markdown(published_scores, stats))
     assert PAGE.read_text(encoding="utf-8") == page, f"docs/validation.md is stale: run `{PAGE_COMMAND}`"
     assert PAGE_COMMAND in page and all(f"| {row} " in page for row in published_scores["id"])
+    # issue 17's targets, which a profile or cost-model change must keep (the page would only say MISSES)
+    assert stats["median_ape"] <= PUBLISHED_TARGETS["median_ape"], stats
+    assert stats["within_2x"] >= PUBLISHED_TARGETS["within_2x"], stats
+    assert stats["spearman"] and min(stats["spearman"].values()) >= PUBLISHED_TARGETS["spearman"], stats
 
 
 def test_the_whole_tables_page_is_what_the_cost_model_prices_now(tmp_path: Path) -> None:

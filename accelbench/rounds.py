@@ -20,8 +20,8 @@ ESTIMATE_CALLS = 3
 
 @dataclass(frozen=True)
 class Pairing:
-    """Alternating rounds of baseline (A) and candidate (B): ABAB..., each round one untimed call of one model, then
-    back-to-back calls of it timed together, as many as make the round last at least `round_s` (timer resolution and
+    """Alternating rounds of baseline (A) and candidate (B): ABAB..., each round the model's calls once untimed, then
+    the same back-to-back calls timed together, as many as make the round last at least `round_s` (timer resolution and
     call jitter stay small; A and B each get their own count, so a model 100x slower than the other does not stretch
     every round). At least `min_pairs` pairs; more while the case has spent less than `max_time_s` on them, up to
     `max_pairs`. A case whose minimum pairs would take longer than `limit_s` is not paired (the reason is recorded)."""
@@ -99,7 +99,7 @@ def paired_rounds(
     estimate_a = min(_round(baseline, 1) for _ in range(ESTIMATE_CALLS))
     estimate_b = min(_round(candidate, 1) for _ in range(ESTIMATE_CALLS))
     calls_a, calls_b = pairing.calls_per_round(estimate_a), pairing.calls_per_round(estimate_b)
-    needed_s = pairing.min_pairs * ((calls_a + 1) * estimate_a + (calls_b + 1) * estimate_b)
+    needed_s = pairing.min_pairs * 2 * (calls_a * estimate_a + calls_b * estimate_b)  # each round once untimed
     if needed_s > pairing.limit_s:
         return (
             f"not paired: {pairing.min_pairs} pairs would take about {needed_s:.3g} s "
@@ -117,10 +117,15 @@ def paired_rounds(
 
 
 def _warm_round(call: Callable[[], object], calls: int) -> float:
-    """A round after one untimed call: the other model's round left its data and code in the caches, and the first
-    call after it pays to bring this model's back, which timing the model alone never does (a digits-cnn fp32 call
-    at batch 64 took 10% longer right after an fp16 one; after an untimed call, 4%)."""
-    call()
+    """A round after the same calls untimed: the other model's round left its data and code in the caches, and the
+    calls after it pay to bring this model's back, which timing the model alone never does. One untimed call was not
+    enough after a slow candidate (2026-12-03, AVX2 host, digits-mlp at batch 64, 7 fp32 calls a round): the paired
+    speedup of bf16 read 0.157x, 0.157x and 0.130x in three trials against 0.151x, 0.124x and 0.121x timed alone, and
+    int8-dynamic-eager 0.051-0.052x against 0.043-0.050x; after a whole round untimed, 0.151x, 0.127x and 0.125x
+    against 0.151x, 0.131x and 0.126x, and 0.043-0.046x. In fresh-clone runs the slow candidates at batch 64 were most
+    of the cases whose paired and unpaired speedups disagreed by over 10%, the paired one the higher."""
+    for _ in range(calls):
+        call()
     return _round(call, calls)
 
 

@@ -43,6 +43,11 @@ class Pairing:
     # held for seconds (digits-mlp fp32 at batch 1: 50 or 100-130 µs a call), and a baseline whose four windows all
     # fell in the slow one put every unpaired speedup of its group 1.7x too high (2026-12-03, AVX2 host)
     windows_per_pass: int = 2
+    # sized by need: a case takes its next later pass only while its passes disagree. Once its latest pass's median
+    # speedup is within this of the passes before it, and its (or a baseline's) two fastest windows within this of
+    # each other, its figures stand and it stops: on a quiet machine most cases stop after two passes, on one with
+    # slow spells a case whose figures move takes them all
+    settled_within: float = 0.02
 
     def calls_per_round(self, per_call_s: float) -> int:
         return max(1, math.ceil(self.round_s / max(per_call_s, 1e-9)))
@@ -73,6 +78,11 @@ class PairedRounds:
 
     def speedup(self) -> PairedSpeedup:
         return paired_speedup(self.baseline_s, self.candidate_s)
+
+    def median_speedup(self) -> float:
+        """The median of the pairs' speedups (baseline / candidate seconds), without an interval: a later pass's
+        few pairs alone are too few for one (`speedup` is the case's)."""
+        return statistics.median(a / b for a, b in zip(self.baseline_s, self.candidate_s))
 
     def joined(self, later: PairedRounds) -> PairedRounds:
         """These rounds and a later pass's, as one set of pairs (each round is seconds per call, whatever its count)."""
@@ -144,9 +154,15 @@ class LaterPasses:
     remaining: int
     windows: LaterWindows | None = None  # the candidate timed alone, once per pass, before its rounds
 
+    agreed: bool = False  # the latest pass's median speedup was within `pairing.settled_within` of those before it
+    settled: bool = False  # stopped before its last pass: its passes and windows agreed
+
     def run(self) -> None:
-        """One more pass (none if none remain, or the last could not pair)."""
+        """One more pass (none if none remain, the last could not pair, or the case has settled)."""
         if self.remaining <= 0:
+            return
+        if self.agreed and (self.windows is None or self.windows.fastest_agree()):
+            self.remaining, self.settled = 0, True
             return
         self.remaining -= 1
         if self.windows is not None:
@@ -159,13 +175,15 @@ class LaterPasses:
         if isinstance(later, str):
             self.remaining = 0
             return
+        before = self.rounds.median_speedup()
+        self.agreed = abs(later.median_speedup() / before - 1) <= self.pairing.settled_within
         self.rounds = self.rounds.joined(later)
         self.extra_info["paired_passes"] += 1
         self.extra_info.update(self.rounds.speedup().as_extra_info())
 
     def window(self) -> None:
         """The candidate timed alone once more in this pass (a later sweep: LaterWindows.window)."""
-        if self.windows is not None:
+        if self.windows is not None and not self.settled:
             self.windows.window()
 
 
@@ -185,17 +203,27 @@ class LaterWindows:
     pairing: Pairing  # one later pass's share: its minimum rounds and window_s
     remaining: int
     too_slow: bool = False  # one call would make a window last past pairing.limit_s: no more windows
+    settled: bool = False  # stopped before its last pass: its two fastest windows agreed
 
     def run(self) -> None:
-        """One more pass's window (none if none remain, or the call is too slow for one)."""
+        """One more pass's window (none if none remain, the call is too slow for one, or the windows have settled)."""
         if self.remaining <= 0:
+            return
+        if self.fastest_agree():
+            self.remaining, self.settled = 0, True
             return
         self.remaining -= 1
         self.window()
 
+    def fastest_agree(self) -> bool:
+        """Whether the two fastest windows so far are within `pairing.settled_within` of each other: the fastest is
+        then no lone lucky window, nor the only one outside a slow spell of the machine."""
+        medians = sorted(self.extra_info.get(results.LATENCY_WINDOW_MEDIANS_S, []))
+        return len(medians) >= 2 and medians[1] <= medians[0] * (1 + self.pairing.settled_within)
+
     def window(self) -> None:
         """A window now: a pass's first (`run`), or a further one in a later sweep of the same pass."""
-        if self.too_slow:
+        if self.too_slow or self.settled:
             return
         start = time.perf_counter()
         self.call()  # other cases ran since: one call to bring its code and data back

@@ -222,6 +222,58 @@ def test_later_passes_join_the_first_passs_rounds_and_restate_the_speedup(monkey
     assert info["paired_speedup_median"] == pytest.approx(1.5) and info["paired_s"] > 0.5
 
 
+def _passes(monkeypatch: pytest.MonkeyPatch, candidate_s: list[float]) -> tuple[dict, rounds.LaterPasses]:
+    """A case paired once, then given three later passes, its candidate taking candidate_s[k] per call in pass k
+    (timed alone before its rounds, as in a run) against a 2 ms baseline; returns its record and its passes."""
+    clock = FakeClock()
+    monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)
+    pairing = rounds.Pairing(min_pairs=20, max_pairs=200, max_time_s=0.0, round_s=0.002, passes=4)
+    speed = {"s": candidate_s[0]}
+
+    def candidate() -> None:
+        clock.now += speed["s"]
+
+    first = rounds.paired_rounds(clock.call("A", 2e-3), candidate, pairing.one_pass())
+    info = {**first.speedup().as_extra_info(), "paired_passes": 1, "paired_s": 0.0}
+    info.update(latency_window_medians_s=[candidate_s[0]], latency_best_window_s=candidate_s[0])
+    windows = rounds.LaterWindows(info, candidate, 1, pairing.later_pass(), remaining=3)
+    later = rounds.LaterPasses(info, clock.call("A", 2e-3), candidate, first, pairing.later_pass(), 3, windows)
+    for seconds in candidate_s[1:]:
+        speed["s"] = seconds
+        later.run()
+        later.window()  # the pass's further sweep
+    return info, later
+
+
+def test_a_case_whose_passes_agree_stops_after_its_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    info, later = _passes(monkeypatch, [1e-3, 1e-3, 1e-3, 1e-3])
+    assert later.settled and later.remaining == 0
+    assert info["paired_passes"] == 2 and info["paired_speedup_median"] == pytest.approx(2.0)
+    assert len(info["latency_window_medians_s"]) == 1 + 2  # pytest-benchmark's, then one pass's two windows
+
+
+def test_a_case_whose_passes_disagree_takes_every_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the machine's spells: the candidate's speed moves from pass to pass by more than settled_within (2%)
+    info, later = _passes(monkeypatch, [1e-3, 1.2e-3, 1.4e-3, 1.6e-3])
+    assert not later.settled and later.remaining == 0 and info["paired_passes"] == 4
+    assert len(info["latency_window_medians_s"]) == 1 + 3 * 2
+
+
+def test_passes_that_agree_with_windows_that_do_not_go_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The paired speedup settles, but the candidate's fastest window is alone: its unpaired latency is not settled."""
+    clock = FakeClock()
+    monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)
+    info = {"latency_window_medians_s": [1e-3, 1.5e-3, 1.5e-3]}
+    share = rounds.Pairing().later_pass()
+    windows = rounds.LaterWindows(info, clock.call("B", 1.5e-3), 1, share, remaining=2)
+    assert not windows.fastest_agree()
+    windows.run()  # one more window, at 1.5 ms: the 1 ms window is still alone
+    assert windows.remaining == 1 and not windows.settled
+    info["latency_window_medians_s"].append(1.01e-3)  # a window within 2% of the fastest
+    windows.run()
+    assert windows.settled and windows.remaining == 0 and len(info["latency_window_medians_s"]) == 5
+
+
 def test_the_baseline_is_timed_again_alone_in_each_later_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
     monkeypatch.setattr(rounds.time, "perf_counter", lambda: clock.now)

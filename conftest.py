@@ -233,7 +233,13 @@ def prepared_here(applied: dict, technique: TrainingTechnique, workload: Workloa
     return applied[key]
 
 
+@pytest.hookimpl(tryfirst=True)  # the `full` marks below are set before `-m` deselects by them
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # a technique that changes only Linear layers, on a workload whose compute is in convolutions, changes only its
+    # classifier's head (digits-cnn: 10% of the FLOPs): in the full tier (Technique.changes, Workload.compute_in)
+    for item in items:
+        if item.path.name == "test_inference.py" and in_the_full_tier_here(getattr(item, "callspec", None)):
+            item.add_marker(pytest.mark.full)
     # Warnings are errors in the harness's own tests, but a library's new warning must not cost a user the
     # result of a benchmark case: there it is shown, not raised. The known ones stay filtered (later args win).
     known = [spec for spec in config.getini("filterwarnings") if spec.strip() != "error"]
@@ -257,6 +263,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=priced_elsewhere)
         left_out = set(priced_elsewhere)
         items[:] = [item for item in items if item not in left_out]
+
+
+def in_the_full_tier_here(spec) -> bool:
+    """Whether a test_inference case's technique changes only layers its workload has little compute in (its pytest
+    callspec)."""
+    params = spec.params if spec is not None else {}
+    if (
+        params.get("technique") not in techniques.REGISTRY.names()
+        or params.get("workload") not in workloads.REGISTRY.names()
+    ):
+        return False
+    technique = techniques.REGISTRY.get(params["technique"])
+    workload = workloads.REGISTRY.get(params["workload"])
+    return getattr(technique, "changes", "any") == "linear" and getattr(workload, "compute_in", "any") == "conv"
 
 
 def workload_of(nodeid: str) -> str | None:

@@ -36,12 +36,16 @@ class Technique(Protocol):
     (a test over every registered technique holds this). A technique that cannot run on a device raises
     `NotImplementedError` with the reason; the case is then skipped with that reason.
 
-    Subclass it to inherit the optional members' defaults (`tier`, `dtype`).
+    Subclass it to inherit the optional members' defaults (`tier`, `dtype`, `changes`).
     """
 
     name: str
     tier: str = "default"  # "full": heavy (minutes of compilation), only in `make bench TIER=full`
     dtype: str = "fp32"  # the number format its weights and matmuls run in: fp32, bf16, fp16, int8, int4
+    # the layers it changes: "any", or "linear" (nn.Linear only). On a workload whose compute is in convolutions
+    # (Workload.compute_in == "conv") a "linear" technique changes only the classifier's head: those cases are in
+    # the full tier, and the default matrix runs it where its layers carry the work
+    changes: str = "any"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module: ...
 

@@ -22,6 +22,7 @@ class Int8Dynamic(Technique):
 
     compile: bool = True
     dtype: ClassVar[str] = "int8"
+    changes: ClassVar[str] = "linear"
 
     @property
     def name(self) -> str:

@@ -19,6 +19,7 @@ class Int8DynamicLegacy(Technique):
 
     name: str = "int8-dynamic-legacy"
     dtype: ClassVar[str] = "int8"
+    changes: ClassVar[str] = "linear"
 
     def apply(self, model: nn.Module, context: Context) -> nn.Module:
         if context.device.type != "cpu":

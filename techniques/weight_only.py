@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -36,6 +37,7 @@ class WeightOnly(Technique):
 
     bits: int = 8
     group_size: int = 32
+    changes: ClassVar[str] = "linear"
 
     @property
     def name(self) -> str:

@@ -360,3 +360,25 @@ def small_llama(hidden: int, heads: int, kv_heads: int, vocab: int, seq: int) ->
     config = dict(kind="llama", hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=2)
     config.update(num_attention_heads=heads, num_key_value_heads=kv_heads, vocab_size=vocab)
     return StandardModel("llama-small", "decoder", config, seq=seq)
+
+
+@pytest.mark.slow
+def test_the_default_tier_keeps_every_technique_and_device_and_leaves_head_only_cases_to_the_full_tier() -> None:
+    """`make bench`'s selection (-m "not full and not harness"): every default-tier technique runs on the real cpu and
+    every device is in it; a technique that changes only Linear layers (Technique.changes) runs on digits-mlp but on
+    digits-cnn, whose compute is in its convolutions, only in the full tier."""
+    command = [sys.executable, "-m", "pytest", "benchmarks", "--collect-only", "-q", "-p", "no:cacheprovider"]
+    command += ["-m", "not full and not harness"]
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "ACCELBENCH_MODEL": ""})
+    assert out.returncode == 0, out.stdout[-2000:]
+    ids = {line.split("[", 1)[1].rstrip("]") for line in out.stdout.splitlines() if "::test_inference[" in line}
+    default = [t for t in techniques.REGISTRY if t.tier == "default"]
+    for technique in default:
+        assert any(i.startswith("cpu-digits-") and f"-{technique.name}-1" in i for i in ids), technique.name
+    for device in devices.REGISTRY:
+        assert any(i.startswith(f"{device.name}-") for i in ids), device.name
+    linear = {t.name for t in default if t.changes == "linear"}
+    assert linear >= {"int8-dynamic", "int8-weight-only", "int4-weight-only"}
+    for name in linear:
+        assert f"cpu-digits-mlp-{name}-64" in ids and f"cpu-digits-cnn-{name}-64" not in ids
+    assert "cpu-digits-cnn-int8-static-64" in ids  # it quantizes the convolutions too

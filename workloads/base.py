@@ -24,13 +24,16 @@ class Workload(Protocol):
     weights under `cache_dir`. `score(outputs, targets)` turns the model's outputs on the whole test split into
     one number where higher is better (its meaning is `metric`).
 
-    Subclass it to inherit the optional members' defaults (`tier`, `loss`, `quality`, `build`). `data()` or
+    Subclass it to inherit the optional members' defaults (`tier`, `compute_in`, `loss`, `quality`, `build`). `data()` or
     `model()` raise `WorkloadUnavailable` when an optional package is missing.
     """
 
     name: str
     metric: str  # what score() means, e.g. "top-1 accuracy on the test split"
     tier: str = "default"  # "full": heavy, left out of the default `make bench` (run by `make bench TIER=full`)
+    # where most of its FLOPs are: "any", "conv" or "linear" (a technique that changes only Linear layers runs on a
+    # "conv" workload in the full tier only: Technique.changes)
+    compute_in: str = "any"
     # the objective techniques fine-tune with, `loss(outputs, targets)`; None: cross-entropy on class labels
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 

@@ -17,6 +17,7 @@ class DigitsMLP(DigitsClassifier):
     hidden: tuple[int, ...] = (256, 128)
 
     name: ClassVar[str] = "digits-mlp"
+    compute_in: ClassVar[str] = "linear"
 
     def build(self) -> nn.Module:
         layers: list[nn.Module] = [nn.Flatten()]

@@ -47,7 +47,8 @@ class Pairing:
     # bootstrap interval of its median speedup (all passes' pairs) wider than this either side of the median, or its
     # (or a baseline's) two fastest windows further apart than this. Two runs' medians each known to +-2.5% (95%)
     # agree within 5% about nine times in ten; a pass in another of the machine's spells widens the interval, and the
-    # case goes on. (A rule on each pass's own median, 7 pairs, stopped 9 of 94 cases at 5% noise: too few pairs.)
+    # case goes on. (A rule on each pass's own median, 7 pairs, stopped 13-15 of 94 cases at 5-16% noise: too few
+    # pairs.)
     settled_within: float = 0.025
 
     def calls_per_round(self, per_call_s: float) -> int:

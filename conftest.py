@@ -276,7 +276,12 @@ def in_the_full_tier_here(spec) -> bool:
         return False
     technique = techniques.REGISTRY.get(params["technique"])
     workload = workloads.REGISTRY.get(params["workload"])
-    return getattr(technique, "changes", "any") == "linear" and getattr(workload, "compute_in", "any") == "conv"
+    changes, compute_in = getattr(technique, "changes", "any"), getattr(workload, "compute_in", "any")
+    if changes not in ("any", "linear"):
+        raise pytest.UsageError(f"technique {technique.name}: changes={changes!r}; valid: 'any', 'linear'")
+    if compute_in not in ("any", "conv", "linear"):
+        raise pytest.UsageError(f"workload {workload.name}: compute_in={compute_in!r}; valid: 'any', 'conv', 'linear'")
+    return changes == "linear" and compute_in == "conv"
 
 
 def workload_of(nodeid: str) -> str | None:

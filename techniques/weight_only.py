@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
 from torch import nn
@@ -37,11 +36,15 @@ class WeightOnly(Technique):
 
     bits: int = 8
     group_size: int = 32
-    changes: ClassVar[str] = "linear"
 
     @property
     def name(self) -> str:
         return f"int{self.bits}-weight-only"
+
+    @property
+    def changes(self) -> str:
+        """int8 changes the Linear layers only; int4 runs the whole model in bfloat16, convolutions included."""
+        return "linear" if self.bits == 8 else "any"
 
     @property
     def dtype(self) -> str:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -330,3 +331,51 @@ def test_recoveries_from_recompiles_are_bounded(monkeypatch) -> None:
     with torch.no_grad():
         torch.testing.assert_close(out_a, a.module(x))
         torch.testing.assert_close(out_b, b.module(x))
+
+
+LINEAR_ONLY = [t.name for t in techniques.REGISTRY if t.changes == "linear"]
+
+
+@pytest.mark.parametrize("name", LINEAR_ONLY)
+def test_a_technique_declared_linear_only_leaves_the_convolutions_as_they_were(
+    name: str, small_context: Context, cache_dir: Path
+) -> None:
+    """`changes = "linear"` moves the technique's digits-cnn cases to the full tier (conftest.py): it must be true."""
+    from workloads.digits_cnn import DigitsCNN
+
+    model = DigitsCNN().build().eval()
+    convs = {k: v.clone() for k, v in model.state_dict().items() if k.startswith(("0.", "3."))}  # the two conv blocks
+    assert any(k.endswith("weight") for k in convs) and isinstance(model[0], nn.Conv2d)
+    context = Context(
+        device=small_context.device,
+        calibration=small_context.calibration,
+        train=small_context.train,
+        cache_dir=cache_dir,
+    )
+    result = apply_or_skip(techniques.REGISTRY.get(name), model, context)
+    eager = getattr(result, "eager_module", None) or getattr(result, "inner", None) or result
+    found = [m for m in eager.modules() if type(m) is nn.Conv2d]
+    assert len(found) == 2, f"{name} replaced a convolution"
+    assert all(torch.equal(a, b) for a, b in zip([m.weight for m in found], [convs["0.weight"], convs["3.weight"]]))
+
+
+def test_which_cases_leave_the_default_tier_and_a_wrong_value_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("accelbench_matrix", Path(__file__).parents[1] / "conftest.py")
+    matrix = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, matrix)  # its dataclasses look their module up there
+    spec.loader.exec_module(matrix)
+
+    def full(workload: str, technique: str) -> bool:
+        return matrix.in_the_full_tier_here(SimpleNamespace(params=dict(workload=workload, technique=technique)))
+
+    assert full("digits-cnn", "int8-dynamic") and full("digits-cnn", "int8-weight-only")
+    assert not full("digits-cnn", "int4-weight-only")  # it runs the convolutions in bfloat16 too
+    assert not full("digits-mlp", "int8-dynamic") and not full("digits-cnn", "int8-static")
+    assert not full("mobilenet-v1", "fp32")  # a test_standard model: not a registered workload
+    technique = type(techniques.REGISTRY.get("int8-dynamic"))
+    monkeypatch.setattr(technique, "changes", "Linear")
+    with pytest.raises(pytest.UsageError, match="changes='Linear'; valid: 'any', 'linear'"):
+        full("digits-cnn", "int8-dynamic")

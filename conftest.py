@@ -24,8 +24,10 @@ from accelbench.machine import machine_facts
 from devices import Device, DeviceUnavailable
 from devices.simulated.device import runtime_of
 from techniques import Context, Technique
+from techniques.base import CHANGES
 from training import TrainContext, TrainingTechnique
 from workloads import Split, Workload, WorkloadUnavailable
+from workloads.base import COMPUTE_IN
 from workloads.standard import MATRIX as standard_matrix
 from workloads.standard import StandardWorkload
 from workloads.user import UserModel, UserModelError, load
@@ -277,10 +279,14 @@ def in_the_full_tier_here(spec) -> bool:
     technique = techniques.REGISTRY.get(params["technique"])
     workload = workloads.REGISTRY.get(params["workload"])
     changes, compute_in = getattr(technique, "changes", "any"), getattr(workload, "compute_in", "any")
-    if changes not in ("any", "linear"):
-        raise pytest.UsageError(f"technique {technique.name}: changes={changes!r}; valid: 'any', 'linear'")
-    if compute_in not in ("any", "conv", "linear"):
-        raise pytest.UsageError(f"workload {workload.name}: compute_in={compute_in!r}; valid: 'any', 'conv', 'linear'")
+    if changes not in CHANGES:
+        raise pytest.UsageError(
+            f"technique {technique.name}: changes={changes!r}; valid: {', '.join(map(repr, CHANGES))}"
+        )
+    if compute_in not in COMPUTE_IN:
+        raise pytest.UsageError(
+            f"workload {workload.name}: compute_in={compute_in!r}; valid: {', '.join(map(repr, COMPUTE_IN))}"
+        )
     return changes == "linear" and compute_in == "conv"
 
 

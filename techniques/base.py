@@ -28,6 +28,9 @@ class Context:
     cache_dir: Path | None = None
 
 
+CHANGES = ("any", "linear")  # the valid values of Technique.changes
+
+
 @runtime_checkable
 class Technique(Protocol):
     """Turns a trained fp32 model into an accelerated one.

@@ -16,6 +16,9 @@ class WorkloadUnavailable(Unavailable):
     """This machine cannot run the workload (an optional package is missing); the message says how to get it."""
 
 
+COMPUTE_IN = ("any", "conv", "linear")  # the valid values of Workload.compute_in
+
+
 @runtime_checkable
 class Workload(Protocol):
     """A model to accelerate, the data it runs on, and how its quality is scored.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import subprocess
@@ -129,11 +130,30 @@ def test_the_command_prints_json_within_its_interface() -> None:
         [*command, "--batch", "4", "--dtype", "int8", "--json"], cwd=ROOT, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr
+    # transformers imports torchao, whose import prints lines of no concern to a priced model (ImportNoise)
+    assert "Failed to load" not in out.stderr and "Enum subclass" not in out.stderr, out.stderr
     import json
 
     figures = json.loads(out.stdout)
     assert {"latency_s", "throughput_per_s", "energy_j", "bound", "profile_version"} <= set(figures)
     assert figures["throughput_per_s"] == pytest.approx(4 / figures["latency_s"])
+
+
+def test_only_torchao_s_known_import_lines_are_quieted() -> None:
+    from workloads.standard import QUIET, ImportNoise, _transformers
+
+    def passes(logger: str, message: str) -> bool:
+        return QUIET.filter(logging.LogRecord(logger, logging.WARNING, __file__, 1, message, None, None))
+
+    so = "/venv/site-packages/torchao/_C_mxfp8.cpython-310-x86_64-linux-gnu.so"
+    assert not passes("torchao", f"Failed to load {so}: Could not load this library: {so}")
+    assert not passes(
+        "torch.utils._pytree", "<enum 'KernelPreference'> is an Enum subclass and is now natively supported"
+    )
+    assert passes("torchao", "Failed to quantize layer 3: unsupported dtype")  # any other record is still shown
+    assert passes("torch.utils._pytree", "something else")
+    _transformers()
+    assert all(QUIET in logging.getLogger(name).filters for name in ImportNoise.LOGGERS)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib
+import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -28,7 +29,27 @@ PHASES = ("prefill", "decode")
 INIT = "transformers.initialization"  # its no_init_weights(): build a model without running its initializers
 
 
+class ImportNoise(logging.Filter):
+    """Drops the lines that building a transformers model prints through torchao, a dependency it imports when
+    present: torchao's extension libraries built for other platforms (CUDA sm90a kernels, a CPython 3.10 build)
+    failing to load, and torch's deprecation notice for torchao's enum registrations. Neither touches a standard
+    model; every other record of either logger passes."""
+
+    LOGGERS = ("torchao", "torch.utils._pytree")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        failed_extension = message.startswith("Failed to load ") and "torchao" in message and "_C" in message
+        return not (failed_extension or "is an Enum subclass and is now natively supported" in message)
+
+
+QUIET = ImportNoise()
+
+
 def _transformers():
+    for name in ImportNoise.LOGGERS:  # before transformers first imports torchao (at a model class's first use)
+        if QUIET not in logging.getLogger(name).filters:
+            logging.getLogger(name).addFilter(QUIET)
     try:
         import transformers
     except ImportError as exc:

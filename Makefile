@@ -159,9 +159,12 @@ validate: $(STAMP)
 gpu-check: $(STAMP)
 	@$(PY) -m tools.gpu_check --out results/gpu-check-$(RUN)
 
-# the newest report's first screen (1400x900, headless Chromium) into docs/screenshots/first-screen.png, if it changed
+# the newest report's first screen (1400x900, headless Chromium) into docs/screenshots/first-screen.png, and its
+# recommendations and digits-cnn heatmap sections alone (the README's and docs/reports.md's), each if it changed
 screenshot: $(STAMP)
-	@$(PY) -m tools.screenshot $(if $(REPORT),$(REPORT))
+	@$(PY) -m tools.screenshot $(if $(REPORT),$(REPORT)) && \
+	$(PY) -m tools.screenshot $(if $(REPORT),$(REPORT)) --section recommendations --size 1500x1000 && \
+	$(PY) -m tools.screenshot $(if $(REPORT),$(REPORT)) --section heatmap-digits-cnn --size 1400x1500
 
 test: $(STAMP)
 	@$(PY) -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS)) $(TEST_MARKS) $(ARGS); \

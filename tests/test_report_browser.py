@@ -15,7 +15,7 @@ import pytest
 
 from reports.load.synthetic import synthetic_results
 from reports.render.report import write_report
-from tools.screenshot import BROWSERS, DOCS, FIRST_SCREEN, browser, first_screen, headless
+from tools.screenshot import BROWSERS, DOCS, FIRST_SCREEN, ONLY_SECTION, browser, first_screen, headless, section_ids
 
 pytestmark = pytest.mark.slow
 # first thing in <head>: every script error and console.error of the page is kept for the check
@@ -116,3 +116,49 @@ def test_the_first_screen_shows_the_answer_figure_and_its_screenshot_is_in_docs(
         assert image.size == FIRST_SCREEN and len(image.convert("L").getcolors(1 << 16)) > 16  # not a blank page
     with Image.open(Path(__file__).resolve().parents[1] / DOCS) as image:
         assert image.size == FIRST_SCREEN  # the README's screenshot is that first screen (make screenshot)
+
+
+SHOWN = """<script>addEventListener("load", () => {
+  const out = document.createElement("pre");
+  out.id = "accelbench-check";
+  out.textContent = JSON.stringify([...document.querySelectorAll("h1, h2, h3, h4")].filter(h => h.offsetParent !== null)
+                                    .map(h => h.id));
+  document.body.appendChild(out);
+});</script>"""
+
+
+def _headings_shown(executable: str, page: str, section: str, tmp_path: Path) -> list[str]:
+    """The ids of the headings a browser shows of `page` with `section` alone (tools.screenshot's script)."""
+    alone = tmp_path / "alone.html"
+    alone.write_text(page.replace("</body>", ONLY_SECTION % json.dumps(section) + SHOWN + "</body>", 1))
+    run = subprocess.run(
+        [*headless(executable, FIRST_SCREEN), "--dump-dom", alone.as_uri()], capture_output=True, text=True, timeout=180
+    )
+    found = re.search(r'<pre id="accelbench-check">(.*?)</pre>', run.stdout, re.S)
+    assert found, f"the check did not run (exit {run.returncode}): {run.stderr[-2000:]}"
+    return json.loads(found.group(1).replace("&quot;", '"'))
+
+
+def test_a_section_alone_is_its_heading_to_the_next_of_its_level_and_its_screenshot_is_not_the_first_screen(
+    tmp_path: Path,
+) -> None:
+    from PIL import Image
+
+    executable = _browser_or_skip()
+    paths = write_report(synthetic_results(rows=240, workloads=2, devices=4), tmp_path / "out")
+    page = paths["html"].read_text()
+    heatmaps = [i for i in section_ids(page) if i.startswith("heatmap-")]
+    assert len(heatmaps) == 2  # one per workload
+    assert _headings_shown(executable, page, "recommendations", tmp_path) == ["recommendations"]
+    assert _headings_shown(executable, page, heatmaps[0], tmp_path) == [heatmaps[0]]  # an h3: not its sibling
+    assert _headings_shown(executable, page, "speedup-heatmaps", tmp_path) == ["speedup-heatmaps", *heatmaps]
+
+    first, alone = tmp_path / "first.png", tmp_path / "recommendations.png"
+    first_screen(paths["html"], first, executable=executable)
+    assert first_screen(paths["html"], alone, (1500, 1000), executable=executable, section="recommendations")
+    with Image.open(alone) as image:
+        assert image.size == (1500, 1000) and len(image.convert("L").getcolors(1 << 16)) > 16  # not a blank page
+    assert alone.read_bytes() != first.read_bytes()
+    assert sorted(p.name for p in paths["html"].parent.glob(".screenshot-*")) == []  # its copy of the page is gone
+    with pytest.raises(ValueError, match=r"has no section 'recomendations'; valid: .*\brecommendations\b"):
+        first_screen(paths["html"], alone, executable=executable, section="recomendations")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from devices import Device, DeviceUnavailable
 from devices.simulated.device import runtime_of
 from techniques import Context, Technique
 from techniques.base import CHANGES
+from techniques.compiled import WarmUp
 from training import TrainContext, TrainingTechnique
 from workloads import Split, Workload, WorkloadUnavailable
 from workloads.base import COMPUTE_IN
@@ -36,6 +38,9 @@ pytest_plugins = ["accelbench.plugin"]  # hooks and the `cache_dir` fixture
 # the cases deselected (by -k, -m or below), and those of them test_standard prices instead
 DESELECTED = pytest.StashKey[list]()
 PRICED_ELSEWHERE = pytest.StashKey[set]()  # simulated x standard cases of test_inference: test_standard prices them
+WARM_UP = pytest.StashKey[dict]()  # inductor's one-time set-up in a background process (pytest_collection_finish)
+SIMULATED_ONLY = "test_standard.py"  # its cases capture on fake tensors and price them: no real device runs
+WARM_UP_WAIT_S = 300  # the most the first real case waits for the warm-up process before it is stopped
 
 # `make bench MODEL=package.module:factory` (or a .pt2 file): the user's own model is the matrix's one workload
 USER_MODEL = os.environ.get("ACCELBENCH_MODEL") or None
@@ -267,6 +272,50 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if item not in left_out]
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The standard models' cases on the simulated devices (test_standard.py: fake captures priced by the cost model,
+    single-threaded Python, nothing run on a real device) go first, and meanwhile a background process does inductor's
+    one-time set-up into its on-disk cache (techniques.compiled.WarmUp), on a core they leave idle; the first
+    case after them waits for it to end (pytest_runtest_setup), so it never runs beside a real device's case. What it
+    did is recorded in the run's machine_info (accelbench.results.warm_up). Only where real cases follow them, and
+    not in a pytest-xdist worker (`make smoke`) or a collect-only."""
+    config, items = session.config, session.items
+    if config.option.collectonly or hasattr(config, "workerinput"):
+        return
+    first = [item for item in items if item.path.name == SIMULATED_ONLY]
+    rest = [item for item in items if item.path.name != SIMULATED_ONLY]
+    real = {d.name for d in devices.REGISTRY if not d.simulated}
+    if not first or not any(
+        getattr(item, "callspec", None) and item.callspec.params.get("device") in real for item in rest
+    ):
+        return
+    items[:] = first + rest
+    config.stash[WARM_UP] = {"process": WarmUp.start()}
+
+
+@pytest.hookimpl(tryfirst=True)  # before a skip mark's check: a skipped case must not start beside the warm-up either
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    warm_up = item.config.stash.get(WARM_UP, None)
+    if warm_up is None or "record" in warm_up or item.path.name == SIMULATED_ONLY:
+        return
+    seconds, waited_s, failed = warm_up["process"].finish(WARM_UP_WAIT_S)
+    warm_up["record"] = results.warm_up(seconds, waited_s, warm_up["process"].process.returncode)
+    if failed:
+        warnings.warn(
+            f"inductor's warm-up process failed ({failed}); the first compiled case pays inductor's one-time set-up "
+            "itself",
+            stacklevel=1,
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A run that ended before any case after the standard models' (interrupted) does not leave the warm-up process
+    behind."""
+    warm_up = session.config.stash.get(WARM_UP, None)
+    if warm_up is not None:
+        warm_up["process"].stop()
+
+
 def in_the_full_tier_here(spec) -> bool:
     """Whether a test_inference case's technique changes only layers its workload has little compute in (its pytest
     callspec)."""
@@ -323,6 +372,9 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
     machine_info["accelbench"]["selection"] = results.selection(
         config.args, config.option.keyword, config.option.markexpr
     )
+    warm_up = config.stash.get(WARM_UP, {}).get("record")
+    if warm_up is not None:
+        machine_info["accelbench"]["warm_up"] = warm_up
 
 
 def pytest_deselected(items: list) -> None:

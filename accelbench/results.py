@@ -666,6 +666,19 @@ def selection(paths: list[str], keyword: str, markers: str) -> dict:
     return {"paths": sorted(str(p) for p in paths), "keyword": keyword or "", "markers": markers or ""}
 
 
+def warm_up(seconds: float, waited_s: float, returncode: int | None) -> dict:
+    """What the background warm-up of inductor's one-time set-up did (conftest.py), as machine_info["accelbench"]
+    ["warm_up"] records it: its seconds from start to end, how long the first case after the simulated standard models
+    waited for it, and its exit status (0: done)."""
+    return {"seconds": round(seconds, 3), "waited_s": round(waited_s, 3), "returncode": returncode}
+
+
+def warm_up_of(run: dict) -> dict | None:
+    """The warm-up a run recorded (warm_up()), or None: the run had none (no real case after the standard models)."""
+    found = ((run.get(MACHINE_INFO) or {}).get(HARNESS) or {}).get("warm_up")
+    return found if isinstance(found, dict) else None
+
+
 def selection_of(run: dict) -> dict | None:
     """The selection a run recorded (selection()), or None for a run written before runs recorded it."""
     found = ((run.get(MACHINE_INFO) or {}).get(HARNESS) or {}).get("selection")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from accelbench.results import undeclared
+from accelbench.results import undeclared, warm_up_of
 from accelbench.rounds import Pairing
 
 pytestmark = pytest.mark.slow
@@ -36,11 +36,31 @@ def test_a_failing_technique_is_an_error_row_and_the_rest_still_run(run_python, 
     unsupported = outcomes["test_inference[cpu-digits-mlp-unsupported-64]"]
     assert unsupported["status"] == "skipped" and "no kernel for this on purpose" in unsupported["message"]
     assert raw["machine_info"]["accelbench"]["devices"]["plugin-dev"]["plugin_facts"] == "demo"
+    assert warm_up_of(raw) is None  # no simulated standard model ran first: nothing to warm up beside
 
     report = run_python("-m", "reports", str(results), "--out", str(tmp_path / "out"))
     assert report.returncode == 0, report.stderr
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "boom" in summary and "plugin-dev" in summary
+
+
+def test_the_standard_models_go_first_while_inductor_warms_up_and_the_first_real_case_waits_for_it(
+    run_python, tmp_path: Path
+) -> None:
+    results = tmp_path / "run.json"
+    cases = ["cpu-digits-mlp-fp32-1", "sim-a100-mobilenet-v1-fp32-1", "sim-a100-mobilenet-v1-bf16-1"]
+    # a fresh inductor cache: the warm-up has its whole one-time set-up to do
+    env = {"TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor")}
+    run = run_python(
+        "-m", "pytest", "benchmarks", "-v", "-k", " or ".join(cases), f"--benchmark-json={results}", *QUICK, env=env
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    order = [line.split("[")[1].split("]")[0] for line in run.stdout.splitlines() if " PASSED" in line]
+    # test_inference.py is collected before test_standard.py; the simulated-only cases now run first
+    assert order[:2] == cases[1:] and cases[0] in order[2:], order  # (-k also matched sim-cpu-digits-mlp-fp32-1)
+    warm_up = warm_up_of(json.loads(results.read_text()))
+    assert warm_up is not None and warm_up["returncode"] == 0 and 0 <= warm_up["waited_s"] <= warm_up["seconds"]
+    assert any((tmp_path / "inductor").iterdir())  # it left its set-up in the run's inductor cache
 
 
 def test_a_run_where_nothing_was_timed_still_saves_its_outcomes(run_python, tmp_path: Path) -> None:

@@ -373,3 +373,17 @@ def test_which_cases_leave_the_default_tier_and_a_wrong_value_is_refused(monkeyp
     monkeypatch.setattr(technique, "changes", "Linear")
     with pytest.raises(pytest.UsageError, match="changes='Linear'; valid: 'any', 'linear'"):
         full("digits-cnn", "int8-dynamic")
+
+
+def test_the_warm_up_process_reports_its_time_and_why_it_failed() -> None:
+    from techniques.compiled import WarmUp
+
+    done = WarmUp.start("print('quiet')")
+    seconds, waited_s, failed = done.finish(wait_s=60)
+    assert failed is None and 0 <= waited_s <= seconds and done.process.returncode == 0
+    broken = WarmUp.start("import sys; print('no compiler here'); sys.exit(3)")
+    assert broken.finish(wait_s=60)[2] == "exit 3: no compiler here"
+    stuck = WarmUp.start("import time; time.sleep(60)")
+    seconds, waited_s, failed = stuck.finish(wait_s=0.2)
+    assert failed.startswith("exit -9: stopped after waiting 0.2 s") and stuck.process.poll() is not None
+    stuck.stop()  # an ended process: nothing to do, and no error

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -274,11 +273,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """The standard models' cases on the simulated devices (test_standard.py: fake captures priced by the cost model,
-    single-threaded Python, nothing run on a real device) go first, and meanwhile a background process does inductor's
-    one-time set-up into its on-disk cache (techniques.compiled.WarmUp), on a core they leave idle; the first
-    case after them waits for it to end (pytest_runtest_setup), so it never runs beside a real device's case. What it
-    did is recorded in the run's machine_info (accelbench.results.warm_up). Only where real cases follow them, and
-    not in a pytest-xdist worker (`make smoke`) or a collect-only."""
+    single-threaded Python, nothing run on a real device) go first, and beside them a background process does
+    inductor's one-time set-up into its on-disk cache (techniques.compiled.WarmUp) on a core they leave idle: started
+    by the first of them, waited for before the first case after them (pytest_runtest_protocol), so it never runs
+    beside a real device's case. Their `capture_s` is timed beside it. What it did is recorded in the run's
+    machine_info (accelbench.results.warm_up). Only where real cases follow them, and not in a pytest-xdist worker
+    (`make smoke`) or a collect-only."""
     config, items = session.config, session.items
     if config.option.collectonly or hasattr(config, "workerinput"):
         return
@@ -290,29 +290,27 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     ):
         return
     items[:] = first + rest
-    config.stash[WARM_UP] = {"process": WarmUp.start()}
+    config.stash[WARM_UP] = {}
 
 
-@pytest.hookimpl(tryfirst=True)  # before a skip mark's check: a skipped case must not start beside the warm-up either
-def pytest_runtest_setup(item: pytest.Item) -> None:
+@pytest.hookimpl(tryfirst=True, wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """Starts the warm-up at the first standard model's case, and waits for it before the first case after them:
+    outside that case's timeout (pytest-timeout's own wrapper) and before its journal entry."""
     warm_up = item.config.stash.get(WARM_UP, None)
-    if warm_up is None or "record" in warm_up or item.path.name == SIMULATED_ONLY:
-        return
-    seconds, waited_s, failed = warm_up["process"].finish(WARM_UP_WAIT_S)
-    warm_up["record"] = results.warm_up(seconds, waited_s, warm_up["process"].process.returncode)
-    if failed:
-        warnings.warn(
-            f"inductor's warm-up process failed ({failed}); the first compiled case pays inductor's one-time set-up "
-            "itself",
-            stacklevel=1,
-        )
+    if warm_up is not None and item.path.name == SIMULATED_ONLY and "process" not in warm_up:
+        warm_up["process"] = WarmUp.start()
+    elif warm_up is not None and item.path.name != SIMULATED_ONLY and "process" in warm_up and "record" not in warm_up:
+        seconds, waited_s, why = warm_up["process"].finish(WARM_UP_WAIT_S)
+        warm_up["record"] = results.warm_up(seconds, waited_s, warm_up["process"].process.returncode, why)
+    return (yield)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """A run that ended before any case after the standard models' (interrupted) does not leave the warm-up process
     behind."""
-    warm_up = session.config.stash.get(WARM_UP, None)
-    if warm_up is not None:
+    warm_up = session.config.stash.get(WARM_UP, {})
+    if "process" in warm_up:
         warm_up["process"].stop()
 
 
@@ -417,6 +415,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             f"run ({names}): add TIER=full (make bench TIER=full ARGS=...) to run them.",
             yellow=True,
             bold=True,
+        )
+    why = (config.stash.get(WARM_UP, {}).get("record") or {}).get("why")
+    if why:
+        terminalreporter.write_line(
+            f"accelbench: inductor's warm-up process did not do its work ({why}); the first compiled case paid "
+            "inductor's one-time set-up itself (its first_call_s).",
+            yellow=True,
         )
     journal = config.stash.get(JOURNAL, None)
     if exitstatus != pytest.ExitCode.NO_TESTS_COLLECTED or (journal is not None and journal.resume):

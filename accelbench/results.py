@@ -666,15 +666,17 @@ def selection(paths: list[str], keyword: str, markers: str) -> dict:
     return {"paths": sorted(str(p) for p in paths), "keyword": keyword or "", "markers": markers or ""}
 
 
-def warm_up(seconds: float, waited_s: float, returncode: int | None) -> dict:
+def warm_up(seconds: float, waited_s: float, returncode: int | None, why: str | None) -> dict:
     """What the background warm-up of inductor's one-time set-up did (conftest.py), as machine_info["accelbench"]
     ["warm_up"] records it: its seconds from start to end, how long the first case after the simulated standard models
-    waited for it, and its exit status (0: done)."""
-    return {"seconds": round(seconds, 3), "waited_s": round(waited_s, 3), "returncode": returncode}
+    waited for it, its exit status, and why it did not do its work (None: it did)."""
+    return {"seconds": round(seconds, 3), "waited_s": round(waited_s, 3), "returncode": returncode, "why": why}
 
 
 def warm_up_of(run: dict) -> dict | None:
-    """The warm-up a run recorded (warm_up()), or None: the run had none (no real case after the standard models)."""
+    """The warm-up a run recorded (warm_up()), or None: it had none (no real case after the standard models, a
+    pytest-xdist worker's, a run interrupted before it ended, one resumed after a crash: its resuming process ran no
+    standard model), or it was made before runs recorded it."""
     found = ((run.get(MACHINE_INFO) or {}).get(HARNESS) or {}).get("warm_up")
     return found if isinstance(found, dict) else None
 

@@ -6,6 +6,7 @@ import copy
 import os
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -25,46 +26,67 @@ def int8_kernels_made() -> int:
 
 # What a process compiles to do inductor's one-time set-up, which it keeps in its on-disk cache for every later process:
 # its probe of the CPU's vector instructions (six compiler runs of test programs, 9-12 s cold) and its C++ headers.
-WARM_UP = "import torch; torch.compile(lambda x: torch.relu(x @ x.T) * 2, dynamic=False)(torch.ones(8, 8))"
+WARM_UP_CODE = "import torch; torch.compile(lambda x: torch.relu(x @ x.T) * 2, dynamic=False)(torch.ones(8, 8))"
+# settings of this process the warm-up does not take: logging that would fill its output with every graph
+NOT_INHERITED = ("TORCH_LOGS", "TORCH_COMPILE_DEBUG")
 
 
 @dataclass
 class WarmUp:
     """A background process doing inductor's one-time set-up into its on-disk cache (TORCHINDUCTOR_CACHE_DIR, or
-    inductor's default, as this process's), on one compile thread. Measured on the 2-vCPU VM with a fresh cache: a
-    two-layer MLP's first compilation took 21.0 s, and 4.7 s after this process (14.4 s alone) had run."""
+    inductor's default, as this process's), on one compile thread; a thread beside it reads its output as it comes
+    (a full pipe would stop it) and notes when it ended. Measured on the 2-vCPU VM with a fresh cache: a two-layer
+    MLP's first compilation took 21.0 s, and 4.7 s after this process (14.4 s alone) had run."""
 
     process: subprocess.Popen
     started: float
+    reader: threading.Thread | None = None
+    ended: float | None = None  # when its output closed: it exited (or was stopped)
+    output: str = ""
 
     @classmethod
-    def start(cls, code: str = WARM_UP) -> WarmUp:
-        env = {**os.environ, "TORCHINDUCTOR_COMPILE_THREADS": "1"}
+    def start(cls, code: str | None = None) -> WarmUp:
+        """Starts the process, running `code` (default WARM_UP_CODE, read at the call)."""
+        env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+        env["TORCHINDUCTOR_COMPILE_THREADS"] = "1"
         process = subprocess.Popen(
-            [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            [sys.executable, "-c", code or WARM_UP_CODE],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
-        return cls(process, time.perf_counter())
+        warm_up = cls(process, time.perf_counter())
+        warm_up.reader = threading.Thread(target=warm_up._read, name="accelbench-warm-up", daemon=True)
+        warm_up.reader.start()
+        return warm_up
+
+    def _read(self) -> None:
+        self.output, _ = self.process.communicate()
+        self.ended = time.perf_counter()
 
     def finish(self, wait_s: float) -> tuple[float, float, str | None]:
         """Waits for the process, at most `wait_s` (then stops it): its seconds from start to end, the seconds this
         waited, and why it did not do its work (None: it did)."""
         waiting = time.perf_counter()
-        try:
-            output, _ = self.process.communicate(timeout=wait_s)
-        except subprocess.TimeoutExpired:
+        self.reader.join(wait_s)
+        stopped = self.reader.is_alive()
+        if stopped:
             self.stop()
-            output = f"stopped after waiting {wait_s:g} s"
-        ended = time.perf_counter()
-        if self.process.returncode == 0:
-            return ended - self.started, ended - waiting, None
-        last = (output or "").strip().splitlines()[-1:] or ["no output"]
-        return ended - self.started, ended - waiting, f"exit {self.process.returncode}: {last[0]}"
+        waited_s = time.perf_counter() - waiting
+        seconds = self.ended - self.started
+        if stopped:
+            return seconds, waited_s, f"stopped after waiting {wait_s:g} s"
+        if self.process.returncode != 0:
+            last = self.output.strip().splitlines()[-1:] or ["no output"]
+            return seconds, waited_s, f"exit {self.process.returncode}: {last[0]}"
+        return seconds, waited_s, None
 
     def stop(self) -> None:
         """Stops the process if it still runs."""
         if self.process.poll() is None:
             self.process.kill()
-            self.process.communicate()
+        self.reader.join()
 
 
 # torchao's recommended settings for quantized models (torchao.quantization.utils.recommended_inductor_config_setter

@@ -59,8 +59,26 @@ def test_the_standard_models_go_first_while_inductor_warms_up_and_the_first_real
     # test_inference.py is collected before test_standard.py; the simulated-only cases now run first
     assert order[:2] == cases[1:] and cases[0] in order[2:], order  # (-k also matched sim-cpu-digits-mlp-fp32-1)
     warm_up = warm_up_of(json.loads(results.read_text()))
-    assert warm_up is not None and warm_up["returncode"] == 0 and 0 <= warm_up["waited_s"] <= warm_up["seconds"]
+    assert warm_up is not None and warm_up["returncode"] == 0 and warm_up["why"] is None
+    assert 0 <= warm_up["waited_s"] <= warm_up["seconds"]
     assert any((tmp_path / "inductor").iterdir())  # it left its set-up in the run's inductor cache
+
+
+def test_a_failed_warm_up_is_said_and_recorded_and_costs_no_case(run_python, tmp_path: Path) -> None:
+    results = tmp_path / "run.json"
+    (tmp_path / "no_compiler.py").write_text(  # a plug-in: the warm-up process fails as where no compiler works
+        "import techniques.compiled\n"
+        "techniques.compiled.WARM_UP_CODE = \"import sys; print('g++: not found'); sys.exit(2)\"\n"
+    )
+    cases = ["cpu-digits-mlp-fp32-1", "sim-a100-mobilenet-v1-fp32-1"]
+    run = run_python(
+        "-m", "pytest", "-p", "no_compiler", "benchmarks", "-k", " or ".join(cases), f"--benchmark-json={results}",
+        *QUICK, extra_path=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:]  # the case after it ran as ever: nothing raised in it
+    warm_up = warm_up_of(json.loads(results.read_text()))
+    assert warm_up["returncode"] == 2 and warm_up["why"] == "exit 2: g++: not found"
+    assert "inductor's warm-up process did not do its work (exit 2: g++: not found)" in run.stdout
 
 
 def test_a_run_where_nothing_was_timed_still_saves_its_outcomes(run_python, tmp_path: Path) -> None:

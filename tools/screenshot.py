@@ -53,6 +53,10 @@ def headless(executable: str, size: tuple[int, int]) -> list[str]:
     ]
 
 
+class UnknownSection(ValueError):
+    """The page has no heading of that id."""
+
+
 def section_ids(page: str) -> list[str]:
     """The ids of the page's headings, in order: the sections a screenshot can show alone."""
     return re.findall(r'<h[1-6][^>]*\bid="([^"]+)"', page)
@@ -78,20 +82,16 @@ def first_screen(
         if section is not None:
             text = html.read_text()
             if section not in (ids := section_ids(text)):
-                raise ValueError(f"{html} has no section {section!r}; valid: {', '.join(ids) or 'none'}")
-            # the copy beside the original, for any file the page links to by a relative path
-            page = page.with_name(f".screenshot-{section}-{Path(tmp).name}.html")
+                raise UnknownSection(f"{html} has no section {section!r}; valid: {', '.join(ids) or 'none'}")
+            # a report is one self-contained file (inline style, images as data: URIs): its copy can be anywhere
+            page = Path(tmp) / "section.html"
             page.write_text(text.replace("</body>", ONLY_SECTION % json.dumps(section) + "</body>", 1))
-        try:
-            run = subprocess.run(
-                [*headless(executable, size), f"--screenshot={shot}", page.as_uri()],
-                capture_output=True,
-                text=True,
-                timeout=180,
-            )
-        finally:
-            if section is not None:
-                page.unlink(missing_ok=True)
+        run = subprocess.run(
+            [*headless(executable, size), f"--screenshot={shot}", page.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         if not shot.is_file():
             raise RuntimeError(f"{executable} wrote no screenshot (exit {run.returncode}): {run.stderr[-1000:]}")
         new = shot.read_bytes()
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     to = args.to or (DOCS if args.section is None else DOCS.with_name(f"{args.section}.png"))
     try:
         changed = first_screen(report, to, args.size, section=args.section)
-    except ValueError as exc:  # no such section
+    except UnknownSection as exc:
         parser.error(str(exc))
     except (FileNotFoundError, RuntimeError, subprocess.TimeoutExpired) as exc:
         print(f"screenshot: {exc}", file=sys.stderr)

@@ -62,8 +62,10 @@ class WarmUp:
         return warm_up
 
     def _read(self) -> None:
-        self.output, _ = self.process.communicate()
-        self.ended = time.perf_counter()
+        try:
+            self.output, _ = self.process.communicate()
+        finally:  # the end is noted whatever happened to its output
+            self.ended = time.perf_counter()
 
     def finish(self, wait_s: float) -> tuple[float, float, str | None]:
         """Waits for the process, at most `wait_s` (then stops it): its seconds from start to end, the seconds this

@@ -191,3 +191,23 @@ def test_reports_never_import_torch() -> None:
     code = "import sys, reports.__main__, reports.render.report, reports.load.run; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_the_workloads_run_on_a_real_device_come_first_whatever_order_the_cases_ran_in(tmp_path: Path) -> None:
+    import copy
+
+    raw = json.loads(SAMPLE.read_text())
+    simulated_only = copy.deepcopy(raw["benchmarks"][0])  # a standard model, priced first (as conftest.py runs them)
+    simulated_only["name"] = "test_inference[sim-a100-resnet-50-fp32-1]"
+    simulated_only["params"] = {**(simulated_only.get("params") or {}), "device": "sim-a100", "workload": "resnet-50"}
+    simulated_only["extra_info"].update(
+        device="sim-a100", workload="resnet-50", simulated=True, simulated_latency_s=1e-3
+    )
+    raw["benchmarks"].insert(0, simulated_only)
+    raw["machine_info"]["accelbench"]["devices"]["sim-a100"] = {"simulated": True}  # as a run records every device
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(raw))
+    frame = load_run(path)
+    assert raw["benchmarks"][0]["extra_info"]["workload"] == "resnet-50"  # it ran first
+    assert list(frame["workload"].dropna().unique()) == ["digits-mlp", "resnet-50"]  # the measured one leads
+    assert len(frame) == len(load_run(SAMPLE)) + 1

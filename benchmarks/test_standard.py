@@ -91,7 +91,8 @@ def _graph(fake_graphs: dict, cache_dir: Path, workload: str, dtype: str, batch:
         build = model.builder(batch, DTYPES[dtype], phase=phase)
         definition = (model, phase, DTYPES[dtype], batch, STANDARD_SOURCE, version("transformers"))
         start = time.perf_counter()
-        graph, _ = cached_fake_capture(build, definition, cache_dir)
+        stacked = model.stacked(batch, DTYPES[dtype], phase=phase)  # a transformer's layers: a few, repeated
+        graph, _ = cached_fake_capture(build, definition, cache_dir, stacked)
         fake_graphs[key] = (graph, graph.parameters, time.perf_counter() - start)
     return fake_graphs[key]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
 import devices
 import techniques
@@ -347,6 +348,102 @@ def test_an_fp16_graph_is_the_bf16_graph_retyped(workload: str, batch: int) -> N
     assert SAME_GRAPH == {"fp16": "bf16"} and retyped(bf16, {"bf16": "fp16"}) == fp16
 
 
+class Residual(nn.Module):
+    """x + relu^depth(linear(x)), as a transformer's layer adds its input back itself."""
+
+    def __init__(self, depth: int) -> None:
+        super().__init__()
+        self.inner = nn.Sequential(nn.Linear(16, 16), *(nn.ReLU() for _ in range(depth)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.inner(x)
+
+
+class Stack(nn.Module):
+    """An input layer, `n` residual blocks (block i applies `depth(i)` ReLUs) and an output layer; with `skip`, the
+    output layer also reads the first block's output."""
+
+    def __init__(self, n: int, depth=lambda i: 1, skip: bool = False) -> None:
+        super().__init__()
+        self.inp, self.out, self.skip = nn.Linear(8, 16), nn.Linear(16, 4), skip
+        self.blocks = nn.ModuleList(Residual(depth(i)) for i in range(n))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = first = self.inp(x)
+        for i, block in enumerate(self.blocks):
+            h = block(h)
+            first = h if i == 0 else first
+        return self.out(h + first if self.skip else h)
+
+
+def stack_of(n: int, **kwargs):
+    return lambda: (Stack(n, **kwargs), torch.zeros(2, 8))
+
+
+def test_a_stack_of_identical_blocks_is_captured_from_three_and_repeated() -> None:
+    """A model of 6 identical blocks, captured with 3 and extended: every field of its whole capture (operators,
+    their inputs inside and across blocks, weights, parameters, module calls); the whole model is not built."""
+    asked = []
+    stacked = (lambda n: asked.append(n) or stack_of(n), 6)
+    graph = fake_capture(lambda: pytest.fail("the whole model was captured"), stacked)
+    assert asked == [3] and graph == fake_capture(stack_of(6))
+    assert len(graph.ops) == 2 + 6 * 3  # input and output layers; per block: linear, relu, add
+
+
+@pytest.mark.parametrize(
+    "kwargs", [dict(skip=True), dict(depth=lambda i: i + 1)], ids=["tail-reads-the-first-block", "blocks-differ"]
+)
+def test_a_model_that_is_not_one_stack_of_identical_blocks_is_captured_whole(kwargs: dict) -> None:
+    """Where repeating the last block would not give the model (the output reads the first block, whose place in a
+    taller stack is unknown; the blocks differ), the whole model is captured instead."""
+    whole = []
+    graph = fake_capture(lambda: whole.append(1) or stack_of(6, **kwargs)(), (lambda n: stack_of(n, **kwargs), 6))
+    assert whole == [1] and graph == fake_capture(stack_of(6, **kwargs))
+
+
+def small_stack(kind: str) -> dict:
+    """A small config of each kind of standard model with a stack of layers: 5 layers."""
+    layers = dict(hidden_size=64, num_hidden_layers=5, num_attention_heads=4, intermediate_size=128)
+    return {
+        "llama": small_llama_config(5),
+        "bert": dict(kind="bert", **layers),
+        "vit": dict(kind="vit", **layers, image_size=32, patch_size=8, num_labels=10),
+    }[kind]
+
+
+@pytest.mark.parametrize(
+    "kind, family, phase",
+    [("llama", "decoder", "prefill"), ("llama", "decoder", "decode"), ("bert", "encoder", ""), ("vit", "image", "")],
+)
+def test_a_transformers_layers_are_captured_from_three_and_give_its_whole_graph(kind, family, phase) -> None:
+    """Each kind of standard model with a stack of layers (StandardModel.stacked), small: the graph of 3 layers
+    extended to 5 is its 5-layer capture, every field."""
+    model = StandardModel(f"{kind}-small", family, small_stack(kind), input_size=32, seq=16)
+    options = dict(phase=phase) if phase else {}
+    stacked = model.stacked(2, torch.bfloat16, **options)
+    assert model.layers == stacked[1] == 5
+    whole = fake_capture(model.builder(2, torch.bfloat16, **options))
+    assert fake_capture(lambda: pytest.fail("the whole model was captured"), stacked) == whole
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workload", [name for name, (model, _) in MATRIX.items() if model.layers])
+def test_every_standard_transformer_is_captured_from_three_layers_as_whole(workload: str) -> None:
+    """What benchmarks/test_standard.py and `predict` price: each standard model with a stack of layers, at its full
+    size, gives the same graph from 3 layers repeated as captured whole; the others have no stack."""
+    model, phase = MATRIX[workload]
+    stacked = model.stacked(4, torch.float32, phase=phase)
+    assert stacked[1] == model.layers > 3
+    assert fake_capture(model.builder(4, torch.float32, phase=phase), stacked) == fake_capture(
+        model.builder(4, torch.float32, phase=phase)
+    )
+    assert {name for name, (m, _) in MATRIX.items() if m.stacked(1) is None} == {
+        "resnet-50",
+        "mobilenet-v1",
+        "mobilenet-v2",
+    }
+
+
 def fake_build_of(build):
     """What `build` makes, on fake tensors (nothing allocated)."""
     from torch._subclasses.fake_tensor import FakeTensorMode
@@ -380,6 +477,10 @@ def small_llama(hidden: int, heads: int, kv_heads: int, vocab: int, seq: int) ->
     config = dict(kind="llama", hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=2)
     config.update(num_attention_heads=heads, num_key_value_heads=kv_heads, vocab_size=vocab)
     return StandardModel("llama-small", "decoder", config, seq=seq)
+
+
+def small_llama_config(layers: int) -> dict:
+    return dict(small_llama(hidden=64, heads=4, kv_heads=2, vocab=128, seq=16).config, num_hidden_layers=layers)
 
 
 @pytest.mark.slow

@@ -70,7 +70,8 @@ def graph_of(model: str, batch: int, dtype: str, seq: int | None, phase: str, in
         return as_dtype(capture(net, x.to(net_dtype(net)) if x.is_floating_point() else x), dtype)
     if model in STANDARD:
         build = STANDARD[model].builder(batch, TORCH_DTYPES[base], seq, phase, input_size)
-        return as_dtype(fake_capture(build), dtype)
+        stacked = STANDARD[model].stacked(batch, TORCH_DTYPES[base], seq, phase, input_size)
+        return as_dtype(fake_capture(build, stacked), dtype)
     workload = workloads.REGISTRY.get(model)
     net = workload.build() if dtype == "fp32" else workload.build().to(TORCH_DTYPES[base])
     x = workload.data().test.x[:batch]

@@ -160,21 +160,15 @@ class StandardModel:
         phase: str = "prefill",
         dtype: torch.dtype = torch.float32,
         initialize: bool = True,
+        layers: int | None = None,
     ) -> nn.Module:
         """The model in eval mode, its float weights in `dtype`, drawn from `seed`. Under a FakeTensorMode (where a
         model cannot be cast after it is made) pass `initialize=False`: the initializers' data-dependent steps
-        cannot run on fake tensors, and their values would be fake anyway."""
-        t = _transformers()
-        kinds = {
-            "resnet": (t.ResNetConfig, t.ResNetForImageClassification, ImageLogits),
-            "mobilenet_v1": (t.MobileNetV1Config, t.MobileNetV1ForImageClassification, ImageLogits),
-            "mobilenet_v2": (t.MobileNetV2Config, t.MobileNetV2ForImageClassification, ImageLogits),
-            "vit": (t.ViTConfig, t.ViTForImageClassification, ImageLogits),
-            "bert": (t.BertConfig, t.BertModel, MeanEmbedding),
-            "llama": (t.LlamaConfig, t.LlamaForCausalLM, None),
-        }
-        config_class, model_class, wrapper = kinds[self.config["kind"]]
-        config = config_class(**{k: v for k, v in self.config.items() if k != "kind"})
+        cannot run on fake tensors, and their values would be fake anyway. `layers`: that many of its identical
+        layers instead of its own number (`layers`; a fake capture extends the graph of a few: `stacked`)."""
+        config_class, model_class, wrapper = _classes(self.config["kind"])
+        settings = {k: v for k, v in self.config.items() if k != "kind"}
+        config = config_class(**(settings if layers is None else {**settings, "num_hidden_layers": layers}))
         default = torch.get_default_dtype()
         with torch.random.fork_rng():
             torch.manual_seed(seed)
@@ -223,6 +217,15 @@ class StandardModel:
         per_layer = 2 * batch * config.num_key_value_heads * (seq or self.seq) * head_dim(config)
         return per_layer * config.num_hidden_layers * torch.finfo(dtype).bits // 8
 
+    @property
+    def layers(self) -> int | None:
+        """How many identical layers the model stacks (transformers' `num_hidden_layers`); None for a model without
+        one such stack (a convolutional network's stages differ)."""
+        if self.config["kind"] not in STACKED:
+            return None
+        config_class = _classes(self.config["kind"])[0]
+        return config_class(**{k: v for k, v in self.config.items() if k != "kind"}).num_hidden_layers
+
     def builder(
         self,
         batch: int,
@@ -230,18 +233,54 @@ class StandardModel:
         seq: int | None = None,
         phase: str = "prefill",
         input_size: int | None = None,
+        layers: int | None = None,
     ) -> Callable[[], tuple[nn.Module, torch.Tensor]]:
         """What a fake capture calls: `() -> (model, zero inputs)`, the model's float weights in `dtype` and no
-        initializer run (devices/simulated/graph.py `fake_capture`)."""
+        initializer run (devices/simulated/graph.py `fake_capture`); `layers` as `build`'s."""
 
         def build() -> tuple[nn.Module, torch.Tensor]:
-            net = self.build(seq=seq, phase=phase, dtype=dtype, initialize=False)
+            net = self.build(seq=seq, phase=phase, dtype=dtype, initialize=False, layers=layers)
             if isinstance(net, Decode):
                 net.allocate(batch)  # the key/value cache exists before the call, as in deployed decoding
             x = self.example(batch, seq=seq, phase=phase, input_size=input_size, seed=None)
             return net, x.to(dtype) if x.is_floating_point() else x
 
         return build
+
+    def stacked(
+        self,
+        batch: int,
+        dtype: torch.dtype = torch.float32,
+        seq: int | None = None,
+        phase: str = "prefill",
+        input_size: int | None = None,
+    ) -> tuple[Callable[[int], Callable[[], tuple[nn.Module, torch.Tensor]]], int] | None:
+        """What `fake_capture(self.builder(...), stacked=...)` needs to capture a few of the model's layers and repeat
+        them (devices/simulated/graph.py `stack`): a builder of the same call with n layers, and the model's number;
+        None for a model without one stack of identical layers."""
+        layers = self.layers
+        if layers is None:
+            return None
+        return (lambda n: self.builder(batch, dtype, seq, phase, input_size, layers=n)), layers
+
+
+# the kinds whose layers are one stack of identical blocks (transformers' num_hidden_layers)
+STACKED = ("vit", "bert", "llama")
+
+
+def _classes(kind: str) -> tuple[type, type, type | None]:
+    """transformers' config and model classes of a kind of standard model, and the wrapper that makes its call one
+    tensor in, one out (None: the decoder's phase picks it)."""
+    t = _transformers()
+    kinds = {
+        "resnet": (t.ResNetConfig, t.ResNetForImageClassification, ImageLogits),
+        "mobilenet_v1": (t.MobileNetV1Config, t.MobileNetV1ForImageClassification, ImageLogits),
+        "mobilenet_v2": (t.MobileNetV2Config, t.MobileNetV2ForImageClassification, ImageLogits),
+        "vit": (t.ViTConfig, t.ViTForImageClassification, ImageLogits),
+        "bert": (t.BertConfig, t.BertModel, MeanEmbedding),
+        "llama": (t.LlamaConfig, t.LlamaForCausalLM, None),
+    }
+    return kinds[kind]
 
 
 @lru_cache(maxsize=8)

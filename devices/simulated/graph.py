@@ -291,6 +291,8 @@ class _Recorder(TorchDispatchMode):
         self.weights = {key: t for t in plain if (key := _storage_key(t)) is not None and key != 0}
         self.ops: list[Op] = []
         self.consumers: dict[int, list[str]] = {}
+        self.block: int | None = None  # the index of the repeated block running now (`_capture`'s `blocks`)
+        self.block_of: list[int | None] = []  # each op's block
 
     def describe(self, t: torch.Tensor) -> _Info:
         known = self.info.get(t)
@@ -403,6 +405,7 @@ class _Recorder(TorchDispatchMode):
                 output_shapes=tuple(tuple(o.shape) for o in outs),
             )
         )
+        self.block_of.append(self.block)
         for info in infos:
             if info.producer >= 0 and not info.via_quant:
                 self.consumers.setdefault(info.producer, []).append(name)
@@ -416,12 +419,96 @@ def has_values(t: torch.Tensor) -> bool:
     return not (t.is_meta or is_fake(t))
 
 
-def fake_capture(build: Callable[[], tuple[nn.Module, torch.Tensor]]) -> Graph:
+Build = Callable[[], tuple[nn.Module, torch.Tensor]]
+
+
+def fake_capture(build: Build, stacked: tuple[Callable[[int], Build], int] | None = None) -> Graph:
     """The graph of `model(inputs)` where `(model, inputs) = build()` runs under a FakeTensorMode: every tensor is
-    fake (shapes and dtypes, no memory), so nothing is allocated or computed, whatever the model's size."""
+    fake (shapes and dtypes, no memory), so nothing is allocated or computed, whatever the model's size.
+
+    `stacked`, for a model whose middle is a stack of identical blocks (a transformer's layers): `(with_blocks,
+    blocks)`, `with_blocks(n)` a `build` of the same model with n blocks where `build`'s has `blocks`. The model is
+    then captured with STACK_CAPTURED blocks and extended to `blocks` by repeating its last one (`stack`): the same
+    graph as `build`'s, in a fraction of the time (Llama-2-7B: 32 layers of 46 operators). A model whose capture is
+    not such a stack is captured whole from `build`."""
+    if stacked is not None and stacked[1] > STACK_CAPTURED:
+        with_blocks, blocks = stacked
+        with FakeTensorMode(allow_non_fake_inputs=True):
+            model, inputs = with_blocks(STACK_CAPTURED)()
+            found = repeated_blocks(model)
+            if found is not None:
+                graph = stack(*_capture(model, inputs, found), blocks)
+                if graph is not None:
+                    return graph
     with FakeTensorMode(allow_non_fake_inputs=True):
         model, inputs = build()
         return capture(model, inputs)
+
+
+STACK_CAPTURED = 3  # blocks a stacked capture records: the first, and two to check that the others repeat the last
+
+
+def repeated_blocks(model: nn.Module) -> nn.ModuleList | None:
+    """The model's one nn.ModuleList of STACK_CAPTURED modules of one class (a transformer's layers); None if it has
+    no such list or more than one."""
+    found = [
+        m
+        for m in model.modules()
+        if isinstance(m, nn.ModuleList) and len(m) == STACK_CAPTURED and len({type(b) for b in m}) == 1
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+@dataclass(frozen=True)
+class Block:
+    """Where one repeated block's operators are in a captured graph (`start` to `end`), and what it adds to the
+    graph's totals."""
+
+    start: int
+    end: int
+    weight_bytes: int
+    parameters: int
+    module_calls: int
+
+
+def stack(graph: Graph, blocks: list[Block], count: int) -> Graph | None:
+    """`graph`, captured with len(blocks) repeated blocks, extended to `count` blocks: copies of its last block go
+    after it, each reading what the copy before it wrote (its operators' inputs inside the stack move by one block
+    per copy; inputs before the stack, such as rotary tables or a mask, stay), and the operators after the stack read
+    the last copy. None where the capture is not such a stack: blocks not one after another, the last block not the
+    one before it moved by one block (operators, shapes, bytes, inputs, totals), or an operator after the stack
+    reading a block before the last (which block it would read in a taller stack is not known)."""
+    ops = graph.ops
+    first, before, last = blocks[0], blocks[-2], blocks[-1]
+    size = last.end - last.start
+    if any(b.end != a.start for b, a in zip(blocks, blocks[1:])) or before.end - before.start != size or size == 0:
+        return None
+    if (before.weight_bytes, before.parameters, before.module_calls) != (
+        last.weight_bytes,
+        last.parameters,
+        last.module_calls,
+    ):
+        return None
+
+    def moved(op: Op, by: int, start: int) -> Op:
+        """`op` `by` operators later; its inputs from `start` on move with it."""
+        inputs = tuple(sorted(i + by if i >= start else i for i in op.inputs))
+        return replace(op, index=op.index + by, inputs=inputs)
+
+    if any(moved(ops[before.start + q], size, first.start) != ops[last.start + q] for q in range(size)):
+        return None
+    tail = ops[last.end :]
+    if any(first.start <= i < last.start for op in tail for i in op.inputs):
+        return None
+    extra = count - len(blocks)
+    copies = [moved(op, k * size, first.start) for k in range(1, extra + 1) for op in ops[last.start : last.end]]
+    return replace(
+        graph,
+        ops=(*ops[: last.end], *copies, *(moved(op, extra * size, last.start) for op in tail)),
+        weight_bytes=graph.weight_bytes + extra * last.weight_bytes,
+        parameters=graph.parameters + extra * last.parameters,
+        module_calls=graph.module_calls + extra * last.module_calls,
+    )
 
 
 def graph_to_json(graph: Graph) -> str:
@@ -453,14 +540,14 @@ class GraphCacheWarning(UserWarning):
 
 
 def cached_fake_capture(
-    build: Callable[[], tuple[nn.Module, torch.Tensor]], key: tuple, cache_dir: Path | None
+    build: Build, key: tuple, cache_dir: Path | None, stacked: tuple[Callable[[int], Build], int] | None = None
 ) -> tuple[Graph, bool]:
-    """`fake_capture(build)`, kept as JSON in `cache_dir/graphs/`: (graph, whether it came from the cache). `key`
+    """`fake_capture(build, stacked)`, kept as JSON in `cache_dir/graphs/`: (graph, whether it came from the cache). `key`
     names everything `build` depends on (the model's definition and source, dtype, batch...); the file's name also
     hashes the capture code (`CAPTURE_SOURCE`) and torch's version, so a change to either captures again. An
     unreadable file is captured again, with a warning; without `cache_dir`, nothing is kept."""
     if cache_dir is None:
-        return fake_capture(build), False
+        return fake_capture(build, stacked), False
     parts = [*map(repr, key), CAPTURE_SOURCE, torch.__version__]
     path = Path(cache_dir) / "graphs" / f"{hashlib.sha256(chr(10).join(parts).encode()).hexdigest()[:16]}.json"
     if path.exists():
@@ -468,7 +555,7 @@ def cached_fake_capture(
             return graph_from_json(path.read_text()), True
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             warnings.warn(f"cached graph {path} could not be read ({exc}); capturing again", GraphCacheWarning)
-    graph = fake_capture(build)
+    graph = fake_capture(build, stacked)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, graph_to_json(graph))
@@ -482,17 +569,34 @@ def capture(model: nn.Module, inputs: torch.Tensor) -> Graph:
     same arithmetic, and a dispatch mode around compiled code would recompile it). Fake or meta tensors give the same
     operators, shapes, FLOPs and bytes without computing or allocating anything (`fake_capture`); only the weights'
     zeros are unknown there."""
+    return _capture(model, inputs)[0]
+
+
+def _capture(model: nn.Module, inputs: torch.Tensor, blocks: nn.ModuleList | None = None) -> tuple[Graph, list[Block]]:
+    """`capture`, and where each of `blocks` (modules of the model called once each) ran in its graph."""
     eager = unwrap(model)
     recorder = _Recorder(_held_tensors(eager))
     calls = [0]
-    counting = nn.modules.module.register_module_forward_pre_hook(
-        lambda module, args: calls.__setitem__(0, calls[0] + 1)
-    )
+    index = {id(b): i for i, b in enumerate(blocks or ())}
+    per_block = [0] * len(index)
+
+    def count(module: nn.Module, args: object) -> None:
+        calls[0] += 1
+        recorder.block = index.get(id(module), recorder.block)  # a block's own call and every call inside it
+        if recorder.block is not None:
+            per_block[recorder.block] += 1
+
+    def leave(module: nn.Module, args: object, out: object) -> None:
+        recorder.block = None
+
+    hooks = [nn.modules.module.register_module_forward_pre_hook(count)]
+    hooks += [b.register_forward_hook(leave) for b in blocks or ()]
     try:
         with torch.no_grad(), recorder:
             out = eager(inputs)
     finally:
-        counting.remove()
+        for hook in hooks:
+            hook.remove()
     ops = list(recorder.ops)
     # an output that only feeds quantize ops is stored as int8 (the quantize fuses into its producer)
     for i, op in enumerate(ops):
@@ -501,15 +605,33 @@ def capture(model: nn.Module, inputs: torch.Tensor) -> Graph:
             written = sum(math.prod(s) for s in op.output_shapes)
             ops[i] = replace(op, bytes_written=written, dtype="int8" if op.kind == "vector" else op.dtype)
     outs = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
-    return Graph(
+    stored = lambda held: sum(_nbytes(t, DTYPE_NAMES.get(t.dtype, "fp32")) for t in held.values())  # noqa: E731
+    graph = Graph(
         ops=tuple(ops),
-        weight_bytes=sum(_nbytes(t, DTYPE_NAMES.get(t.dtype, "fp32")) for t in recorder.weights.values()),
+        weight_bytes=stored(recorder.weights),
         input_bytes=inputs.numel() * inputs.element_size(),
         module_calls=calls[0],
         output_bytes=sum(o.numel() * o.element_size() for o in outs),
         io_elements=inputs.numel() + sum(o.numel() for o in outs),
         parameters=sum(p.numel() for p in eager.parameters()),
     )
+    spans = []
+    for i, block in enumerate(blocks or ()):
+        where = [j for j, b in enumerate(recorder.block_of) if b == i]
+        held = {k: t for t in _held_tensors(block) if (k := _storage_key(t)) in recorder.weights}
+        spans.append(
+            Block(
+                start=where[0] if where else 0,
+                end=where[-1] + 1 if where else 0,
+                weight_bytes=stored(held),
+                parameters=sum(p.numel() for p in block.parameters()),
+                module_calls=per_block[i],
+            )
+        )
+    # a block's operators must be one run: an operator of another block (or none) inside its span breaks the stack
+    if any(any(b != i for b in recorder.block_of[s.start : s.end]) for i, s in enumerate(spans)):
+        spans = [replace(s, end=s.start) for s in spans]
+    return graph, spans
 
 
 # Number formats a captured graph can be priced in without running the technique (models captured on fake tensors

@@ -315,16 +315,26 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def in_the_full_tier_here(spec) -> bool:
-    """Whether a test_inference case's technique changes only layers its workload has little compute in (its pytest
-    callspec)."""
+    """Whether a test_inference case (its pytest callspec) is in the full tier: its batch size is not one of its
+    workload's default ones (Workload.default_batch_sizes), or its technique changes only layers its workload has
+    little compute in."""
     params = spec.params if spec is not None else {}
-    if (
-        params.get("technique") not in techniques.REGISTRY.names()
-        or params.get("workload") not in workloads.REGISTRY.names()
+    if params.get("workload") not in workloads.REGISTRY.names():
+        return False
+    workload = workloads.REGISTRY.get(params["workload"])
+    batches = getattr(workload, "default_batch_sizes", None)
+    if batches is not None and not (
+        isinstance(batches, tuple) and batches and all(isinstance(b, int) and b > 0 for b in batches)
     ):
+        raise pytest.UsageError(
+            f"workload {workload.name}: default_batch_sizes={batches!r}; valid: None (every batch size) or a "
+            "non-empty tuple of positive ints, such as (64,)"
+        )
+    if batches is not None and params.get("batch_size") not in batches:
+        return True
+    if params.get("technique") not in techniques.REGISTRY.names():
         return False
     technique = techniques.REGISTRY.get(params["technique"])
-    workload = workloads.REGISTRY.get(params["workload"])
     changes, compute_in = getattr(technique, "changes", "any"), getattr(workload, "compute_in", "any")
     if changes not in CHANGES:
         raise pytest.UsageError(

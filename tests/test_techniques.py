@@ -362,17 +362,24 @@ def test_which_cases_leave_the_default_tier_and_a_wrong_value_is_refused(monkeyp
     monkeypatch.setitem(sys.modules, spec.name, matrix)  # its dataclasses look their module up there
     spec.loader.exec_module(matrix)
 
-    def full(workload: str, technique: str) -> bool:
-        return matrix.in_the_full_tier_here(SimpleNamespace(params=dict(workload=workload, technique=technique)))
+    def full(workload: str, technique: str, batch: int = 64) -> bool:
+        params = dict(workload=workload, technique=technique, batch_size=batch)
+        return matrix.in_the_full_tier_here(SimpleNamespace(params=params))
 
     assert full("digits-cnn", "int8-dynamic") and full("digits-cnn", "int8-weight-only")
     assert not full("digits-cnn", "int4-weight-only")  # it runs the convolutions in bfloat16 too
     assert not full("digits-mlp", "int8-dynamic") and not full("digits-cnn", "int8-static")
     assert not full("mobilenet-v1", "fp32")  # a test_standard model: not a registered workload
+    # Workload.default_batch_sizes: digits-mlp at batch 64 only, whatever the technique; digits-cnn at both
+    assert full("digits-mlp", "fp32", 1) and full("digits-mlp", "unregistered", 1) and not full("digits-mlp", "fp32")
+    assert not full("digits-cnn", "fp32", 1) and not full("digits-cnn", "fp32", 64)
     technique = type(techniques.REGISTRY.get("int8-dynamic"))
     monkeypatch.setattr(technique, "changes", "Linear")
     with pytest.raises(pytest.UsageError, match="changes='Linear'; valid: 'any', 'linear'"):
         full("digits-cnn", "int8-dynamic")
+    monkeypatch.setattr(type(workloads.REGISTRY.get("digits-mlp")), "default_batch_sizes", 64)
+    with pytest.raises(pytest.UsageError, match=r"digits-mlp: default_batch_sizes=64; valid: None .* such as \(64,\)"):
+        full("digits-mlp", "fp32")
 
 
 def test_the_warm_up_process_reports_its_time_and_why_it_failed() -> None:

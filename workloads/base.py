@@ -27,7 +27,8 @@ class Workload(Protocol):
     weights under `cache_dir`. `score(outputs, targets)` turns the model's outputs on the whole test split into
     one number where higher is better (its meaning is `metric`).
 
-    Subclass it to inherit the optional members' defaults (`tier`, `compute_in`, `loss`, `quality`, `build`). `data()` or
+    Subclass it to inherit the optional members' defaults (`tier`, `compute_in`, `default_batch_sizes`, `loss`,
+    `quality`, `build`). `data()` or
     `model()` raise `WorkloadUnavailable` when an optional package is missing.
     """
 
@@ -37,6 +38,9 @@ class Workload(Protocol):
     # where most of its FLOPs are: "any", "conv" or "linear" (a technique that changes only Linear layers runs on a
     # "conv" workload in the full tier only: Technique.changes)
     compute_in: str = "any"
+    # the batch sizes of the inference benchmark it runs in the default tier (None: every one); the others join
+    # `make bench TIER=full` (digits-mlp: 64 only, so that a first `make bench` fits in three minutes)
+    default_batch_sizes: tuple[int, ...] | None = None
     # the objective techniques fine-tune with, `loss(outputs, targets)`; None: cross-entropy on class labels
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 

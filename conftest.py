@@ -271,7 +271,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if item not in left_out]
 
 
+# pytest-benchmark's terminal table of every timed case took 5.2 s of a default run's 1,809 (2026-12-04): past this
+# many cases it is left out of the terminal (the results file and the report hold every case), and the summary says so
+TABLE_MAX = 300
+TABLE_LEFT_OUT = pytest.StashKey[int]()
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
+    quiet_table(session.config, session.items)
+    warm_up_beside_the_standard_models(session)
+
+
+def quiet_table(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leaves pytest-benchmark's terminal table out past TABLE_MAX timed cases (not with --benchmark-verbose)."""
+    bench = getattr(config, "_benchmarksession", None)
+    timed = sum("benchmark" in getattr(item, "fixturenames", ()) for item in items)
+    if bench is not None and not bench.verbose and not bench.disabled and timed > TABLE_MAX:
+        bench.quiet = True
+        config.stash[TABLE_LEFT_OUT] = timed
+
+
+def warm_up_beside_the_standard_models(session: pytest.Session) -> None:
     """The standard models' cases on the simulated devices (test_standard.py: fake captures priced by the cost model,
     single-threaded Python, nothing run on a real device) go first, and beside them a background process does
     inductor's one-time set-up into its on-disk cache (techniques.compiled.WarmUp) on a core they leave idle: started
@@ -425,6 +445,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             f"run ({names}): add TIER=full (make bench TIER=full ARGS=...) to run them.",
             yellow=True,
             bold=True,
+        )
+    if TABLE_LEFT_OUT in config.stash and not config.option.collectonly:
+        terminalreporter.write_line(
+            f"accelbench: pytest-benchmark's table of the {config.stash[TABLE_LEFT_OUT]} timed cases is left out here "
+            f"(more than {TABLE_MAX}; --benchmark-verbose shows it): the results file and the report hold every case."
         )
     why = (config.stash.get(WARM_UP, {}).get("record") or {}).get("why")
     if why:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,24 @@ def test_the_stamp_names_the_torch_spec_and_the_extras() -> None:
     models = stamp("EXTRAS=dev,models")
     assert len({default, gpu, models}) == 3
     assert stamp() == default  # the same settings find the same stamp: nothing is installed twice
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+@pytest.mark.parametrize(
+    "assignments, env, checked",
+    [((), {}, False), (("PRICES=p.toml",), {}, True), ((), {"ACCELBENCH_PRICES": "p.toml"}, True)],
+    ids=["no-price-file", "PRICES", "ACCELBENCH_PRICES"],
+)
+def test_make_bench_checks_a_price_file_before_the_run_and_only_when_there_is_one(assignments, env, checked) -> None:
+    environment = {k: v for k, v in os.environ.items() if k not in ("ACCELBENCH_PRICES", "PRICES")} | env
+    out = subprocess.run(
+        ["make", "-n", "bench", "RUN=dry", *assignments], cwd=ROOT, capture_output=True, text=True, env=environment
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    run = next(i for i, line in enumerate(lines) if "accelbench.supervise" in line)
+    check = [i for i, line in enumerate(lines) if "--check-prices" in line]
+    assert (check != [] and check[0] < run) is checked and (check == []) is not checked
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
@@ -103,6 +122,28 @@ def test_a_benchmark_case_id_names_its_workload_the_longest_name_winning() -> No
     standard = "benchmarks/test_standard.py::test_inference[sim-t4-llama-7b-decode-int8-weight-only-1]"
     assert workload_of(standard) == "llama-7b-decode"
     assert workload_of("tests/test_registry.py::test_bad_names_are_refused[Bad]") is None
+
+
+@pytest.mark.parametrize(
+    "timed, untimed, verbose, disabled, quiet",
+    [
+        (301, 0, False, False, True),  # the default matrix: 1,809 timed cases, their table 5.2 s
+        (300, 50, False, False, False),  # a selection: its table as ever (untimed tests do not count)
+        (301, 0, True, False, False),  # --benchmark-verbose shows it
+        (301, 0, False, True, False),  # --benchmark-disable has no table to leave out
+    ],
+)
+def test_the_benchmark_table_is_left_out_of_the_terminal_past_300_timed_cases(
+    timed: int, untimed: int, verbose: bool, disabled: bool, quiet: bool
+) -> None:
+    conftest = _root_conftest()
+    bench = types.SimpleNamespace(verbose=verbose, disabled=disabled, quiet=False)
+    config = types.SimpleNamespace(_benchmarksession=bench, stash=pytest.Stash())
+    items = [types.SimpleNamespace(fixturenames=("benchmark", "case"))] * timed
+    items += [types.SimpleNamespace(fixturenames=("tmp_path",))] * untimed
+    conftest.quiet_table(config, items)
+    assert bench.quiet is quiet and (conftest.TABLE_LEFT_OUT in config.stash) is quiet
+    assert conftest.TABLE_MAX == 300
 
 
 def test_make_smoke_workers_take_whole_workloads() -> None:

@@ -271,8 +271,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if item not in left_out]
 
 
-# pytest-benchmark's terminal table of every timed case took 5.2 s of a default run's 1,809 (2026-12-04): past this
-# many cases it is left out of the terminal (the results file and the report hold every case), and the summary says so
+# pytest-benchmark's terminal table of every case took 5.2 s of a default run (1,809 cases; 2026-12-04): past this many
+# benchmark cases it is left out of the terminal (the results file and the report hold every case), as the summary says
 TABLE_MAX = 300
 TABLE_LEFT_OUT = pytest.StashKey[int]()
 
@@ -283,7 +283,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def quiet_table(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leaves pytest-benchmark's terminal table out past TABLE_MAX timed cases (not with --benchmark-verbose)."""
+    """Leaves pytest-benchmark's terminal table out past TABLE_MAX benchmark cases (not with --benchmark-verbose)."""
     bench = getattr(config, "_benchmarksession", None)
     timed = sum("benchmark" in getattr(item, "fixturenames", ()) for item in items)
     if bench is not None and not bench.verbose and not bench.disabled and timed > TABLE_MAX:
@@ -448,8 +448,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         )
     if TABLE_LEFT_OUT in config.stash and not config.option.collectonly:
         terminalreporter.write_line(
-            f"accelbench: pytest-benchmark's table of the {config.stash[TABLE_LEFT_OUT]} timed cases is left out here "
-            f"(more than {TABLE_MAX}; --benchmark-verbose shows it): the results file and the report hold every case."
+            f"accelbench: pytest-benchmark's table of the {config.stash[TABLE_LEFT_OUT]} benchmark cases is left out "
+            f"here (more than {TABLE_MAX}; --benchmark-verbose shows it): the results file and the report hold them."
         )
     why = (config.stash.get(WARM_UP, {}).get("record") or {}).get("why")
     if why:

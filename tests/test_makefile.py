@@ -133,7 +133,7 @@ def test_a_benchmark_case_id_names_its_workload_the_longest_name_winning() -> No
         (301, 0, False, True, False),  # --benchmark-disable has no table to leave out
     ],
 )
-def test_the_benchmark_table_is_left_out_of_the_terminal_past_300_timed_cases(
+def test_the_benchmark_table_is_left_out_of_the_terminal_past_300_benchmark_cases(
     timed: int, untimed: int, verbose: bool, disabled: bool, quiet: bool
 ) -> None:
     conftest = _root_conftest()

@@ -24,9 +24,12 @@ def int8_kernels_made() -> int:
     return sum(v for k, v in counters["inductor"].items() if k.startswith(("qconv", "qlinear")) and "lower" in k)
 
 
-# What a process compiles to do inductor's one-time set-up, which it keeps in its on-disk cache for every later process:
-# its probe of the CPU's vector instructions (six compiler runs of test programs, 9-12 s cold) and its C++ headers.
-WARM_UP_CODE = "import torch; torch.compile(lambda x: torch.relu(x @ x.T) * 2, dynamic=False)(torch.ones(8, 8))"
+# What a process runs to do inductor's one-time set-up, which it keeps in its on-disk cache for every later process:
+# its probe of the CPU's vector instructions (six compiler runs of test programs, 9-12 s cold). Compiling a function as
+# well (which this did until 2026-12-04) took 2-4 s more and made no later compilation faster: a two-layer MLP's first
+# call in a new process after either took 2.7-3.0 s (three times each, fresh caches), while the longer warm-up made the
+# first real case of a fresh-clone run wait 2-3 s for it.
+WARM_UP_CODE = "import torch._inductor.cpu_vec_isa as isa; isa.pick_vec_isa()"
 # settings of this process the warm-up does not take: logging that would fill its output with every graph
 NOT_INHERITED = ("TORCH_LOGS", "TORCH_COMPILE_DEBUG")
 
@@ -36,7 +39,8 @@ class WarmUp:
     """A background process doing inductor's one-time set-up into its on-disk cache (TORCHINDUCTOR_CACHE_DIR, or
     inductor's default, as this process's), on one compile thread; a thread beside it reads its output as it comes
     (a full pipe would stop it) and notes when it ended. Measured on the 2-vCPU VM with a fresh cache: a two-layer
-    MLP's first compilation took 21.0 s, and 4.7 s after this process (14.4 s alone) had run."""
+    MLP's first compilation took 21.0 s, and 4.7 s after this process (then a compilation, 14.4 s alone) had run; with
+    the probe alone, 10.4-10.7 s, after which that compilation took 2.7-3.0 s, as after the longer one."""
 
     process: subprocess.Popen
     started: float

@@ -25,10 +25,13 @@ def int8_kernels_made() -> int:
 
 
 # What a process runs to do inductor's one-time set-up, which it keeps in its on-disk cache for every later process:
-# its probe of the CPU's vector instructions (six compiler runs of test programs, 9-12 s cold). Compiling a function as
-# well (which this did until 2026-12-04) took 2-4 s more and made no later compilation faster: a two-layer MLP's first
-# call in a new process after either took 2.7-3.0 s (three times each, fresh caches), while the longer warm-up made the
-# first real case of a fresh-clone run wait 2-3 s for it.
+# its probe of the CPU's vector instructions (six compiler runs of test programs, 9-12 s cold). Until 2026-12-04 it also
+# compiled a two-operator function: 2-4 s more, which made the first real case of a fresh-clone run wait 2.0-3.3 s for
+# it. Standalone, that compilation made no later one faster (a two-layer MLP's first compiled call, fp32 or int8-dynamic,
+# after either: 2.7-3.0 s and 5.6-7.0 s, fresh inductor caches, files in the page cache). In fresh-clone runs without it
+# the first compiled case's first call took 10.0 s and 11.8 s against 5.4-7.2 s in four runs with it (the compiler's
+# headers read cold, most likely), and all first calls 37.4 s and 40.8 s against 34.8-39.4 s: about what the wait
+# cost. The runs: 164 s and 166 s at run noise 6% without it, 169 s and 181 s at 7-8% with it.
 WARM_UP_CODE = "import torch._inductor.cpu_vec_isa as isa; isa.pick_vec_isa()"
 # settings of this process the warm-up does not take: logging that would fill its output with every graph
 NOT_INHERITED = ("TORCH_LOGS", "TORCH_COMPILE_DEBUG")
@@ -39,8 +42,8 @@ class WarmUp:
     """A background process doing inductor's one-time set-up into its on-disk cache (TORCHINDUCTOR_CACHE_DIR, or
     inductor's default, as this process's), on one compile thread; a thread beside it reads its output as it comes
     (a full pipe would stop it) and notes when it ended. Measured on the 2-vCPU VM with a fresh cache: a two-layer
-    MLP's first compilation took 21.0 s, and 4.7 s after this process (then a compilation, 14.4 s alone) had run; with
-    the probe alone, 10.4-10.7 s, after which that compilation took 2.7-3.0 s, as after the longer one."""
+    MLP's first compilation took 21.0 s, and 4.7 s after this process (then a compilation, 14.4 s alone) had run; the
+    probe alone takes 10.4-10.7 s (WARM_UP_CODE)."""
 
     process: subprocess.Popen
     started: float

@@ -283,10 +283,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def quiet_table(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leaves pytest-benchmark's terminal table out past TABLE_MAX benchmark cases (not with --benchmark-verbose)."""
+    """Leaves pytest-benchmark's terminal table out past TABLE_MAX benchmark cases: not with --benchmark-verbose, nor
+    where the terminal has more than the table to show (--benchmark-compare, --benchmark-cprofile) or no results file
+    holds the cases (no --benchmark-json)."""
     bench = getattr(config, "_benchmarksession", None)
     timed = sum("benchmark" in getattr(item, "fixturenames", ()) for item in items)
-    if bench is not None and not bench.verbose and not bench.disabled and timed > TABLE_MAX:
+    shown = ("benchmark_compare", "benchmark_cprofile", "benchmark_skip")
+    kept = config.getoption("benchmark_json", None) is not None
+    elsewhere = kept and not any(config.getoption(option, None) for option in shown)
+    if bench is not None and not bench.verbose and not bench.disabled and elsewhere and timed > TABLE_MAX:
         bench.quiet = True
         config.stash[TABLE_LEFT_OUT] = timed
 
@@ -344,7 +349,9 @@ def in_the_full_tier_here(spec) -> bool:
     workload = workloads.REGISTRY.get(params["workload"])
     batches = getattr(workload, "default_batch_sizes", None)
     if batches is not None and not (
-        isinstance(batches, tuple) and batches and all(isinstance(b, int) and b > 0 for b in batches)
+        isinstance(batches, tuple)
+        and batches
+        and all(isinstance(b, int) and not isinstance(b, bool) and b > 0 for b in batches)
     ):
         raise pytest.UsageError(
             f"workload {workload.name}: default_batch_sizes={batches!r}; valid: None (every batch size) or a "
@@ -449,7 +456,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if TABLE_LEFT_OUT in config.stash and not config.option.collectonly:
         terminalreporter.write_line(
             f"accelbench: pytest-benchmark's table of the {config.stash[TABLE_LEFT_OUT]} benchmark cases is left out "
-            f"here (more than {TABLE_MAX}; --benchmark-verbose shows it): the results file and the report hold them."
+            f"here (more than {TABLE_MAX}; --benchmark-verbose shows it): the --benchmark-json file and the report "
+            "built from it hold them."
         )
     why = (config.stash.get(WARM_UP, {}).get("record") or {}).get("why")
     if why:

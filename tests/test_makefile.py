@@ -125,20 +125,26 @@ def test_a_benchmark_case_id_names_its_workload_the_longest_name_winning() -> No
 
 
 @pytest.mark.parametrize(
-    "timed, untimed, verbose, disabled, quiet",
+    "timed, untimed, verbose, disabled, options, quiet",
     [
-        (301, 0, False, False, True),  # the default matrix: 1,809 timed cases, their table 5.2 s
-        (300, 50, False, False, False),  # a selection: its table as ever (untimed tests do not count)
-        (301, 0, True, False, False),  # --benchmark-verbose shows it
-        (301, 0, False, True, False),  # --benchmark-disable has no table to leave out
+        (301, 0, False, False, {}, True),  # the default matrix: 1,809 cases, their table 5.2 s
+        (300, 50, False, False, {}, False),  # a selection: its table as ever (untimed tests do not count)
+        (301, 0, True, False, {}, False),  # --benchmark-verbose shows it
+        (301, 0, False, True, {}, False),  # --benchmark-disable has no table to leave out
+        (301, 0, False, False, {"benchmark_json": None}, False),  # no results file holds the cases
+        (301, 0, False, False, {"benchmark_compare": "0001"}, False),  # the comparison is shown in the terminal
+        (301, 0, False, False, {"benchmark_cprofile": "tottime"}, False),  # so is the profile
     ],
 )
 def test_the_benchmark_table_is_left_out_of_the_terminal_past_300_benchmark_cases(
-    timed: int, untimed: int, verbose: bool, disabled: bool, quiet: bool
+    timed: int, untimed: int, verbose: bool, disabled: bool, options: dict, quiet: bool
 ) -> None:
     conftest = _root_conftest()
     bench = types.SimpleNamespace(verbose=verbose, disabled=disabled, quiet=False)
-    config = types.SimpleNamespace(_benchmarksession=bench, stash=pytest.Stash())
+    given = {"benchmark_json": "run.json", **options}
+    config = types.SimpleNamespace(
+        _benchmarksession=bench, stash=pytest.Stash(), getoption=lambda name, default=None: given.get(name, default)
+    )
     items = [types.SimpleNamespace(fixturenames=("benchmark", "case"))] * timed
     items += [types.SimpleNamespace(fixturenames=("tmp_path",))] * untimed
     conftest.quiet_table(config, items)

@@ -361,12 +361,14 @@ class Residual(nn.Module):
 
 class Stack(nn.Module):
     """An input layer, `n` residual blocks (block i applies `depth(i)` ReLUs) and an output layer; with `skip`, the
-    output layer also reads the first block's output."""
+    output layer also reads the first block's output; with `shared`, every block's linear layer is the first one's."""
 
-    def __init__(self, n: int, depth=lambda i: 1, skip: bool = False) -> None:
+    def __init__(self, n: int, depth=lambda i: 1, skip: bool = False, shared: bool = False) -> None:
         super().__init__()
         self.inp, self.out, self.skip = nn.Linear(8, 16), nn.Linear(16, 4), skip
         self.blocks = nn.ModuleList(Residual(depth(i)) for i in range(n))
+        for block in self.blocks[1:] if shared else ():
+            block.inner[0] = self.blocks[0].inner[0]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = first = self.inp(x)
@@ -391,11 +393,14 @@ def test_a_stack_of_identical_blocks_is_captured_from_three_and_repeated() -> No
 
 
 @pytest.mark.parametrize(
-    "kwargs", [dict(skip=True), dict(depth=lambda i: i + 1)], ids=["tail-reads-the-first-block", "blocks-differ"]
+    "kwargs",
+    [dict(skip=True), dict(depth=lambda i: i + 1), dict(shared=True)],
+    ids=["tail-reads-the-first-block", "blocks-differ", "blocks-share-a-layer"],
 )
 def test_a_model_that_is_not_one_stack_of_identical_blocks_is_captured_whole(kwargs: dict) -> None:
     """Where repeating the last block would not give the model (the output reads the first block, whose place in a
-    taller stack is unknown; the blocks differ), the whole model is captured instead."""
+    taller stack is unknown; the blocks differ; they share a layer, whose weights the whole graph counts once), the
+    whole model is captured instead."""
     whole = []
     graph = fake_capture(lambda: whole.append(1) or stack_of(6, **kwargs)(), (lambda n: stack_of(n, **kwargs), 6))
     assert whole == [1] and graph == fake_capture(stack_of(6, **kwargs))

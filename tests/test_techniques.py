@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -377,9 +378,10 @@ def test_which_cases_leave_the_default_tier_and_a_wrong_value_is_refused(monkeyp
     monkeypatch.setattr(technique, "changes", "Linear")
     with pytest.raises(pytest.UsageError, match="changes='Linear'; valid: 'any', 'linear'"):
         full("digits-cnn", "int8-dynamic")
-    monkeypatch.setattr(type(workloads.REGISTRY.get("digits-mlp")), "default_batch_sizes", 64)
-    with pytest.raises(pytest.UsageError, match=r"digits-mlp: default_batch_sizes=64; valid: None .* such as \(64,\)"):
-        full("digits-mlp", "fp32")
+    for bad in (64, (True,), ()):
+        monkeypatch.setattr(type(workloads.REGISTRY.get("digits-mlp")), "default_batch_sizes", bad)
+        with pytest.raises(pytest.UsageError, match=rf"digits-mlp: default_batch_sizes={re.escape(repr(bad))}; valid"):
+            full("digits-mlp", "fp32")
 
 
 def test_the_warm_up_process_reports_its_time_and_why_it_failed() -> None:

@@ -220,11 +220,15 @@ class StandardModel:
     @property
     def layers(self) -> int | None:
         """How many identical layers the model stacks (transformers' `num_hidden_layers`); None for a model without
-        one such stack (a convolutional network's stages differ)."""
+        one such stack (a convolutional network's stages differ; a config whose `layer_types` name more than one kind
+        of layer)."""
         if self.config["kind"] not in STACKED:
             return None
         config_class = _classes(self.config["kind"])[0]
-        return config_class(**{k: v for k, v in self.config.items() if k != "kind"}).num_hidden_layers
+        config = config_class(**{k: v for k, v in self.config.items() if k != "kind"})
+        if len(set(getattr(config, "layer_types", None) or ())) > 1:  # layers of more than one kind: not one stack
+            return None
+        return config.num_hidden_layers
 
     def builder(
         self,

@@ -21,6 +21,7 @@ import json
 import math
 import sys
 import warnings
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -426,7 +427,9 @@ def fake_capture(build: Build, stacked: tuple[Callable[[int], Build], int] | Non
     """The graph of `model(inputs)` where `(model, inputs) = build()` runs under a FakeTensorMode: every tensor is
     fake (shapes and dtypes, no memory), so nothing is allocated or computed, whatever the model's size.
 
-    `stacked`, for a model whose middle is a stack of identical blocks (a transformer's layers): `(with_blocks,
+    `stacked`, for a model whose middle is a stack of identical blocks (a transformer's layers, each doing the same
+    whatever its index: a model that treats some layers differently by index, such as alternating attention kinds,
+    can look like a stack in 3 layers and is not one, and must not pass it): `(with_blocks,
     blocks)`, `with_blocks(n)` a `build` of the same model with n blocks where `build`'s has `blocks`. The model is
     then captured with STACK_CAPTURED blocks and extended to `blocks` by repeating its last one (`stack`): the same
     graph as `build`'s, in a fraction of the time (Llama-2-7B: 32 layers of 46 operators). A model whose capture is
@@ -478,6 +481,8 @@ def stack(graph: Graph, blocks: list[Block], count: int) -> Graph | None:
     the last copy. None where the capture is not such a stack: blocks not one after another, the last block not the
     one before it moved by one block (operators, shapes, bytes, inputs, totals), or an operator after the stack
     reading a block before the last (which block it would read in a taller stack is not known)."""
+    if count < len(blocks):
+        raise ValueError(f"a stack of {count} blocks cannot be made from a capture of {len(blocks)}")
     ops = graph.ops
     first, before, last = blocks[0], blocks[-2], blocks[-1]
     size = last.end - last.start
@@ -589,9 +594,10 @@ def _capture(model: nn.Module, inputs: torch.Tensor, blocks: nn.ModuleList | Non
     def leave(module: nn.Module, args: object, out: object) -> None:
         recorder.block = None
 
-    hooks = [nn.modules.module.register_module_forward_pre_hook(count)]
-    hooks += [b.register_forward_hook(leave) for b in blocks or ()]
+    hooks = []
     try:
+        hooks.append(nn.modules.module.register_module_forward_pre_hook(count))
+        hooks += [b.register_forward_hook(leave, always_call=True) for b in blocks or ()]
         with torch.no_grad(), recorder:
             out = eager(inputs)
     finally:
@@ -628,10 +634,27 @@ def _capture(model: nn.Module, inputs: torch.Tensor, blocks: nn.ModuleList | Non
                 module_calls=per_block[i],
             )
         )
-    # a block's operators must be one run: an operator of another block (or none) inside its span breaks the stack
-    if any(any(b != i for b in recorder.block_of[s.start : s.end]) for i, s in enumerate(spans)):
+    # a block's operators must be one run (an operator of another block, or none, inside its span breaks the stack),
+    # and what it holds its own: a module or tensor shared with another block or with the model around the blocks is
+    # counted once in the graph's totals but would be added again with each repeated block
+    runs = all(all(b == i for b in recorder.block_of[s.start : s.end]) for i, s in enumerate(spans))
+    if not runs or not all(_held_alone(eager, block) for block in blocks or ()):
         spans = [replace(s, end=s.start) for s in spans]
     return graph, spans
+
+
+def _held_alone(model: nn.Module, block: nn.Module) -> bool:
+    """Whether every tensor `block` holds (through any of its modules) is held nowhere else in `model`."""
+
+    def held(module: nn.Module) -> Counter:  # each tensor once per module that holds it, shared modules every time
+        return Counter(
+            _storage_key(t)
+            for _, sub in module.named_modules(remove_duplicate=False)
+            for t in [*sub.parameters(recurse=False), *sub.buffers(recurse=False)]
+        )
+
+    everywhere = held(model)
+    return all(everywhere[key] == count for key, count in held(block).items() if key is not None)
 
 
 # Number formats a captured graph can be priced in without running the technique (models captured on fake tensors

@@ -252,20 +252,15 @@ class StandardModel:
         return build
 
     def stacked(
-        self,
-        batch: int,
-        dtype: torch.dtype = torch.float32,
-        seq: int | None = None,
-        phase: str = "prefill",
-        input_size: int | None = None,
+        self, *args, **kwargs
     ) -> tuple[Callable[[int], Callable[[], tuple[nn.Module, torch.Tensor]]], int] | None:
-        """What `fake_capture(self.builder(...), stacked=...)` needs to capture a few of the model's layers and repeat
-        them (devices/simulated/graph.py `stack`): a builder of the same call with n layers, and the model's number;
-        None for a model without one stack of identical layers."""
+        """What `fake_capture(self.builder(...), stacked=self.stacked(...))` (the same arguments) needs to capture a
+        few of the model's layers and repeat them (devices/simulated/graph.py `stack`): a builder of the same call
+        with n layers, and the model's number; None for a model without one stack of identical layers."""
         layers = self.layers
         if layers is None:
             return None
-        return (lambda n: self.builder(batch, dtype, seq, phase, input_size, layers=n)), layers
+        return (lambda n: self.builder(*args, **kwargs, layers=n)), layers
 
 
 # the kinds whose layers are one stack of identical blocks (transformers' num_hidden_layers)

@@ -440,9 +440,10 @@ def fake_capture(build: Build, stacked: tuple[Callable[[int], Build], int] | Non
             model, inputs = with_blocks(STACK_CAPTURED)()
             found = repeated_blocks(model)
             if found is not None:
-                graph = stack(*_capture(model, inputs, found), blocks)
-                if graph is not None:
-                    return graph
+                graph, spans = _capture(model, inputs, found)
+                stacked_graph = stack(graph, spans, blocks) if spans is not None else None
+                if stacked_graph is not None:
+                    return stacked_graph
     with FakeTensorMode(allow_non_fake_inputs=True):
         model, inputs = build()
         return capture(model, inputs)
@@ -577,8 +578,13 @@ def capture(model: nn.Module, inputs: torch.Tensor) -> Graph:
     return _capture(model, inputs)[0]
 
 
-def _capture(model: nn.Module, inputs: torch.Tensor, blocks: nn.ModuleList | None = None) -> tuple[Graph, list[Block]]:
-    """`capture`, and where each of `blocks` (modules of the model called once each) ran in its graph."""
+def _capture(
+    model: nn.Module, inputs: torch.Tensor, blocks: nn.ModuleList | None = None
+) -> tuple[Graph, list[Block] | None]:
+    """`capture`, and where each of `blocks` (modules of the model called once each) ran in its graph: None where a
+    block's operators are not one run (an operator of another block, or none, inside its span), or it holds a module
+    or tensor that another block or the model around the blocks holds too (the graph's totals count it once; a
+    repeated block would add it again)."""
     eager = unwrap(model)
     recorder = _Recorder(_held_tensors(eager))
     calls = [0]
@@ -621,6 +627,9 @@ def _capture(model: nn.Module, inputs: torch.Tensor, blocks: nn.ModuleList | Non
         io_elements=inputs.numel() + sum(o.numel() for o in outs),
         parameters=sum(p.numel() for p in eager.parameters()),
     )
+    everywhere = held_in(eager) if blocks else Counter()
+    if any(not _held_alone(everywhere, block) for block in blocks or ()):
+        return graph, None
     spans = []
     for i, block in enumerate(blocks or ()):
         where = [j for j, b in enumerate(recorder.block_of) if b == i]
@@ -634,27 +643,22 @@ def _capture(model: nn.Module, inputs: torch.Tensor, blocks: nn.ModuleList | Non
                 module_calls=per_block[i],
             )
         )
-    # a block's operators must be one run (an operator of another block, or none, inside its span breaks the stack),
-    # and what it holds its own: a module or tensor shared with another block or with the model around the blocks is
-    # counted once in the graph's totals but would be added again with each repeated block
     runs = all(all(b == i for b in recorder.block_of[s.start : s.end]) for i, s in enumerate(spans))
-    if not runs or not all(_held_alone(eager, block) for block in blocks or ()):
-        spans = [replace(s, end=s.start) for s in spans]
-    return graph, spans
+    return graph, spans if runs else None
 
 
-def _held_alone(model: nn.Module, block: nn.Module) -> bool:
-    """Whether every tensor `block` holds (through any of its modules) is held nowhere else in `model`."""
+def held_in(module: nn.Module) -> Counter:
+    """The tensors `module` holds, by storage, each once per module that holds it (a shared module every time)."""
+    return Counter(
+        _storage_key(t)
+        for _, sub in module.named_modules(remove_duplicate=False)
+        for t in [*sub.parameters(recurse=False), *sub.buffers(recurse=False)]
+    )
 
-    def held(module: nn.Module) -> Counter:  # each tensor once per module that holds it, shared modules every time
-        return Counter(
-            _storage_key(t)
-            for _, sub in module.named_modules(remove_duplicate=False)
-            for t in [*sub.parameters(recurse=False), *sub.buffers(recurse=False)]
-        )
 
-    everywhere = held(model)
-    return all(everywhere[key] == count for key, count in held(block).items() if key is not None)
+def _held_alone(everywhere: Counter, block: nn.Module) -> bool:
+    """Whether every tensor `block` holds is held nowhere else in the model that holds `everywhere`."""
+    return all(everywhere[key] == count for key, count in held_in(block).items() if key is not None)
 
 
 # Number formats a captured graph can be priced in without running the technique (models captured on fake tensors

@@ -136,6 +136,9 @@ FIELDS: list[Field] = [
     Field("paired_speedup_ci_high", "float", "x", "95% bootstrap interval, high end", INFERENCE),
     Field("paired_rounds", "int", "", "pairs of rounds", INFERENCE),
     Field(
+        "paired_rounds_s", "json", "s", "each pair's seconds per call, [baseline, case], in the order taken", INFERENCE
+    ),
+    Field(
         "paired_passes",
         "int",
         "",

@@ -81,6 +81,13 @@ class PairedRounds:
     def speedup(self) -> PairedSpeedup:
         return paired_speedup(self.baseline_s, self.candidate_s)
 
+    def as_extra_info(self) -> dict:
+        """The speedup's figures and every pair's seconds per call ([baseline, case]), for a later look at a case."""
+        return {
+            **self.speedup().as_extra_info(),
+            results.PAIRED_ROUNDS_S: [[a, b] for a, b in zip(self.baseline_s, self.candidate_s)],
+        }
+
     def joined(self, later: PairedRounds) -> PairedRounds:
         """These rounds and a later pass's, as one set of pairs (each round is seconds per call, whatever its count)."""
         return PairedRounds(
@@ -174,8 +181,8 @@ class LaterPasses:
             return
         self.rounds = self.rounds.joined(later)
         self.extra_info["paired_passes"] += 1
+        self.extra_info.update(self.rounds.as_extra_info())
         speedup = self.rounds.speedup()
-        self.extra_info.update(speedup.as_extra_info())
         half_width = (speedup.ci_high - speedup.ci_low) / 2
         self.agreed = half_width <= self.pairing.settled_within * speedup.median
 

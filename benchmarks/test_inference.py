@@ -134,7 +134,7 @@ def after_timing(benchmark, case, baseline_model, call, x: torch.Tensor, later_p
             later_passes.append(windows)
         return
     benchmark.extra_info.update(
-        rounds.speedup().as_extra_info(),
+        rounds.as_extra_info(),
         paired_passes=1,
         paired_calls_per_round=rounds.candidate_calls,
         paired_calls_per_baseline_round=rounds.baseline_calls,

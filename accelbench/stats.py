@@ -12,6 +12,14 @@ Why smoothed: the plain bootstrap distribution of a median takes only a few dist
 interval is too narrow at 10 to 30 pairs (it excludes 1 more often than its nominal 5% on A/A samples). Smoothing
 (Hall, DiCiccio and Romano, "On smoothing and the bootstrap", Ann. Statist. 1989) removes that at about the same
 power; tests/test_stats.py holds the rates.
+
+Which pairs: those taken while the machine ran at its usual speed (`quiet_pairs`). A shared machine has slow spells
+of seconds (another tenant on the core's sibling), and they do not slow every kernel alike: on the project's VM a
+spell made digits-mlp's fp32 calls at batch 64 1.5x slower and its int8-static calls 1.9x slower (128 against 83 us,
+370 against 195 us, 2026-12-04), so a pair inside a spell reads a different speedup, and the median
+of all pairs moved with the share of the run the spells took: between two runs of `make bench`, 81-88% of paired
+speedups agreed within 5%. The same runs' rounds, kept to their quiet pairs, agreed for 92-97%
+(docs/reports.md#repeatability-do-two-runs-agree).
 """
 
 from __future__ import annotations
@@ -26,6 +34,10 @@ CONFIDENCE = 0.95  # two-sided level of the interval
 RESAMPLES = 2000  # bootstrap resamples: the interval's ends move by well under 1% between seeds at this count
 SEED = 0  # fixed: the same rounds always give the same interval
 MIN_PAIRS = 20  # below this the interval of a median is unreliable (A/A at 10 pairs: up to 7% false "significant")
+# a pair is quiet when both its rounds are within QUIET_WITHIN of their model's QUIET_QUANTILE round (a low quantile,
+# not the fastest: one lucky round must not decide what usual speed is)
+QUIET_WITHIN = 0.10
+QUIET_QUANTILE = 0.10
 
 
 @dataclass(frozen=True)
@@ -37,9 +49,10 @@ class PairedSpeedup:
     median: float
     ci_low: float
     ci_high: float
-    pairs: int
+    pairs: int  # every pair taken
     confidence: float
     verdict: str
+    quiet_pairs: int  # the pairs the median and interval are computed from (`quiet_pairs`)
 
     def as_extra_info(self) -> dict[str, float | int | str]:
         """The flat scalars a benchmark records (the report's column names)."""
@@ -48,6 +61,7 @@ class PairedSpeedup:
             "paired_speedup_ci_low": self.ci_low,
             "paired_speedup_ci_high": self.ci_high,
             "paired_rounds": self.pairs,
+            "paired_rounds_quiet": self.quiet_pairs,
             "paired_verdict": self.verdict,
         }
 
@@ -84,12 +98,34 @@ def bootstrap_median_ci(
     return float(low), float(high)
 
 
+def quiet_pairs(baseline_s: np.ndarray, candidate_s: np.ndarray) -> np.ndarray:
+    """The indices, in order, of the pairs taken at the machine's usual speed: both rounds within QUIET_WITHIN of
+    their model's QUIET_QUANTILE round. Where fewer than MIN_PAIRS are, the MIN_PAIRS pairs whose rounds' product is
+    smallest (the least slowed, weighing both models alike); where there are no more, every pair. The rule is
+    symmetric in the two models, so a comparison of a model with itself keeps its 50:50 chance either way."""
+    a, b = np.asarray(baseline_s, dtype=float), np.asarray(candidate_s, dtype=float)
+    if len(a) <= MIN_PAIRS:
+        return np.arange(len(a))
+    usual = (a <= (1 + QUIET_WITHIN) * np.quantile(a, QUIET_QUANTILE)) & (
+        b <= (1 + QUIET_WITHIN) * np.quantile(b, QUIET_QUANTILE)
+    )
+    if usual.sum() >= MIN_PAIRS:
+        return np.flatnonzero(usual)
+    return np.sort(np.argsort(a * b, kind="stable")[:MIN_PAIRS])
+
+
 def paired_speedup(
-    baseline_s, candidate_s, confidence: float = CONFIDENCE, resamples: int = RESAMPLES, seed: int = SEED
+    baseline_s,
+    candidate_s,
+    confidence: float = CONFIDENCE,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+    quiet: bool = True,
 ) -> PairedSpeedup:
     """The paired speedup of candidate over baseline from the seconds of each pair's two rounds (same length,
-    pair i is baseline_s[i] and candidate_s[i]). Raises ValueError on fewer than MIN_PAIRS pairs, unequal
-    lengths, or a time that is not a positive finite number."""
+    pair i is baseline_s[i] and candidate_s[i]): the median and interval of the quiet pairs (`quiet_pairs`; every
+    pair with quiet=False). Raises ValueError on fewer than MIN_PAIRS pairs, unequal lengths, or a time that is not
+    a positive finite number."""
     a = np.asarray(baseline_s, dtype=float)
     b = np.asarray(candidate_s, dtype=float)
     if a.shape != b.shape or a.ndim != 1:
@@ -98,10 +134,14 @@ def paired_speedup(
         raise ValueError(f"{len(a)} pairs: at least {MIN_PAIRS} are needed for a bootstrap interval of the median")
     if not (np.isfinite(a).all() and np.isfinite(b).all() and (a > 0).all() and (b > 0).all()):
         raise ValueError("every round's time must be a positive, finite number of seconds")
+    pairs = len(a)
+    if quiet:
+        kept = quiet_pairs(a, b)
+        a, b = a[kept], b[kept]
     log_ratios = np.log(a) - np.log(b)  # smoothed on the log scale: a ratio's noise is multiplicative
     low, high = np.exp(bootstrap_median_ci(log_ratios, confidence, resamples, seed))
     median = float(np.median(a / b))
     # very uneven rounds (a bimodal busy machine) can leave the smoothed interval beside the sample median: widen
     # it to hold the median (only ever wider, so never a more confident verdict)
     low, high = min(float(low), median), max(float(high), median)
-    return PairedSpeedup(median, low, high, len(a), confidence, verdict(low, high))
+    return PairedSpeedup(median, low, high, pairs, confidence, verdict(low, high), len(a))

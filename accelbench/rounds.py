@@ -44,8 +44,8 @@ class Pairing:
     # fell in the slow one put every unpaired speedup of its group 1.7x too high (2026-12-03, AVX2 host)
     windows_per_pass: int = 2
     # sized by need: after its first later pass, a case takes another only while its figures are unsettled: the
-    # bootstrap interval of its median speedup (all passes' pairs) wider than this either side of the median, or its
-    # (or a baseline's) two fastest windows further apart than this. Two runs' medians each known to +-2.5% (95%)
+    # bootstrap interval of its speedup (all passes' pairs) wider than this either side of the speedup, or its
+    # (or a baseline's) two fastest windows further apart than this. Two runs' speedups each known to +-2.5% (95%)
     # agree within 5% about nine times in ten; a pass in another of the machine's spells widens the interval, and the
     # case goes on. (A rule on each pass's own median, 7 pairs, stopped 13-15 of 94 cases at 5-16% noise: too few
     # pairs.)
@@ -158,7 +158,7 @@ class LaterPasses:
     remaining: int
     windows: LaterWindows | None = None  # the candidate timed alone, once per pass, before its rounds
 
-    agreed: bool = False  # the interval of the median speedup is within `pairing.settled_within` of the median
+    agreed: bool = False  # the interval of the speedup is within `pairing.settled_within` of the speedup
     settled: bool = False  # stopped before its last pass: its passes and windows agreed
 
     def run(self) -> None:
@@ -184,7 +184,7 @@ class LaterPasses:
         self.extra_info.update(self.rounds.as_extra_info())
         speedup = self.rounds.speedup()
         half_width = (speedup.ci_high - speedup.ci_low) / 2
-        self.agreed = half_width <= self.pairing.settled_within * speedup.median
+        self.agreed = half_width <= self.pairing.settled_within * speedup.estimate
 
     def window(self) -> None:
         """The candidate timed alone once more in this pass (a later sweep: LaterWindows.window)."""

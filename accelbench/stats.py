@@ -1,25 +1,31 @@
 """Paired speedups with a bootstrap confidence interval. numpy only: the benchmark and the tests both use it.
 
-A paired measurement alternates baseline and candidate rounds (ABAB...), so each pair saw the same state of a noisy
-machine; the ratio within a pair cancels slow drift (another process starting, the CPU clocking down). The speedup is
-the median of the per-pair ratios baseline time / candidate time (above 1: the candidate is faster), and its 95%
-confidence interval is a smoothed percentile bootstrap of that median: pairs are resampled with replacement and a
-little Gaussian noise (Silverman's bandwidth) is added to each resampled log-ratio, with a fixed seed, so the same
-samples always give the same interval. An interval that contains 1 is "no significant difference": never reported
-as a win or a loss.
+A paired measurement alternates baseline and candidate rounds (ABAB...), so both models run through the same states
+of a noisy machine. The speedup compares each model at the machine's usual speed: the mean seconds of its FASTEST
+fastest rounds, the baseline's over the candidate's (above 1: the candidate is faster). Its 95% confidence interval
+is a smoothed percentile bootstrap of that ratio: pairs are resampled with replacement (a pair's two rounds stay
+together), a little Gaussian noise is added to each resampled log-round, with a fixed seed, so the same rounds always
+give the same interval. An interval that contains 1 is "no significant difference": never reported as a win or a
+loss.
 
-Why smoothed: the plain bootstrap distribution of a median takes only a few distinct values, and its percentile
-interval is too narrow at 10 to 30 pairs (it excludes 1 more often than its nominal 5% on A/A samples). Smoothing
-(Hall, DiCiccio and Romano, "On smoothing and the bootstrap", Ann. Statist. 1989) removes that at about the same
-power; tests/test_stats.py holds the rates.
+Why the fastest rounds, not the median of the per-pair ratios (what this module computed until 2026-12-04): a shared
+machine has slow spells of seconds (another tenant on the host), and they do not slow every kernel alike. On the
+project's VM a spell made digits-mlp's fp32 calls at batch 64 1.5x slower and its int8-static calls 1.9x slower (128
+against 83 us, 370 against 195 us, in fresh processes; no process had a mode of its own), so a pair inside a spell
+reads another speedup, and the median of every pair moved with the share of the run the spells took. Spells only
+ever slow a round down, so each model's fastest rounds are those at its usual speed, and the ABAB order puts both
+models' rounds in the same stretch of time, so slow drift still reaches both. Recomputed from the recorded rounds of
+six `make bench` runs (two fresh clones, three runs each, one with a process spinning a core in bursts beside it),
+two runs' speedups agreed within 5% for 77-100% of the 64 cases with the median of the per-pair ratios, 92-98% with
+the mean of the 5 fastest rounds, as with the 3 fastest; keeping only the pairs whose two rounds were both near their
+fastest did less (83-100%: in the busy run few pairs had both). Five rounds, not three: at 20 pairs of 10% noise a
+1.2x speedup is found in 98% of 300 trials against 95% (tests/test_stats.py holds the rates).
 
-Which pairs: those taken while the machine ran at its usual speed (`quiet_pairs`). A shared machine has slow spells
-of seconds (another tenant on the core's sibling), and they do not slow every kernel alike: on the project's VM a
-spell made digits-mlp's fp32 calls at batch 64 1.5x slower and its int8-static calls 1.9x slower (128 against 83 us,
-370 against 195 us, 2026-12-04), so a pair inside a spell reads a different speedup, and the median
-of all pairs moved with the share of the run the spells took: between two runs of `make bench`, 81-88% of paired
-speedups agreed within 5%. The same runs' rounds, kept to their quiet pairs, agreed for 92-97%
-(docs/reports.md#repeatability-do-two-runs-agree).
+Why smoothed, and by what: the plain bootstrap distribution of an order statistic takes only a few distinct values,
+and its percentile interval is at the edge of too narrow at 20 pairs (300 A/A trials: 5.0% called significant with
+the 5 fastest rounds, 6.0% with the 3 fastest, against the nominal 5%; smoothed, 3.0% and 2.3%). The noise added (Hall, DiCiccio and Romano, "On smoothing and the bootstrap", Ann. Statist.
+1989) has Silverman's bandwidth of the per-pair log-ratios over sqrt(2): the noise of one round, without the drift
+the two rounds of a pair share (a bandwidth from each model's own rounds would take a threefold drift for noise).
 """
 
 from __future__ import annotations
@@ -33,35 +39,31 @@ VERDICTS = (FASTER, SLOWER, SAME)
 CONFIDENCE = 0.95  # two-sided level of the interval
 RESAMPLES = 2000  # bootstrap resamples: the interval's ends move by well under 1% between seeds at this count
 SEED = 0  # fixed: the same rounds always give the same interval
-MIN_PAIRS = 20  # below this the interval of a median is unreliable (A/A at 10 pairs: up to 7% false "significant")
-# a pair is quiet when both its rounds are within QUIET_WITHIN of their model's QUIET_QUANTILE round (a low quantile,
-# not the fastest: one lucky round must not decide what usual speed is)
-QUIET_WITHIN = 0.10
-QUIET_QUANTILE = 0.10
+MIN_PAIRS = 20  # below this the interval is unreliable (A/A at 10 pairs: up to 7% false "significant")
+FASTEST = 5  # rounds of each model the speedup compares: the fastest alone could be one lucky round
 
 
 @dataclass(frozen=True)
 class PairedSpeedup:
-    """Speedup of a candidate over its baseline from paired rounds: `median` of the per-pair ratios (baseline
-    seconds / candidate seconds, dimensionless), its bootstrap interval [`ci_low`, `ci_high`] at `confidence`,
-    the number of `pairs`, and the `verdict` (faster, slower, or no significant difference)."""
+    """Speedup of a candidate over its baseline from paired rounds: `estimate`, the ratio of the means of each
+    model's FASTEST fastest rounds (baseline seconds / candidate seconds, dimensionless), its bootstrap interval
+    [`ci_low`, `ci_high`] at `confidence`, the number of `pairs`, and the `verdict` (faster, slower, or no
+    significant difference)."""
 
-    median: float
+    estimate: float
     ci_low: float
     ci_high: float
-    pairs: int  # every pair taken
+    pairs: int
     confidence: float
     verdict: str
-    quiet_pairs: int  # the pairs the median and interval are computed from (`quiet_pairs`)
 
     def as_extra_info(self) -> dict[str, float | int | str]:
         """The flat scalars a benchmark records (the report's column names)."""
         return {
-            "paired_speedup_median": self.median,
+            "paired_speedup": self.estimate,
             "paired_speedup_ci_low": self.ci_low,
             "paired_speedup_ci_high": self.ci_high,
             "paired_rounds": self.pairs,
-            "paired_rounds_quiet": self.quiet_pairs,
             "paired_verdict": self.verdict,
         }
 
@@ -83,65 +85,38 @@ def silverman_bandwidth(values: np.ndarray) -> float:
     return 0.9 * spread * len(values) ** -0.2
 
 
-def bootstrap_median_ci(
-    values: np.ndarray, confidence: float = CONFIDENCE, resamples: int = RESAMPLES, seed: int = SEED
-) -> tuple[float, float]:
-    """Smoothed percentile bootstrap interval of the median of `values`: `resamples` resamples with replacement,
-    each value plus Gaussian noise of Silverman's bandwidth."""
-    values = np.asarray(values, dtype=float)
-    rng = np.random.default_rng(seed)
-    picks = values[rng.integers(0, len(values), size=(resamples, len(values)))]
-    picks += rng.normal(0.0, silverman_bandwidth(values), size=picks.shape)
-    medians = np.median(picks, axis=1)
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(medians, [tail, 1.0 - tail])
-    return float(low), float(high)
-
-
-def quiet_pairs(baseline_s: np.ndarray, candidate_s: np.ndarray) -> np.ndarray:
-    """The indices, in order, of the pairs taken at the machine's usual speed: both rounds within QUIET_WITHIN of
-    their model's QUIET_QUANTILE round. Where fewer than MIN_PAIRS are, the MIN_PAIRS pairs whose rounds' product is
-    smallest (the least slowed, weighing both models alike); where there are no more, every pair. The rule is
-    symmetric in the two models, so a comparison of a model with itself keeps its 50:50 chance either way."""
-    a, b = np.asarray(baseline_s, dtype=float), np.asarray(candidate_s, dtype=float)
-    if len(a) <= MIN_PAIRS:
-        return np.arange(len(a))
-    usual = (a <= (1 + QUIET_WITHIN) * np.quantile(a, QUIET_QUANTILE)) & (
-        b <= (1 + QUIET_WITHIN) * np.quantile(b, QUIET_QUANTILE)
-    )
-    if usual.sum() >= MIN_PAIRS:
-        return np.flatnonzero(usual)
-    return np.sort(np.argsort(a * b, kind="stable")[:MIN_PAIRS])
+def log_fastest_mean(log_rounds: np.ndarray) -> np.ndarray:
+    """The log of the mean seconds of the FASTEST fastest rounds, along the last axis of log-seconds."""
+    k = min(FASTEST, log_rounds.shape[-1])
+    fastest = np.partition(log_rounds, k - 1, axis=-1)[..., :k]
+    return np.log(np.exp(fastest).mean(axis=-1))
 
 
 def paired_speedup(
-    baseline_s,
-    candidate_s,
-    confidence: float = CONFIDENCE,
-    resamples: int = RESAMPLES,
-    seed: int = SEED,
-    quiet: bool = True,
+    baseline_s, candidate_s, confidence: float = CONFIDENCE, resamples: int = RESAMPLES, seed: int = SEED
 ) -> PairedSpeedup:
     """The paired speedup of candidate over baseline from the seconds of each pair's two rounds (same length,
-    pair i is baseline_s[i] and candidate_s[i]): the median and interval of the quiet pairs (`quiet_pairs`; every
-    pair with quiet=False). Raises ValueError on fewer than MIN_PAIRS pairs, unequal lengths, or a time that is not
-    a positive finite number."""
+    pair i is baseline_s[i] and candidate_s[i]): each model's FASTEST fastest rounds, their means' ratio. Raises
+    ValueError on fewer than MIN_PAIRS pairs, unequal lengths, or a time that is not a positive finite number."""
     a = np.asarray(baseline_s, dtype=float)
     b = np.asarray(candidate_s, dtype=float)
     if a.shape != b.shape or a.ndim != 1:
         raise ValueError(f"paired rounds need two 1-D sequences of equal length, got shapes {a.shape} and {b.shape}")
     if len(a) < MIN_PAIRS:
-        raise ValueError(f"{len(a)} pairs: at least {MIN_PAIRS} are needed for a bootstrap interval of the median")
+        raise ValueError(f"{len(a)} pairs: at least {MIN_PAIRS} are needed for a bootstrap interval")
     if not (np.isfinite(a).all() and np.isfinite(b).all() and (a > 0).all() and (b > 0).all()):
         raise ValueError("every round's time must be a positive, finite number of seconds")
-    pairs = len(a)
-    if quiet:
-        kept = quiet_pairs(a, b)
-        a, b = a[kept], b[kept]
-    log_ratios = np.log(a) - np.log(b)  # smoothed on the log scale: a ratio's noise is multiplicative
-    low, high = np.exp(bootstrap_median_ci(log_ratios, confidence, resamples, seed))
-    median = float(np.median(a / b))
-    # very uneven rounds (a bimodal busy machine) can leave the smoothed interval beside the sample median: widen
-    # it to hold the median (only ever wider, so never a more confident verdict)
-    low, high = min(float(low), median), max(float(high), median)
-    return PairedSpeedup(median, low, high, pairs, confidence, verdict(low, high), len(a))
+    log_a, log_b = np.log(a), np.log(b)  # on the log scale: a round's noise is multiplicative
+    estimate = float(np.exp(log_fastest_mean(log_a) - log_fastest_mean(log_b)))
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(a), size=(resamples, len(a)))  # whole pairs
+    bandwidth = silverman_bandwidth(log_a - log_b) / np.sqrt(2)
+    resampled = log_fastest_mean(log_a[picks] + rng.normal(0.0, bandwidth, picks.shape)) - log_fastest_mean(
+        log_b[picks] + rng.normal(0.0, bandwidth, picks.shape)
+    )
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.exp(np.quantile(resampled, [tail, 1.0 - tail]))
+    # the interval is the bootstrap's, the estimate the sample's: widen the interval to hold it where they part
+    # (only ever wider, so never a more confident verdict)
+    low, high = min(float(low), estimate), max(float(high), estimate)
+    return PairedSpeedup(estimate, low, high, len(a), confidence, verdict(low, high))

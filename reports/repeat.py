@@ -34,7 +34,7 @@ def speedups(results: pd.DataFrame) -> pd.DataFrame:
     real = ~rows[col.SIMULATED].fillna(False).astype(bool)
     inference = rows[col.BENCHMARK].fillna(col.INFERENCE) == col.INFERENCE if col.BENCHMARK in rows else True
     keep = rows[(rows[col.STATUS] == col.OK) & real & inference & (rows[col.TECHNIQUE] != BASELINE)]
-    paired = keep[col.PAIRED_SPEEDUP_MEDIAN] if col.PAIRED_SPEEDUP_MEDIAN in keep else float("nan")
+    paired = keep[col.PAIRED_SPEEDUP] if col.PAIRED_SPEEDUP in keep else float("nan")
     out = keep[KEYS].assign(
         paired=pd.to_numeric(paired, errors="coerce"), unpaired=pd.to_numeric(keep[col.SPEEDUP], errors="coerce")
     )

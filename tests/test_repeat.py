@@ -12,9 +12,9 @@ from reports.repeat import compare, main
 
 def _run(speedups: dict[str, tuple[float, float]], iqr: float) -> pd.DataFrame:
     """fp32 at 1 ms; each technique at 1 ms / its unpaired speedup, with its paired speedup."""
-    rows = [dict(technique="fp32", latency_median_s=1e-3, paired_speedup_median=None)]
+    rows = [dict(technique="fp32", latency_median_s=1e-3, paired_speedup=None)]
     for technique, (paired, unpaired) in speedups.items():
-        rows.append(dict(technique=technique, latency_median_s=1e-3 / unpaired, paired_speedup_median=paired))
+        rows.append(dict(technique=technique, latency_median_s=1e-3 / unpaired, paired_speedup=paired))
     rows = [dict(row, accuracy=0.9) for row in rows]
     frame = pd.DataFrame(rows).assign(
         device="cpu", workload="w", batch_size=1, status="ok", simulated=False, benchmark="inference"

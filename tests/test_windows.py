@@ -13,7 +13,7 @@ from tools.windows import Windows, main, windows
 
 def test_the_shares_count_consecutive_pairs_and_intervals_that_hold_the_overall_median() -> None:
     found = Windows(
-        medians=[1.0, 1.02, 1.0, 1.2, 1.1], lows=[0.99, 1.0, 0.9, 1.15, 1.0], highs=[1.01, 1.05, 1.1, 1.3, 1.2]
+        speedups=[1.0, 1.02, 1.0, 1.2, 1.1], lows=[0.99, 1.0, 0.9, 1.15, 1.0], highs=[1.01, 1.05, 1.1, 1.3, 1.2]
     )
     assert found.consecutive_within_5 == 0.5  # (1.0, 1.02) agree, (1.0, 1.2) do not; the fifth has no partner
     assert found.coverage == 3 / 5  # the median of all is 1.02: held by windows 2, 3 and 5
@@ -23,8 +23,8 @@ def test_windows_pair_two_calls_until_the_time_is_spent() -> None:
     calls = {"a": 0, "b": 0}
     tick = lambda name: calls.__setitem__(name, calls[name] + 1)  # noqa: E731
     found = windows(lambda: tick("a"), lambda: tick("b"), seconds=0.05, pairing=Pairing(max_time_s=0.01))
-    assert len(found.medians) >= 2 and calls["a"] > 0 and calls["b"] > 0
-    assert all(lo <= m <= hi for lo, m, hi in zip(found.lows, found.medians, found.highs))
+    assert len(found.speedups) >= 2 and calls["a"] > 0 and calls["b"] > 0
+    assert all(lo <= m <= hi for lo, m, hi in zip(found.lows, found.speedups, found.highs))
 
 
 def test_a_name_it_does_not_know_exits_2_with_the_valid_ones(capsys) -> None:

@@ -34,38 +34,38 @@ from workloads import WorkloadUnavailable
 
 @dataclass(frozen=True)
 class Windows:
-    """Paired speedups of consecutive windows of one case (each window's median and 95% interval)."""
+    """Paired speedups of consecutive windows of one case (each window's speedup and 95% interval)."""
 
-    medians: list[float]
+    speedups: list[float]
     lows: list[float]
     highs: list[float]
 
     @property
     def consecutive_within_5(self) -> float:
-        """Share of consecutive (disjoint) window pairs whose medians agree within 5%."""
-        pairs = list(zip(self.medians[::2], self.medians[1::2]))
+        """Share of consecutive (disjoint) window pairs whose speedups agree within 5%."""
+        pairs = list(zip(self.speedups[::2], self.speedups[1::2]))
         return sum(abs(a / b - 1) < 0.05 for a, b in pairs) / len(pairs) if pairs else float("nan")
 
     @property
     def coverage(self) -> float:
         """Share of windows whose interval holds the median over every window."""
-        overall = statistics.median(self.medians)
-        return sum(lo <= overall <= hi for lo, hi in zip(self.lows, self.highs)) / len(self.medians)
+        overall = statistics.median(self.speedups)
+        return sum(lo <= overall <= hi for lo, hi in zip(self.lows, self.highs)) / len(self.speedups)
 
 
 def windows(baseline, candidate, seconds: float, pairing: Pairing = Pairing()) -> Windows:
     """Pairs `candidate` with `baseline` (both warmed up by the caller) in windows of `pairing` for `seconds`."""
-    medians, lows, highs = [], [], []
+    speedups, lows, highs = [], [], []
     start = time.perf_counter()
-    while time.perf_counter() - start < seconds or len(medians) < 2:
+    while time.perf_counter() - start < seconds or len(speedups) < 2:
         rounds = paired_rounds(baseline, candidate, pairing)
         if isinstance(rounds, str):
             raise ValueError(rounds)
         speedup = rounds.speedup()
-        medians.append(speedup.median)
+        speedups.append(speedup.estimate)
         lows.append(speedup.ci_low)
         highs.append(speedup.ci_high)
-    return Windows(medians, lows, highs)
+    return Windows(speedups, lows, highs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,9 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"windows: {device.name} {workload.name} {technique.name}: {exc}", file=sys.stderr)
         return 2
     print(
-        f"{device.name} {workload.name} {technique.name} batch {args.batch}: {len(found.medians)} windows of "
-        f"{Pairing().max_time_s:g} s, paired speedup median {statistics.median(found.medians):.3f} "
-        f"(windows {min(found.medians):.3f}-{max(found.medians):.3f})\n"
+        f"{device.name} {workload.name} {technique.name} batch {args.batch}: {len(found.speedups)} windows of "
+        f"{Pairing().max_time_s:g} s, median paired speedup {statistics.median(found.speedups):.3f} "
+        f"(windows {min(found.speedups):.3f}-{max(found.speedups):.3f})\n"
         f"  consecutive windows within 5%: {found.consecutive_within_5:.0%}\n"
         f"  one window's 95% interval holds the median of all: {found.coverage:.0%}"
     )

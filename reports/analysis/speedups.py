@@ -55,12 +55,12 @@ def fastest_window_latency(rows: pd.DataFrame) -> pd.Series:
     return pd.to_numeric(rows[col.LATENCY_BEST_WINDOW_S], errors="coerce").fillna(median)
 
 
-PAIRED_COLUMNS = [col.PAIRED_SPEEDUP_MEDIAN, col.PAIRED_SPEEDUP_CI_LOW, col.PAIRED_SPEEDUP_CI_HIGH, col.PAIRED_VERDICT]
+PAIRED_COLUMNS = [col.PAIRED_SPEEDUP, col.PAIRED_SPEEDUP_CI_LOW, col.PAIRED_SPEEDUP_CI_HIGH, col.PAIRED_VERDICT]
 SAME = "no significant difference"  # accelbench.stats.SAME, repeated so that this module stays import-light
 
 
 def with_speedup_evidence(results: pd.DataFrame) -> pd.DataFrame:
-    """Adds the speedup a reader should see and how far to trust it: `speedup_shown` (the paired median where the
+    """Adds the speedup a reader should see and how far to trust it: `speedup_shown` (the paired speedup where the
     case was paired, else the ratio of medians), `speedup_ci_low`/`speedup_ci_high` (paired only), `speedup_basis`
     (paired, unpaired or simulated) and `speedup_verdict` (faster, slower, no significant difference; simulated
     figures are deterministic: faster or slower by their value, exactly 1 is the same; empty for an unpaired
@@ -69,7 +69,7 @@ def with_speedup_evidence(results: pd.DataFrame) -> pd.DataFrame:
     for column in PAIRED_COLUMNS:
         if column not in out:
             out[column] = None
-    paired = pd.to_numeric(out[col.PAIRED_SPEEDUP_MEDIAN], errors="coerce")
+    paired = pd.to_numeric(out[col.PAIRED_SPEEDUP], errors="coerce")
     has_pair = paired.notna() & (out[col.STATUS] == col.OK)
     out[col.SPEEDUP_SHOWN] = paired.where(has_pair, out[col.SPEEDUP])
     out[col.SPEEDUP_CI_LOW] = pd.to_numeric(out[col.PAIRED_SPEEDUP_CI_LOW], errors="coerce").where(has_pair)

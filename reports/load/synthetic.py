@@ -60,7 +60,7 @@ def synthetic_results(
     frame[col.PRICE_SOURCE] = "synthetic"
     paired = ~simulated & ~fp32
     noise = np.abs(rng.normal(0.0, 0.06, n))
-    frame[col.PAIRED_SPEEDUP_MEDIAN] = np.where(paired, speed, np.nan)
+    frame[col.PAIRED_SPEEDUP] = np.where(paired, speed, np.nan)
     frame[col.PAIRED_SPEEDUP_CI_LOW] = np.where(paired, speed * (1 - noise), np.nan)
     frame[col.PAIRED_SPEEDUP_CI_HIGH] = np.where(paired, speed * (1 + noise), np.nan)
     frame[col.PAIRED_VERDICT] = np.where(

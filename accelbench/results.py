@@ -157,10 +157,10 @@ FIELDS: list[Field] = [
     Field("paired_calls_per_round", "int", "", "calls of the case per round", INFERENCE),
     Field("paired_calls_per_baseline_round", "int", "", "calls of the baseline per round", INFERENCE),
     Field(
-        "latency_window_medians_s",
+        "latency_windows_s",
         "json",
         "s",
-        "median seconds per call of each timing window alone (pytest-benchmark's, then `windows_per_pass` per later pass)",
+        "each timing window alone (pytest-benchmark's, then `windows_per_pass` per later pass): seconds per call, the mean of its 5 fastest rounds",
         INFERENCE,
     ),
     Field(

@@ -7,13 +7,12 @@ time.perf_counter. The rounds are short (`Pairing.max_time_s` per case); energy 
 from __future__ import annotations
 
 import math
-import statistics
 import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
 import accelbench.results as results
-from accelbench.stats import MIN_PAIRS, PairedSpeedup, paired_speedup
+from accelbench.stats import MIN_PAIRS, PairedSpeedup, fastest_mean, paired_speedup
 
 ESTIMATE_CALLS = 3
 
@@ -198,9 +197,10 @@ class LaterWindows:
     speedup is the ratio of two single pytest-benchmark windows, and one slow spell of the machine in either moves it
     (the baseline's moves every speedup of its device, workload and batch size at once). A window's rounds are as
     pytest-benchmark's (`calls` per round, its calibrated iterations), at least `pairing.min_pairs` of them and more
-    for up to `pairing.window_s`; its median seconds per call joins `LATENCY_WINDOW_MEDIANS_S` (the first:
-    pytest-benchmark's median), and the fastest of them is `LATENCY_BEST_WINDOW_S`, what the report's unpaired speedups
-    are computed from (reports/analysis/speedups.py)."""
+    for up to `pairing.window_s`; the mean seconds per call of its fastest rounds (accelbench/stats.py fastest_mean, as
+    a paired speedup reads each model) joins `LATENCY_WINDOWS_S` (the first: pytest-benchmark's window's), and the
+    fastest of them is `LATENCY_BEST_WINDOW_S`, what the report's unpaired speedups are computed from
+    (reports/analysis/speedups.py)."""
 
     extra_info: dict
     call: Callable[[], object]
@@ -223,8 +223,8 @@ class LaterWindows:
     def fastest_agree(self) -> bool:
         """Whether the two fastest windows so far are within `pairing.settled_within` of each other: the fastest is
         then no lone lucky window, nor the only one outside a slow spell of the machine."""
-        medians = sorted(self.extra_info.get(results.LATENCY_WINDOW_MEDIANS_S, []))
-        return len(medians) >= 2 and medians[1] <= medians[0] * (1 + self.pairing.settled_within)
+        found = sorted(self.extra_info.get(results.LATENCY_WINDOWS_S, []))
+        return len(found) >= 2 and found[1] <= found[0] * (1 + self.pairing.settled_within)
 
     def window(self) -> None:
         """A window now: a pass's first (`run`), or a further one in a later sweep of the same pass."""
@@ -239,8 +239,8 @@ class LaterWindows:
         start = time.perf_counter()
         while len(window) < self.pairing.min_pairs or time.perf_counter() - start < self.pairing.window_s:
             window.append(_round(self.call, self.calls))
-        medians = self.extra_info.setdefault(results.LATENCY_WINDOW_MEDIANS_S, [])
-        medians.append(statistics.median(window))
+        found = self.extra_info.setdefault(results.LATENCY_WINDOWS_S, [])
+        found.append(fastest_mean(window))
         # the fastest: the machine's slow spells only ever slow a window down, and two of four windows in spells
         # would move a median of the four (seen on the project's VM)
-        self.extra_info[results.LATENCY_BEST_WINDOW_S] = min(medians)
+        self.extra_info[results.LATENCY_BEST_WINDOW_S] = min(found)

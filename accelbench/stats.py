@@ -85,6 +85,12 @@ def silverman_bandwidth(values: np.ndarray) -> float:
     return 0.9 * spread * len(values) ** -0.2
 
 
+def fastest_mean(seconds) -> float:
+    """The mean of the FASTEST smallest of `seconds` (all of them where there are fewer): a model's time at the
+    machine's usual speed, from rounds its slow spells could only have slowed."""
+    return float(np.exp(log_fastest_mean(np.log(np.asarray(seconds, dtype=float)))))
+
+
 def log_fastest_mean(log_rounds: np.ndarray) -> np.ndarray:
     """The log of the mean seconds of the FASTEST fastest rounds, along the last axis of log-seconds."""
     k = min(FASTEST, log_rounds.shape[-1])

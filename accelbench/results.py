@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from accelbench.files import atomic_write
+from accelbench.stats import FASTEST, WINDOW_QUANTILE
 
 # ---- the run file's own keys ----
 BENCHMARKS = "benchmarks"
@@ -135,7 +136,7 @@ FIELDS: list[Field] = [
         "paired_speedup",
         "float",
         "x",
-        "baseline / case seconds, each the mean of its model's 5 fastest paired rounds (accelbench/stats.py)",
+        f"baseline / case seconds, each the mean of its model's {FASTEST} fastest paired rounds (accelbench/stats.py)",
         INFERENCE,
     ),
     Field("paired_speedup_ci_low", "float", "x", "95% bootstrap interval, low end", INFERENCE),
@@ -160,14 +161,15 @@ FIELDS: list[Field] = [
         "latency_windows_s",
         "json",
         "s",
-        "each timing window alone (pytest-benchmark's, then `windows_per_pass` per later pass): seconds per call, the mean of its 5 fastest rounds",
+        "each timing window alone (pytest-benchmark's, then `windows_per_pass` per later pass): seconds per call, its rounds'"
+        f" {WINDOW_QUANTILE:.0%} quantile",
         INFERENCE,
     ),
     Field(
         "latency_best_window_s",
         "float",
         "s",
-        "the fastest of those windows' medians: the latency unpaired speedups are computed from",
+        "the fastest of those windows: the latency unpaired speedups are computed from",
         INFERENCE,
     ),
     Field("simulated_latency_s", "float", "s", "the cost model's latency (of a step, in training)", SIMULATED_DEVICES),

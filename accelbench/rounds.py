@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 import accelbench.results as results
-from accelbench.stats import MIN_PAIRS, PairedSpeedup, fastest_mean, paired_speedup
+from accelbench.stats import MIN_PAIRS, PairedSpeedup, low_quantile, paired_speedup
 
 ESTIMATE_CALLS = 3
 
@@ -80,10 +80,11 @@ class PairedRounds:
     def speedup(self) -> PairedSpeedup:
         return paired_speedup(self.baseline_s, self.candidate_s)
 
-    def as_extra_info(self) -> dict:
-        """The speedup's figures and every pair's seconds per call ([baseline, case]), for a later look at a case."""
+    def as_extra_info(self, speedup: PairedSpeedup | None = None) -> dict:
+        """The speedup's figures (`speedup`, computed here if not given) and every pair's seconds per call ([baseline,
+        case]), for a later look at a case."""
         return {
-            **self.speedup().as_extra_info(),
+            **(speedup or self.speedup()).as_extra_info(),
             results.PAIRED_ROUNDS_S: [[a, b] for a, b in zip(self.baseline_s, self.candidate_s)],
         }
 
@@ -180,8 +181,8 @@ class LaterPasses:
             return
         self.rounds = self.rounds.joined(later)
         self.extra_info["paired_passes"] += 1
-        self.extra_info.update(self.rounds.as_extra_info())
         speedup = self.rounds.speedup()
+        self.extra_info.update(self.rounds.as_extra_info(speedup))
         half_width = (speedup.ci_high - speedup.ci_low) / 2
         self.agreed = half_width <= self.pairing.settled_within * speedup.estimate
 
@@ -197,10 +198,10 @@ class LaterWindows:
     speedup is the ratio of two single pytest-benchmark windows, and one slow spell of the machine in either moves it
     (the baseline's moves every speedup of its device, workload and batch size at once). A window's rounds are as
     pytest-benchmark's (`calls` per round, its calibrated iterations), at least `pairing.min_pairs` of them and more
-    for up to `pairing.window_s`; the mean seconds per call of its fastest rounds (accelbench/stats.py fastest_mean, as
-    a paired speedup reads each model) joins `LATENCY_WINDOWS_S` (the first: pytest-benchmark's window's), and the
-    fastest of them is `LATENCY_BEST_WINDOW_S`, what the report's unpaired speedups are computed from
-    (reports/analysis/speedups.py)."""
+    for up to `pairing.window_s`; its rounds' 10th percentile of seconds per call (accelbench/stats.py low_quantile:
+    the machine's usual speed, as a paired speedup reads each model from its fastest rounds) joins `LATENCY_WINDOWS_S`
+    (the first: pytest-benchmark's window's), and the fastest of them is `LATENCY_BEST_WINDOW_S`, what the report's
+    unpaired speedups are computed from (reports/analysis/speedups.py)."""
 
     extra_info: dict
     call: Callable[[], object]
@@ -240,7 +241,7 @@ class LaterWindows:
         while len(window) < self.pairing.min_pairs or time.perf_counter() - start < self.pairing.window_s:
             window.append(_round(self.call, self.calls))
         found = self.extra_info.setdefault(results.LATENCY_WINDOWS_S, [])
-        found.append(fastest_mean(window))
+        found.append(low_quantile(window))
         # the fastest: the machine's slow spells only ever slow a window down, and two of four windows in spells
         # would move a median of the four (seen on the project's VM)
         self.extra_info[results.LATENCY_BEST_WINDOW_S] = min(found)

@@ -29,7 +29,7 @@ from accelbench.measure import (
     weight_sparsity,
 )
 from accelbench.rounds import LaterPasses, LaterWindows, Pairing, paired_rounds
-from accelbench.stats import fastest_mean
+from accelbench.stats import low_quantile
 from devices.simulated.device import captured, prediction_figures, roofline_points, runtime_of
 from techniques import facts_of
 
@@ -114,7 +114,7 @@ def after_timing(benchmark, case, baseline_model, call, x: torch.Tensor, later_p
     pairing = Pairing(max_time_s=0.0, round_s=0.0, passes=1) if quick else Pairing()
     windows = None
     if pairing.passes > 1 and per_call_s > 0:  # timed alone again in each later pass
-        first = fastest_mean(stats.data)  # pytest-benchmark's window, read as the later windows are
+        first = low_quantile(stats.data)  # pytest-benchmark's window, read as the later windows are
         benchmark.extra_info.update({results.LATENCY_WINDOWS_S: [first], results.LATENCY_BEST_WINDOW_S: first})
         calls = benchmark.stats.iterations  # per round, as pytest-benchmark calibrated them
         windows = LaterWindows(benchmark.extra_info, call, calls, pairing.later_pass(), pairing.passes - 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -42,3 +43,22 @@ def test_the_command_writes_markdown_and_refuses_a_bad_file(tmp_path, capsys) ->
     bad.write_text("{")
     assert main([str(bad), str(bad)]) == 2
     assert "bad.json" in capsys.readouterr().err
+
+
+def test_a_run_recorded_under_the_earlier_names_still_shows_its_paired_speedups(tmp_path) -> None:
+    """Runs before 2026-12-04 recorded `paired_speedup_median` and `latency_window_medians_s` (reports/load/run.py)."""
+    import json
+
+    from reports.load.run import load_run
+
+    run = json.loads((Path(__file__).parent / "data" / "sample-run.json").read_text())
+    bench = run["benchmarks"][0]
+    bench["extra_info"].update(paired_speedup_median=1.7, latency_window_medians_s=[1e-3, 2e-3])
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(run))
+    row = load_run(old).set_index("case").loc[bench["name"]]
+    assert row["paired_speedup"] == 1.7 and row["latency_windows_s"] == [1e-3, 2e-3]
+    # a run that has both names keeps today's
+    bench["extra_info"]["paired_speedup"] = 2.0
+    old.write_text(json.dumps(run))
+    assert load_run(old).set_index("case").loc[bench["name"]]["paired_speedup"] == 2.0

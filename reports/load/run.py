@@ -43,12 +43,22 @@ def _params(params: dict | None) -> dict:
     return params
 
 
+# figures a run recorded under an earlier name (before 2026-12-04): read under today's, so an older run still shows
+# its paired speedups and compares with a newer one (reports.repeat). Their values are the estimators of then: the
+# median of the per-pair ratios, and each window's median round (docs/reports.md#paired-speedups).
+RENAMED = {"paired_speedup_median": col.PAIRED_SPEEDUP, "latency_window_medians_s": col.LATENCY_WINDOWS_S}
+
+
+def _renamed(extra_info: dict) -> dict:
+    return {RENAMED.get(k, k) if RENAMED.get(k, k) not in extra_info else k: v for k, v in extra_info.items()}
+
+
 def _benchmark_row(bench: dict, samples: bool) -> dict:
     row = {col.CASE: bench["name"], col.STATUS: col.OK, col.MESSAGE: "", col.BENCHMARK: benchmark_kind(bench["name"])}
     if samples:  # seconds per call, one per timed round
         row[col.LATENCY_SAMPLES_S] = list((bench.get("stats") or {}).get("data") or [])
     row.update(_params(bench.get("params")))
-    row.update(bench.get("extra_info") or {})
+    row.update(_renamed(bench.get("extra_info") or {}))
     stats = bench.get("stats") or {}
     row.update({column: stats.get(key) for key, column in STATS.items()})
     simulated_s = row.get(col.SIMULATED_LATENCY_S)

@@ -11,27 +11,28 @@ loss.
 Why the fastest rounds, not the median of the per-pair ratios (what this module computed until 2026-12-04): a shared
 machine has slow spells of seconds (another tenant on the host), and they do not slow every kernel alike. On the
 project's VM a spell made digits-mlp's fp32 calls at batch 64 1.5x slower and its int8-static calls 1.9x slower (128
-against 83 us, 370 against 195 us, in fresh processes; no process had a mode of its own), so a pair inside a spell
-reads another speedup, and the median of every pair moved with the share of the run the spells took. Spells only
-ever slow a round down, so each model's fastest rounds are those at its usual speed; the estimate itself does not
-read which rounds were paired, but the ABAB order puts both models' rounds in the same stretches of time, so a
-quiet stretch that holds five rounds of one holds five of the other, and a slow drift reaches both alike. Recomputed from the recorded rounds of
-six `make bench` runs (two fresh clones, three runs each, one with a process spinning a core in bursts beside it),
-two runs' speedups agreed within 5% for 77-100% of the 64 cases with the median of the per-pair ratios, 92-98% with
-the mean of the 5 fastest rounds, as with the 3 fastest; keeping only the pairs whose two rounds were both near their
-fastest did less (83-100%: in the busy run few pairs had both). Five rounds, not three: at 20 pairs of 10% noise a
-1.2x speedup was found in 98% of 300 trials against 95% (tests/test_stats.py holds at least 95 of 100).
+against 83 us, 370 against 195 us, in fresh processes; no process had a mode of its own), so a pair inside a spell reads
+another speedup, and the median of every pair moved with the share of the run the spells took. Spells only ever slow a
+round down, so each model's fastest rounds are those at its usual speed; the estimate itself does not read which rounds
+were paired, but the ABAB order puts both models' rounds in the same stretches of time, so a quiet stretch that holds
+five rounds of one holds five of the other, and a slow drift reaches both alike. Recomputed from the recorded rounds of
+six `make bench` runs (two fresh clones, three runs each, one with a process spinning a core in bursts beside it), two
+runs' speedups agreed within 5% for 77-100% of the 64 cases with the median of the per-pair ratios, 92-98% with the mean
+of the 5 fastest rounds, as with the 3 fastest; keeping only the pairs whose two rounds were both near their fastest did
+less (83-100%: in the busy run few pairs had both). Five rounds, not three: at 20 pairs of 10% noise a 1.2x speedup was
+found in 98% of 300 trials against 95% (tests/test_stats.py holds at least 95 of 100).
 
 What it does not do: where one model's rounds are much noisier than the other's, the noisier one's fastest five sit a
 little above its usual speed, less so with more rounds (spells 2% against 10% on average, slowing only: about 1% at
 20 pairs, 0.3% at 80; the interval can be narrower than that, so a verdict on a 1% difference between such models is
 not to be leaned on). Cases take 20-41 pairs (`Pairing`), so that lean is about the same in every case of a run.
 
-Why smoothed, and by what: the plain bootstrap distribution of an order statistic takes only a few distinct values,
-and its percentile interval is at the edge of too narrow at 20 pairs (300 A/A trials: 5.0% called significant with
-the 5 fastest rounds, 6.0% with the 3 fastest, against the nominal 5%; smoothed, 3.0% and 2.3%). The noise added
-(Hall, DiCiccio and Romano, "On smoothing and the bootstrap", Ann. Statist. 1989) has Silverman's bandwidth of the per-pair log-ratios over sqrt(2): the noise of one round, without the drift
-the two rounds of a pair share (a bandwidth from each model's own rounds would take a threefold drift for noise).
+Why smoothed, and by what: the plain bootstrap distribution of an order statistic takes only a few distinct values, and
+its percentile interval is at the edge of too narrow at 20 pairs (300 A/A trials: 5.0% called significant with the 5
+fastest rounds, 6.0% with the 3 fastest, against the nominal 5%; smoothed, 3.0% and 2.3%). The noise added (Hall,
+DiCiccio and Romano, "On smoothing and the bootstrap", Ann. Statist. 1989) has Silverman's bandwidth of the per-pair
+log-ratios over sqrt(2): the noise of one round, without the drift the two rounds of a pair share (a bandwidth from each
+model's own rounds would take a threefold drift for noise).
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 For every measured (not simulated), non-baseline inference case in both runs: its speedup over fp32 in A and in B,
 paired (from the ABAB rounds: accelbench/stats.py) and unpaired (the ratio of the two cases' fastest timing windows,
-else of their medians), and the share of cases whose
-speedups agree within 5% and 10% (|B / A - 1|), each kind apart. Within each run: the share of cases whose paired
-and unpaired speedups agree within 10% (a case where they do not is measured under interference) and the run's
-noise, the median over its timed cases of the rounds' interquartile range / median. Then the worst cases.
+else of their medians), and the share of cases whose speedups agree within 5% and 10% (|B / A - 1|), each kind apart.
+Within each run: the share of cases whose paired and unpaired speedups agree within 10% (a case where they do not is
+measured under interference) and the run's noise, the median over its timed cases of the rounds' interquartile range /
+median. Then the worst cases.
 Exit status 0; 2 for a file that cannot be read or two runs with no case in common.
 """
 

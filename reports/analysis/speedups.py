@@ -60,11 +60,11 @@ SAME = "no significant difference"  # accelbench.stats.SAME, repeated so that th
 
 
 def with_speedup_evidence(results: pd.DataFrame) -> pd.DataFrame:
-    """Adds the speedup a reader should see and how far to trust it: `speedup_shown` (the paired speedup where the
-    case was paired, else the ratio of the fastest timing windows, or of medians where there are none), `speedup_ci_low`/`speedup_ci_high` (paired only), `speedup_basis`
-    (paired, unpaired or simulated) and `speedup_verdict` (faster, slower, no significant difference; simulated
-    figures are deterministic: faster or slower by their value, exactly 1 is the same; empty for an unpaired
-    real case)."""
+    """Adds the speedup a reader should see and how far to trust it: `speedup_shown` (the paired speedup where the case
+    was paired, else the ratio of the fastest timing windows, or of medians where there are none),
+    `speedup_ci_low`/`speedup_ci_high` (paired only), `speedup_basis` (paired, unpaired or simulated) and
+    `speedup_verdict` (faster, slower, no significant difference; simulated figures are deterministic: faster or slower
+    by their value, exactly 1 is the same; empty for an unpaired real case)."""
     out = results.copy()
     for column in PAIRED_COLUMNS:
         if column not in out:

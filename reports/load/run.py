@@ -50,7 +50,12 @@ RENAMED = {"paired_speedup_median": col.PAIRED_SPEEDUP, "latency_window_medians_
 
 
 def _renamed(extra_info: dict) -> dict:
-    return {RENAMED.get(k, k) if RENAMED.get(k, k) not in extra_info else k: v for k, v in extra_info.items()}
+    """`extra_info` with each earlier name read as today's, unless the run recorded today's too."""
+    out = dict(extra_info)
+    for old, new in RENAMED.items():
+        if old in out and new not in out:
+            out[new] = out.pop(old)
+    return out
 
 
 def _benchmark_row(bench: dict, samples: bool) -> dict:

@@ -243,8 +243,10 @@ def prepared_here(applied: dict, technique: TrainingTechnique, workload: Workloa
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # a technique that changes only Linear layers, on a workload whose compute is in convolutions, changes only its
     # classifier's head (digits-cnn: 10% of the FLOPs): in the full tier (Technique.changes, Workload.compute_in)
-    for item in items:
-        if item.path.name == "test_inference.py" and in_the_full_tier_here(getattr(item, "callspec", None)):
+    inference = [item for item in items if item.path.name == "test_inference.py" and hasattr(item, "callspec")]
+    some_default_batch_size(sorted({item.callspec.params.get("batch_size") for item in inference} - {None}))
+    for item in inference:
+        if in_the_full_tier_here(item.callspec):
             item.add_marker(pytest.mark.full)
     # Warnings are errors in the harness's own tests, but a library's new warning must not cost a user the
     # result of a benchmark case: there it is shown, not raised. The known ones stay filtered (later args win).
@@ -372,6 +374,19 @@ def in_the_full_tier_here(spec) -> bool:
             f"workload {workload.name}: compute_in={compute_in!r}; valid: {', '.join(map(repr, COMPUTE_IN))}"
         )
     return changes == "linear" and compute_in == "conv"
+
+
+def some_default_batch_size(sizes: list[int]) -> None:
+    """Refuses a workload whose `default_batch_sizes` holds none of the batch sizes test_inference.py runs (`sizes`):
+    every case of it would be in the full tier, and a default run would leave it out without a word."""
+    for workload in workloads.REGISTRY:
+        batches = getattr(workload, "default_batch_sizes", None)
+        if sizes and isinstance(batches, tuple) and batches and not set(batches) & set(sizes):
+            raise pytest.UsageError(
+                f"workload {workload.name}: default_batch_sizes={batches!r} holds none of the batch sizes the "
+                f"inference benchmark runs ({', '.join(map(str, sizes))}), so no case of it would be in the default "
+                "tier; valid: None (every batch size) or a tuple holding some of them, such as (64,)"
+            )
 
 
 def workload_of(nodeid: str) -> str | None:

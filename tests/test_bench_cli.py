@@ -81,6 +81,19 @@ def test_a_failed_warm_up_is_said_and_recorded_and_costs_no_case(run_python, tmp
     assert "inductor's warm-up process did not do its work (exit 2: g++: not found)" in run.stdout
 
 
+def test_a_workload_whose_default_batch_sizes_the_benchmark_never_runs_stops_the_run(
+    run_python, tmp_path: Path
+) -> None:
+    (tmp_path / "odd_batches.py").write_text(  # a plug-in: digits-mlp by default at batch 32 only, which nothing runs
+        "import workloads\ntype(workloads.REGISTRY.get('digits-mlp')).default_batch_sizes = (32,)\n"
+    )
+    run = run_python(
+        "-m", "pytest", "-p", "odd_batches", "benchmarks", "--collect-only", "-q", *QUICK, extra_path=tmp_path
+    )  # fmt: skip
+    assert run.returncode == 4, run.stdout[-2000:]  # a usage error, before any case runs
+    assert "digits-mlp: default_batch_sizes=(32,) holds none of the batch sizes" in run.stderr + run.stdout
+
+
 def test_a_run_where_nothing_was_timed_still_saves_its_outcomes(run_python, tmp_path: Path) -> None:
     results = tmp_path / "run.json"
     run = run_python(

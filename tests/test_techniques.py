@@ -382,6 +382,11 @@ def test_which_cases_leave_the_default_tier_and_a_wrong_value_is_refused(monkeyp
         monkeypatch.setattr(type(workloads.REGISTRY.get("digits-mlp")), "default_batch_sizes", bad)
         with pytest.raises(pytest.UsageError, match=rf"digits-mlp: default_batch_sizes={re.escape(repr(bad))}; valid"):
             full("digits-mlp", "fp32")
+    # a tuple of positive ints that holds none of the sizes the benchmark runs: every case would leave the default
+    monkeypatch.setattr(type(workloads.REGISTRY.get("digits-mlp")), "default_batch_sizes", (32,))
+    matrix.some_default_batch_size([8, 32])  # it holds one of these
+    with pytest.raises(pytest.UsageError, match=r"digits-mlp: default_batch_sizes=\(32,\) holds none .* \(1, 64\)"):
+        matrix.some_default_batch_size([1, 64])
 
 
 def test_the_warm_up_process_reports_its_time_and_why_it_failed() -> None:

@@ -19,6 +19,9 @@ class DigitsCNN(DigitsClassifier):
 
     name: ClassVar[str] = "digits-cnn"
     compute_in: ClassVar[str] = "conv"  # 608k of its 675k FLOPs per image are the two convolutions
+    # at batch 1 in the full tier only, as digits-mlp: about 25 s of a first `make bench`, which then fits in three
+    # minutes with a noisy neighbour too (issue 18; docs/techniques.md)
+    default_batch_sizes: ClassVar[tuple[int, ...]] = (64,)
 
     def build(self) -> nn.Module:
         c1, c2 = self.channels

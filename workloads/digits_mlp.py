@@ -18,8 +18,7 @@ class DigitsMLP(DigitsClassifier):
 
     name: ClassVar[str] = "digits-mlp"
     compute_in: ClassVar[str] = "linear"
-    # at batch 1 in the full tier only: digits-cnn keeps both batch sizes in the default one (a first `make bench`
-    # within three minutes, issue 18)
+    # at batch 1 in the full tier only, as digits-cnn (a first `make bench` within three minutes, issue 18)
     default_batch_sizes: ClassVar[tuple[int, ...]] = (64,)
 
     def build(self) -> nn.Module:
